@@ -1,0 +1,365 @@
+//! Main-content extraction from a parsed HTML document.
+//!
+//! One walk over the DOM splits the page into text blocks (paragraphs, headings, list items,
+//! text directly inside a `div`), skipping elements that never hold article text (scripts,
+//! navigation, forms, figures) and elements whose class or id marks them as boilerplate.
+//! Each substantial block then votes for the containers above it, weighted by its length and
+//! punctuation, the way a reader's eye finds the column of running prose; links count against
+//! a block. The best container and its strong siblings give the article's blocks.
+
+use std::collections::HashMap;
+use std::sync::LazyLock;
+use std::time::Instant;
+
+use ego_tree::{NodeId, NodeRef};
+use regex::Regex;
+use scraper::{Html, Node};
+
+use crate::{CleanError, Limits};
+
+/// Tags whose content is never article text.
+const SKIPPED_TAGS: &[&str] = &[
+    "script",
+    "style",
+    "noscript",
+    "template",
+    "svg",
+    "canvas",
+    "iframe",
+    "object",
+    "embed",
+    "nav",
+    "header",
+    "footer",
+    "aside",
+    "form",
+    "button",
+    "select",
+    "textarea",
+    "input",
+    "label",
+    "figure",
+    "figcaption",
+    "picture",
+    "video",
+    "audio",
+    "dialog",
+    "menu",
+    "head",
+    "title",
+];
+
+/// Tags that start a new block of text.
+const BLOCK_TAGS: &[&str] = &[
+    "p",
+    "div",
+    "section",
+    "article",
+    "main",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "li",
+    "ul",
+    "ol",
+    "blockquote",
+    "pre",
+    "table",
+    "tbody",
+    "thead",
+    "tr",
+    "td",
+    "th",
+    "dd",
+    "dt",
+    "dl",
+    "address",
+    "hr",
+    "center",
+    "body",
+];
+
+/// Class or id words of boilerplate containers (after Readability's "unlikely candidates").
+static BOILERPLATE_HINT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)comment|share|sharing|social|related|recommend|promo|cookie|consent|newsletter|subscri|signup|advert|\bads?\b|banner|breadcrumb|\bnav|menu|footer|sidebar|widget|caption|credit|byline|popular|most-read|trending|outbrain|taboola|sponsor|modal|popup|teaser|masthead|toolbar|pagination|disqus|rating",
+    )
+    .expect("valid regex")
+});
+
+/// Class or id words that rescue a container from the boilerplate test.
+static CONTENT_HINT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)article|content|story|body|post|entry|text|main|column|news-detail")
+        .expect("valid regex")
+});
+
+/// One run of text between block boundaries.
+#[derive(Debug)]
+struct Block {
+    text: String,
+    /// Characters of `text` inside links.
+    link_chars: usize,
+    /// Tag of the innermost block element holding the text.
+    tag: String,
+    /// Block-element ancestors, innermost first (the holding element itself comes first).
+    chain: Vec<NodeId>,
+}
+
+impl Block {
+    fn chars(&self) -> usize {
+        self.text.chars().count()
+    }
+
+    fn link_density(&self) -> f32 {
+        self.link_chars as f32 / self.chars().max(1) as f32
+    }
+
+    fn is_heading(&self) -> bool {
+        matches!(self.tag.as_str(), "h1" | "h2" | "h3" | "h4" | "h5" | "h6")
+    }
+}
+
+/// The main content found in a document.
+#[derive(Debug, Default)]
+pub struct MainContent {
+    /// Paragraphs in document order.
+    pub paragraphs: Vec<String>,
+    /// Absolute or relative `href`s of links inside the chosen content.
+    pub links: Vec<String>,
+}
+
+/// Finds the article's text blocks in `html`.
+pub fn main_content(
+    html: &Html,
+    limits: &Limits,
+    started: Instant,
+) -> Result<MainContent, CleanError> {
+    let mut walker = Walker {
+        blocks: Vec::new(),
+        buf: String::new(),
+        link_chars: 0,
+        stack: Vec::new(),
+        links: Vec::new(),
+        limits,
+        started,
+        visited: 0,
+    };
+    walker.visit(html.tree.root(), false, 0)?;
+    walker.flush();
+    let Walker { blocks, links, .. } = walker;
+    let chosen = choose_containers(&blocks);
+    let mut content = MainContent::default();
+    for block in &blocks {
+        let inside = block.chain.iter().any(|id| chosen.contains(id));
+        if !inside || block.chars() == 0 {
+            continue;
+        }
+        if !block.is_heading() && block.link_density() > 0.5 {
+            continue;
+        }
+        content.paragraphs.push(block.text.clone());
+    }
+    content.links = links
+        .into_iter()
+        .filter(|(chain, _)| chain.iter().any(|id| chosen.contains(id)))
+        .map(|(_, href)| href)
+        .collect();
+    Ok(content)
+}
+
+/// Scores containers by the prose below them and returns the best one and its strong siblings.
+fn choose_containers(blocks: &[Block]) -> Vec<NodeId> {
+    let mut scores: HashMap<NodeId, f32> = HashMap::new();
+    let mut parent_of: HashMap<NodeId, NodeId> = HashMap::new();
+    for block in blocks {
+        for pair in block.chain.windows(2) {
+            parent_of.insert(pair[0], pair[1]);
+        }
+        let chars = block.chars();
+        if chars < 25 || block.link_density() > 0.33 || block.is_heading() {
+            continue;
+        }
+        let commas = block
+            .text
+            .chars()
+            .filter(|c| matches!(c, ',' | '、' | '，' | '。' | ';'))
+            .count();
+        let score = 1.0 + commas.min(10) as f32 + (chars as f32 / 100.0).min(3.0);
+        // The holding element itself, then its parent and grandparent with falling weight.
+        for (level, id) in block.chain.iter().take(4).enumerate() {
+            let weight = match level {
+                0 => 0.5,
+                1 => 1.0,
+                2 => 0.5,
+                _ => 0.33,
+            };
+            *scores.entry(*id).or_default() += score * weight;
+        }
+    }
+    let Some((&best, &best_score)) = scores
+        .iter()
+        .max_by(|a, b| a.1.total_cmp(b.1).then_with(|| b.0.cmp(a.0)))
+    else {
+        // No prose at all: keep every block under <body> (the caller judges the result).
+        return blocks
+            .iter()
+            .filter_map(|b| b.chain.last().copied())
+            .collect();
+    };
+    let mut chosen = vec![best];
+    if let Some(parent) = parent_of.get(&best) {
+        let threshold = (best_score * 0.25).max(8.0);
+        chosen.extend(
+            scores
+                .iter()
+                .filter(|(id, score)| {
+                    **id != best && parent_of.get(id) == Some(parent) && **score >= threshold
+                })
+                .map(|(id, _)| *id),
+        );
+    }
+    chosen
+}
+
+struct Walker<'a> {
+    blocks: Vec<Block>,
+    buf: String,
+    link_chars: usize,
+    /// Open block elements: (id, tag), outermost first.
+    stack: Vec<(NodeId, String)>,
+    /// Links seen, with the block chain they were found under.
+    links: Vec<(Vec<NodeId>, String)>,
+    limits: &'a Limits,
+    started: Instant,
+    visited: usize,
+}
+
+impl Walker<'_> {
+    fn visit(
+        &mut self,
+        node: NodeRef<'_, Node>,
+        in_link: bool,
+        depth: usize,
+    ) -> Result<(), CleanError> {
+        if depth > self.limits.max_depth {
+            return Err(CleanError::TooDeep {
+                max_depth: self.limits.max_depth,
+            });
+        }
+        self.visited += 1;
+        if self.visited.is_multiple_of(4096) && self.started.elapsed() > self.limits.max_time() {
+            return Err(CleanError::TooSlow {
+                max_millis: self.limits.max_millis,
+            });
+        }
+        match node.value() {
+            Node::Text(text) => self.push_text(text, in_link),
+            Node::Element(element) => {
+                let name = element.name();
+                if SKIPPED_TAGS.contains(&name) || is_hidden(element) || is_boilerplate(element) {
+                    return Ok(());
+                }
+                if name == "br" {
+                    self.flush();
+                    return Ok(());
+                }
+                let is_block = BLOCK_TAGS.contains(&name);
+                if is_block {
+                    self.flush();
+                    self.stack.push((node.id(), name.to_string()));
+                }
+                if name == "a"
+                    && let Some(href) = element.attr("href")
+                {
+                    let chain = self.stack.iter().rev().map(|(id, _)| *id).collect();
+                    self.links.push((chain, href.to_string()));
+                }
+                // Inline images and line-level separators become spaces.
+                if matches!(name, "img" | "td" | "th") {
+                    self.buf.push(' ');
+                }
+                for child in node.children() {
+                    self.visit(child, in_link || name == "a", depth + 1)?;
+                }
+                if is_block {
+                    self.flush();
+                    self.stack.pop();
+                }
+            }
+            Node::Document => {
+                for child in node.children() {
+                    self.visit(child, in_link, depth + 1)?;
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn push_text(&mut self, text: &str, in_link: bool) {
+        let before = self.buf.chars().count();
+        let mut last_space = self.buf.is_empty() || self.buf.ends_with(' ');
+        for c in text.chars() {
+            if c.is_whitespace() {
+                if !last_space {
+                    self.buf.push(' ');
+                    last_space = true;
+                }
+            } else {
+                self.buf.push(c);
+                last_space = false;
+            }
+        }
+        if in_link {
+            self.link_chars += self.buf.chars().count() - before;
+        }
+    }
+
+    fn flush(&mut self) {
+        let text = self.buf.trim();
+        if !text.is_empty() && !self.stack.is_empty() {
+            let (_, tag) = self.stack.last().expect("stack is not empty");
+            self.blocks.push(Block {
+                text: text.to_string(),
+                link_chars: self.link_chars.min(text.chars().count()),
+                tag: tag.clone(),
+                chain: self.stack.iter().rev().map(|(id, _)| *id).collect(),
+            });
+        }
+        self.buf.clear();
+        self.link_chars = 0;
+    }
+}
+
+fn is_hidden(element: &scraper::node::Element) -> bool {
+    element.attr("hidden").is_some()
+        || element.attr("aria-hidden") == Some("true")
+        || element.attr("style").is_some_and(|style| {
+            let style: String = style.chars().filter(|c| !c.is_whitespace()).collect();
+            let style = style.to_ascii_lowercase();
+            style.contains("display:none") || style.contains("visibility:hidden")
+        })
+}
+
+fn is_boilerplate(element: &scraper::node::Element) -> bool {
+    if matches!(element.name(), "html" | "body" | "article" | "main") {
+        return false;
+    }
+    if element.attr("itemprop") == Some("articleBody") {
+        return false;
+    }
+    let mut hints = String::new();
+    for attr in ["class", "id", "role"] {
+        if let Some(value) = element.attr(attr) {
+            hints.push_str(value);
+            hints.push(' ');
+        }
+    }
+    if hints.is_empty() {
+        return false;
+    }
+    BOILERPLATE_HINT.is_match(&hints) && !CONTENT_HINT.is_match(&hints)
+}

@@ -1,0 +1,287 @@
+//! Article metadata from a parsed HTML document: JSON-LD, OpenGraph and article meta tags,
+//! `<time>`, `<title>`, `<link rel=canonical>`.
+
+use std::sync::LazyLock;
+
+use chrono::{DateTime, FixedOffset};
+use scraper::{ElementRef, Html, Selector};
+use serde_json::Value;
+
+use crate::dates::parse_date;
+
+/// What the document says about itself.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Metadata {
+    /// Title without the site-name suffix.
+    pub title: Option<String>,
+    /// Authors named by meta tags or JSON-LD.
+    pub authors: Vec<String>,
+    /// Publication time.
+    pub published: Option<DateTime<FixedOffset>>,
+    /// `<html lang>`, reduced to its primary subtag.
+    pub lang_attr: Option<String>,
+    /// `rel=canonical` or `og:url`, as written (maybe relative).
+    pub canonical: Option<String>,
+    /// Outlet name.
+    pub site_name: Option<String>,
+    /// Meta or OpenGraph description.
+    pub description: Option<String>,
+}
+
+fn selector(css: &str) -> Selector {
+    Selector::parse(css).expect("valid selector")
+}
+
+static META: LazyLock<Selector> = LazyLock::new(|| selector("meta"));
+static TITLE: LazyLock<Selector> = LazyLock::new(|| selector("title"));
+static H1: LazyLock<Selector> = LazyLock::new(|| selector("h1"));
+static CANONICAL: LazyLock<Selector> = LazyLock::new(|| selector("link[rel~=canonical][href]"));
+static HTML_TAG: LazyLock<Selector> = LazyLock::new(|| selector("html[lang]"));
+static JSON_LD: LazyLock<Selector> =
+    LazyLock::new(|| selector(r#"script[type="application/ld+json"]"#));
+static TIME: LazyLock<Selector> = LazyLock::new(|| selector("time[datetime]"));
+static AUTHOR_LINK: LazyLock<Selector> = LazyLock::new(|| selector("a[rel~=author]"));
+
+/// Reads the document's metadata.
+pub fn read(html: &Html) -> Metadata {
+    let mut meta = MetaTags::default();
+    for element in html.select(&META) {
+        let key = element
+            .attr("property")
+            .or_else(|| element.attr("name"))
+            .or_else(|| element.attr("itemprop"));
+        if let (Some(key), Some(content)) = (key, element.attr("content")) {
+            let content = collapse(content);
+            if !content.is_empty() {
+                meta.0.push((key.to_ascii_lowercase(), content));
+            }
+        }
+    }
+    let ld = json_ld_article(html);
+    let site_name = meta.get(&["og:site_name", "application-name"]).or_else(|| {
+        ld.as_ref()
+            .and_then(|v| v.pointer("/publisher/name"))
+            .and_then(as_text)
+    });
+
+    let page_title = html.select(&TITLE).next().map(text_of);
+    let h1 = html
+        .select(&H1)
+        .next()
+        .map(text_of)
+        .filter(|t| !t.is_empty());
+    let title = ld
+        .as_ref()
+        .and_then(|v| v.get("headline"))
+        .and_then(as_text)
+        .or_else(|| meta.get(&["og:title", "twitter:title"]))
+        .or(h1.clone())
+        .or(page_title)
+        .map(|t| strip_site_suffix(&t, site_name.as_deref()))
+        .filter(|t| !t.is_empty());
+
+    let mut authors: Vec<String> = Vec::new();
+    if let Some(author) = ld.as_ref().and_then(|v| v.get("author")) {
+        collect_names(author, &mut authors);
+    }
+    if authors.is_empty() {
+        authors.extend(meta.all(&["author", "article:author", "dc.creator", "byl"]));
+    }
+    if authors.is_empty() {
+        authors.extend(html.select(&AUTHOR_LINK).map(text_of));
+    }
+    let mut authors: Vec<String> = authors
+        .into_iter()
+        .map(|a| {
+            a.trim_start_matches("By ")
+                .trim_start_matches("by ")
+                .trim()
+                .to_string()
+        })
+        .filter(|a| !a.is_empty() && !a.starts_with("http") && a.chars().count() < 80)
+        .collect();
+    authors.dedup();
+
+    let published = ld
+        .as_ref()
+        .and_then(|v| v.get("datePublished"))
+        .and_then(as_text)
+        .into_iter()
+        .chain(meta.all(&[
+            "article:published_time",
+            "og:published_time",
+            "datepublished",
+            "pubdate",
+            "publishdate",
+            "date",
+            "dc.date.issued",
+            "dc.date",
+            "sailthru.date",
+        ]))
+        .chain(
+            html.select(&TIME)
+                .filter_map(|t| t.attr("datetime").map(str::to_string)),
+        )
+        .find_map(|s| parse_date(&s));
+
+    Metadata {
+        title,
+        authors,
+        published,
+        lang_attr: html
+            .select(&HTML_TAG)
+            .next()
+            .and_then(|e| e.attr("lang"))
+            .and_then(|l| l.split(['-', '_']).next())
+            .map(|l| l.trim().to_ascii_lowercase())
+            .filter(|l| !l.is_empty()),
+        canonical: html
+            .select(&CANONICAL)
+            .next()
+            .and_then(|e| e.attr("href"))
+            .map(str::to_string)
+            .or_else(|| meta.get(&["og:url"])),
+        site_name,
+        description: meta.get(&["description", "og:description", "twitter:description"]),
+    }
+}
+
+#[derive(Default)]
+struct MetaTags(Vec<(String, String)>);
+
+impl MetaTags {
+    /// The first value among `keys`, in the order of `keys`.
+    fn get(&self, keys: &[&str]) -> Option<String> {
+        keys.iter()
+            .find_map(|k| self.0.iter().find(|(key, _)| key == k))
+            .map(|(_, v)| v.clone())
+    }
+
+    fn all(&self, keys: &[&str]) -> Vec<String> {
+        keys.iter()
+            .flat_map(|k| self.0.iter().filter(move |(key, _)| key == k))
+            .map(|(_, v)| v.clone())
+            .collect()
+    }
+}
+
+/// The first JSON-LD object whose type is an article, looking inside `@graph` and arrays.
+fn json_ld_article(html: &Html) -> Option<Value> {
+    html.select(&JSON_LD)
+        .filter_map(|script| serde_json::from_str::<Value>(&script.inner_html()).ok())
+        .find_map(|value| find_article(value, 0))
+}
+
+fn find_article(value: Value, depth: usize) -> Option<Value> {
+    if depth > 4 {
+        return None;
+    }
+    match value {
+        Value::Array(items) => items.into_iter().find_map(|v| find_article(v, depth + 1)),
+        Value::Object(mut map) => {
+            let is_article = match map.get("@type") {
+                Some(Value::String(t)) => is_article_type(t),
+                Some(Value::Array(ts)) => ts.iter().filter_map(Value::as_str).any(is_article_type),
+                _ => false,
+            };
+            if is_article {
+                return Some(Value::Object(map));
+            }
+            map.remove("@graph")
+                .and_then(|g| find_article(g, depth + 1))
+        }
+        _ => None,
+    }
+}
+
+fn is_article_type(t: &str) -> bool {
+    t.ends_with("Article") || matches!(t, "BlogPosting" | "Report" | "LiveBlogPosting")
+}
+
+fn collect_names(value: &Value, out: &mut Vec<String>) {
+    match value {
+        Value::String(s) => out.push(collapse(s)),
+        Value::Array(items) => items.iter().for_each(|v| collect_names(v, out)),
+        Value::Object(map) => {
+            if let Some(name) = map.get("name").and_then(as_text) {
+                out.push(name);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn as_text(value: &Value) -> Option<String> {
+    value.as_str().map(collapse).filter(|s| !s.is_empty())
+}
+
+fn text_of(element: ElementRef<'_>) -> String {
+    collapse(&element.text().collect::<String>())
+}
+
+/// Collapses runs of whitespace to one space and trims.
+pub(crate) fn collapse(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Removes a trailing (or leading) site name joined by `|`, `-`, `—`, `–`, `::` or `｜`.
+pub(crate) fn strip_site_suffix(title: &str, site_name: Option<&str>) -> String {
+    const SEPARATORS: &[&str] = &[" | ", " - ", " — ", " – ", " :: ", "｜", " · "];
+    let title = collapse(title);
+    for sep in SEPARATORS {
+        if let Some((head, tail)) = title.rsplit_once(sep) {
+            let tail_is_site = site_name.is_some_and(|s| tail.eq_ignore_ascii_case(s))
+                || (tail.split_whitespace().count() <= 4 && head.split_whitespace().count() >= 3);
+            if tail_is_site && !head.trim().is_empty() {
+                return head.trim().to_string();
+            }
+            if let Some(site) = site_name
+                && let Some((first, rest)) = title.split_once(sep)
+                && first.eq_ignore_ascii_case(site)
+            {
+                return rest.trim().to_string();
+            }
+        }
+    }
+    title
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn site_suffix_is_stripped() {
+        assert_eq!(
+            strip_site_suffix("Lavrov meets Kono in Tokyo | The Japan Times", None),
+            "Lavrov meets Kono in Tokyo"
+        );
+        assert_eq!(
+            strip_site_suffix("TASS - Lavrov meets Kono in Tokyo", Some("TASS")),
+            "Lavrov meets Kono in Tokyo"
+        );
+        assert_eq!(strip_site_suffix("Russia - Japan", None), "Russia - Japan");
+    }
+
+    #[test]
+    fn json_ld_beats_meta_and_graph_is_searched() {
+        let html = Html::parse_document(
+            r#"<html lang="ru-RU"><head><title>Заголовок | ТАСС</title>
+            <meta property="og:site_name" content="ТАСС">
+            <meta property="article:published_time" content="2019-01-01T00:00:00Z">
+            <script type="application/ld+json">{"@graph":[{"@type":"WebPage"},
+              {"@type":"NewsArticle","headline":"Лавров и Коно","datePublished":"2019-05-10T14:08:00+03:00",
+               "author":[{"@type":"Person","name":"Иван Петров"}]}]}</script>
+            </head><body></body></html>"#,
+        );
+        let meta = read(&html);
+        assert_eq!(meta.title.as_deref(), Some("Лавров и Коно"));
+        assert_eq!(meta.authors, ["Иван Петров"]);
+        assert_eq!(
+            meta.published.unwrap().to_rfc3339(),
+            "2019-05-10T14:08:00+03:00"
+        );
+        assert_eq!(meta.lang_attr.as_deref(), Some("ru"));
+        assert_eq!(meta.site_name.as_deref(), Some("ТАСС"));
+    }
+}

@@ -1,0 +1,249 @@
+//! The messages that flow between nichiro's stages, and nothing else.
+//!
+//! ```text
+//! sources ──FetchJob──▶ fetch ──RawPage──▶ clean ──Article──▶ tag ──TaggedArticle──▶ store
+//! ```
+//!
+//! Every type here is a plain serde struct with no behaviour beyond small helpers, so that one
+//! day an arrow can cross a process boundary. This crate does no I/O and knows nothing of
+//! HTTP, HTML, SQLite or tokio: those belong to the stage crates.
+//!
+//! ```
+//! use nichiro_model::{Article, PageKind};
+//! let article = Article::empty("https://example.org/a");
+//! assert_eq!(article.kind, PageKind::Article);
+//! assert!(article.paragraphs().next().is_none());
+//! ```
+
+use chrono::{DateTime, FixedOffset, Utc};
+use serde::{Deserialize, Serialize};
+
+/// What the sources stage asks the fetch stage to get.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub enum FetchJob {
+    /// A page to fetch over HTTP(S).
+    Remote(RemoteJob),
+    /// A page whose bytes the source already holds (a local file, a WARC record): the fetch
+    /// stage passes it on without touching the network.
+    Local(RawPage),
+}
+
+impl FetchJob {
+    /// The address the job is for (requested URL for remote jobs, page URL for local ones).
+    pub fn url(&self) -> &str {
+        match self {
+            FetchJob::Remote(job) => &job.url,
+            FetchJob::Local(page) => &page.requested_url,
+        }
+    }
+
+    /// The name of the source that produced this job.
+    pub fn source(&self) -> &str {
+        match self {
+            FetchJob::Remote(job) => &job.source,
+            FetchJob::Local(page) => &page.source,
+        }
+    }
+}
+
+/// A page to fetch over the network, with what the source already knows about it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct RemoteJob {
+    /// The URL to request, as found by the source.
+    pub url: String,
+    /// Name of the source (`[[source]] name` in the config).
+    pub source: String,
+    /// What the source (a feed item, a sitemap entry) says about the page.
+    pub hints: ItemHints,
+}
+
+/// Metadata a source knows about an item before its page is fetched (from a feed entry, for
+/// example). The cleaner prefers what the page itself says and falls back to these.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct ItemHints {
+    /// Title as given by the feed.
+    pub title: Option<String>,
+    /// Publication time as given by the feed.
+    pub published: Option<DateTime<FixedOffset>>,
+    /// Language the source is configured with (`language = "ru"`), a hint only.
+    pub language: Option<String>,
+}
+
+/// What was fetched: the bytes of one page and how they were obtained.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct RawPage {
+    /// The URL that was requested (for local files, a `file://` URL).
+    pub requested_url: String,
+    /// The URL the bytes came from after redirects.
+    pub final_url: String,
+    /// HTTP status (200 for local files and archive records without one).
+    pub status: u16,
+    /// The `Content-Type` header, untouched (the cleaner reads the charset from it).
+    pub content_type: Option<String>,
+    /// The `ETag` header, if any.
+    pub etag: Option<String>,
+    /// The `Last-Modified` header, if any.
+    pub last_modified: Option<String>,
+    /// The body, as received (after transfer decompression).
+    pub body: Vec<u8>,
+    /// When the fetch completed.
+    pub fetched_at: DateTime<Utc>,
+    /// Name of the source that led here.
+    pub source: String,
+    /// What the source knew before the fetch.
+    pub hints: ItemHints,
+}
+
+/// What kind of page the cleaner found.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum PageKind {
+    /// A page with an article's text.
+    #[default]
+    Article,
+    /// A page with too little text of its own to be an article (an index, an error page).
+    NotArticle,
+}
+
+/// A cleaned article: its own text and its metadata, in any language.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Article {
+    /// Canonical URL: `rel=canonical` when the page gives one, else the final URL.
+    pub url: String,
+    /// Title without the site-name suffix.
+    pub title: Option<String>,
+    /// Authors named by the page.
+    pub authors: Vec<String>,
+    /// Publication time, with the page's time zone when it gives one.
+    pub published: Option<DateTime<FixedOffset>>,
+    /// ISO 639-1 language code (`en`, `ru`, `ja`, …) when it could be told.
+    pub language: Option<String>,
+    /// The article's text: paragraphs separated by one blank line.
+    pub text: String,
+    /// Name of the site or outlet.
+    pub site_name: Option<String>,
+    /// Short description (meta description or OpenGraph).
+    pub description: Option<String>,
+    /// Absolute URLs of links found in the article's body.
+    pub links: Vec<String>,
+    /// Whether this looks like an article at all.
+    pub kind: PageKind,
+}
+
+impl Article {
+    /// An article with only a URL, for building up in tests and by the cleaner.
+    pub fn empty(url: impl Into<String>) -> Self {
+        Article {
+            url: url.into(),
+            title: None,
+            authors: Vec::new(),
+            published: None,
+            language: None,
+            text: String::new(),
+            site_name: None,
+            description: None,
+            links: Vec::new(),
+            kind: PageKind::Article,
+        }
+    }
+
+    /// The paragraphs of the text, in order, without empty ones.
+    pub fn paragraphs(&self) -> impl Iterator<Item = &str> {
+        self.text
+            .split("\n\n")
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+    }
+}
+
+/// One topic the tagger assigned, with why.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct TopicTag {
+    /// Topic id from `topics.toml` (`territorial-dispute`, …).
+    pub topic: String,
+    /// Strength in [0, 1].
+    pub score: f32,
+    /// The terms found in the text that triggered the topic, most frequent first.
+    pub evidence: Vec<String>,
+}
+
+/// A document of the corpus or the store that an article relates to.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct RelatedDoc {
+    /// Corpus file name (`corpus:004_…txt`) or stored article URL.
+    pub id: String,
+    /// Its title, when known.
+    pub title: Option<String>,
+    /// Cosine similarity in [0, 1].
+    pub similarity: f32,
+}
+
+/// A stored text that an article copies or lightly rewrites.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct DuplicateOf {
+    /// Corpus id or stored article URL of the original.
+    pub id: String,
+    /// Share of this article's word shingles found in the original, in [0, 1].
+    pub shared: f32,
+}
+
+/// What the tagger says about an article.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Tags {
+    /// Whether the article is about Russia–Japan relations.
+    pub relevant: bool,
+    /// Relevance score in [0, 1]; 0.5 is the decision boundary.
+    pub relevance: f32,
+    /// Topics with scores and evidence, strongest first.
+    pub topics: Vec<TopicTag>,
+    /// Most similar corpus and stored documents, most similar first.
+    pub related: Vec<RelatedDoc>,
+    /// The stored text this one copies, if any.
+    pub duplicate_of: Option<DuplicateOf>,
+}
+
+/// An article with its tags and provenance: what the store keeps.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct TaggedArticle {
+    /// The cleaned article.
+    pub article: Article,
+    /// The tagger's verdict.
+    pub tags: Tags,
+    /// Name of the source it came from.
+    pub source: String,
+    /// The URL that was requested (may differ from the canonical `article.url`).
+    pub requested_url: String,
+    /// When it was fetched.
+    pub fetched_at: DateTime<Utc>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paragraphs_skip_blank_runs() {
+        let mut article = Article::empty("u");
+        article.text = "one\n\n\n\ntwo\n\n  \n\nthree".into();
+        assert_eq!(
+            article.paragraphs().collect::<Vec<_>>(),
+            ["one", "two", "three"]
+        );
+    }
+
+    #[test]
+    fn messages_round_trip_through_json() {
+        let job = FetchJob::Remote(RemoteJob {
+            url: "https://example.org/a".into(),
+            source: "s".into(),
+            hints: ItemHints {
+                title: Some("T".into()),
+                ..ItemHints::default()
+            },
+        });
+        let json = serde_json::to_string(&job).unwrap();
+        assert_eq!(serde_json::from_str::<FetchJob>(&json).unwrap(), job);
+        assert_eq!(job.url(), "https://example.org/a");
+        assert_eq!(job.source(), "s");
+    }
+}
