@@ -6,7 +6,8 @@
 //!
 //! Every type here is a plain serde struct with no behaviour beyond small helpers, so that one
 //! day an arrow can cross a process boundary. This crate does no I/O and knows nothing of
-//! HTTP, HTML, SQLite or tokio: those belong to the stage crates.
+//! HTTP, HTML, SQLite or tokio: those belong to the stage crates. (The one exception is
+//! [`file_url`], which resolves a path so that every stage names a local file alike.)
 //!
 //! ```
 //! use nichiro_model::{Article, PageKind};
@@ -215,6 +216,18 @@ pub struct TaggedArticle {
     pub requested_url: String,
     /// When it was fetched.
     pub fetched_at: DateTime<Utc>,
+}
+
+/// The `file://` URL by which every stage names a local file: the canonical absolute path
+/// when the file exists (so `config/../corpus/a.txt` and `corpus/a.txt` are one file), else
+/// the path made absolute.
+pub fn file_url(path: &std::path::Path) -> String {
+    let absolute = std::fs::canonicalize(path)
+        .or_else(|_| std::path::absolute(path))
+        .unwrap_or_else(|_| path.to_path_buf());
+    url::Url::from_file_path(&absolute)
+        .map(|u| u.to_string())
+        .unwrap_or_else(|()| format!("file://{}", absolute.display()))
 }
 
 #[cfg(test)]

@@ -1,0 +1,105 @@
+//! The existing corpus: a folder of plain-text reports and a `manifest.toml` describing them.
+//! Each file is cleaned with the cleaner's plain-text mode, which drops its page boilerplate.
+
+use std::path::Path;
+
+use nichiro_model::file_url;
+
+use chrono::{DateTime, FixedOffset, NaiveDate, TimeZone, Utc};
+use serde::Deserialize;
+
+use crate::TagError;
+
+/// One entry of `manifest.toml`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ManifestEntry {
+    /// File name inside the corpus folder.
+    pub file: String,
+    /// Outlet that published it.
+    #[serde(default)]
+    pub outlet: Option<String>,
+    /// Language code.
+    #[serde(default)]
+    pub language: Option<String>,
+    /// Publication date, `YYYY-MM-DD`.
+    #[serde(default)]
+    pub published: Option<String>,
+    /// The event it reports.
+    #[serde(default)]
+    pub event: Option<String>,
+    /// Topic ids the document is about.
+    #[serde(default)]
+    pub topics: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Manifest {
+    document: Vec<ManifestEntry>,
+}
+
+/// A document of the collection the tagger compares against.
+#[derive(Debug, Clone)]
+pub struct Document {
+    /// Stable id: `corpus:<file>` for corpus documents, the URL for stored articles.
+    pub id: String,
+    /// Where the document lives (a `file://` URL for corpus files): an article with this URL
+    /// is the document itself and is not related to or a copy of it.
+    pub url: Option<String>,
+    /// Title.
+    pub title: Option<String>,
+    /// Cleaned text.
+    pub text: String,
+    /// Publication time.
+    pub published: Option<DateTime<FixedOffset>>,
+}
+
+/// Reads the corpus folder: every document listed in its manifest, cleaned.
+pub fn load(dir: &Path) -> Result<Vec<Document>, TagError> {
+    let manifest_path = dir.join("manifest.toml");
+    let text = std::fs::read_to_string(&manifest_path).map_err(|source| TagError::Read {
+        path: manifest_path.clone(),
+        source,
+    })?;
+    let manifest: Manifest = toml::from_str(&text).map_err(|e| TagError::Manifest {
+        path: manifest_path.clone(),
+        message: e.message().to_string(),
+    })?;
+    let limits = nichiro_clean::Limits::default();
+    let mut documents = Vec::with_capacity(manifest.document.len());
+    for entry in manifest.document {
+        let path = dir.join(&entry.file);
+        let bytes = std::fs::read(&path).map_err(|source| TagError::Read {
+            path: path.clone(),
+            source,
+        })?;
+        let url = file_url(&path);
+        let article = nichiro_clean::clean_bytes(&bytes, Some("text/plain"), &url, &limits)
+            .map_err(|e| TagError::Manifest {
+                path: path.clone(),
+                message: e.to_string(),
+            })?;
+        let published = match entry.published.as_deref() {
+            Some(date) => Some(parse_day(date).ok_or_else(|| TagError::Manifest {
+                path: manifest_path.clone(),
+                message: format!("{}: published {date:?} is not YYYY-MM-DD", entry.file),
+            })?),
+            None => None,
+        };
+        documents.push(Document {
+            id: format!("corpus:{}", entry.file),
+            url: Some(url),
+            title: article.title,
+            text: article.text,
+            published,
+        });
+    }
+    Ok(documents)
+}
+
+fn parse_day(date: &str) -> Option<DateTime<FixedOffset>> {
+    let day = NaiveDate::parse_from_str(date.trim(), "%Y-%m-%d").ok()?;
+    Some(
+        Utc.from_utc_datetime(&day.and_hms_opt(0, 0, 0)?)
+            .fixed_offset(),
+    )
+}

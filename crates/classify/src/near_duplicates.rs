@@ -1,0 +1,174 @@
+//! Near-duplicate detection by word shingles with an inverted index over a fixed sample of
+//! shingle hashes (those whose hash is 0 modulo [`SAMPLE_MODULUS`]). Two texts that share a
+//! passage share the same sampled shingles, so candidates come from the index, not from a
+//! scan of every stored text, and the share of one text found in another (containment) is
+//! estimated from the samples. Containment rather than resemblance: a republished wire story
+//! padded with other text still contains the original.
+
+use std::collections::HashMap;
+use std::hash::{DefaultHasher, Hash, Hasher};
+
+use chrono::{DateTime, FixedOffset};
+
+use crate::tokenize::Token;
+
+/// Words per shingle (bigram tokens for CJK text).
+pub const SHINGLE_WORDS: usize = 5;
+/// One shingle in this many is sampled.
+pub const SAMPLE_MODULUS: u64 = 4;
+/// Posting lists longer than this (boilerplate shared by a whole site) are ignored.
+const MAX_POSTINGS: usize = 1000;
+
+#[derive(Debug)]
+struct Doc {
+    id: String,
+    published: Option<DateTime<FixedOffset>>,
+}
+
+/// An index of stored texts for finding copies.
+#[derive(Debug, Default)]
+pub struct NearDuplicateIndex {
+    docs: Vec<Doc>,
+    postings: HashMap<u64, Vec<u32>>,
+}
+
+/// The sampled shingle hashes of a token stream, without repeats.
+pub fn sampled_shingles(tokens: &[Token]) -> Vec<u64> {
+    let mut hashes: Vec<u64> = tokens
+        .windows(SHINGLE_WORDS)
+        .map(|window| {
+            let mut hasher = DefaultHasher::new();
+            for token in window {
+                token.norm.hash(&mut hasher);
+            }
+            hasher.finish()
+        })
+        .filter(|h| h % SAMPLE_MODULUS == 0)
+        .collect();
+    hashes.sort_unstable();
+    hashes.dedup();
+    hashes
+}
+
+/// A stored text that a new one copies.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Copy {
+    /// Id of the original.
+    pub id: String,
+    /// Estimated share of the new text's shingles found in the original.
+    pub shared: f32,
+    /// Sampled shingles in common.
+    pub common: usize,
+}
+
+impl NearDuplicateIndex {
+    /// Adds a text.
+    pub fn add(&mut self, id: &str, published: Option<DateTime<FixedOffset>>, tokens: &[Token]) {
+        let index = self.docs.len() as u32;
+        self.docs.push(Doc {
+            id: id.to_string(),
+            published,
+        });
+        for hash in sampled_shingles(tokens) {
+            self.postings.entry(hash).or_default().push(index);
+        }
+    }
+
+    /// The stored text that shares the most of `tokens`, if it shares at least `min_shared`
+    /// of them and at least `min_common` sampled shingles, and was not published after the
+    /// new text (when both dates are known). `exclude` leaves out the text itself.
+    pub fn find_copy(
+        &self,
+        tokens: &[Token],
+        published: Option<DateTime<FixedOffset>>,
+        min_shared: f32,
+        min_common: usize,
+        exclude: Option<&str>,
+    ) -> Option<Copy> {
+        let sample = sampled_shingles(tokens);
+        if sample.is_empty() {
+            return None;
+        }
+        let mut common: HashMap<u32, usize> = HashMap::new();
+        for hash in &sample {
+            if let Some(docs) = self.postings.get(hash)
+                && docs.len() <= MAX_POSTINGS
+            {
+                let mut last = None;
+                for &doc in docs {
+                    if last != Some(doc) {
+                        *common.entry(doc).or_default() += 1;
+                        last = Some(doc);
+                    }
+                }
+            }
+        }
+        common
+            .into_iter()
+            .filter(|&(doc, n)| {
+                let d = &self.docs[doc as usize];
+                let earlier = match (d.published, published) {
+                    (Some(theirs), Some(ours)) => theirs <= ours,
+                    _ => true,
+                };
+                n >= min_common && earlier && Some(d.id.as_str()) != exclude
+            })
+            .map(|(doc, n)| Copy {
+                id: self.docs[doc as usize].id.clone(),
+                shared: n as f32 / sample.len() as f32,
+                common: n,
+            })
+            .filter(|copy| copy.shared >= min_shared)
+            .max_by(|a, b| a.common.cmp(&b.common).then_with(|| b.id.cmp(&a.id)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tokenize::tokenize;
+
+    const ORIGINAL: &str = "Since the mid-20th century, Russia and Japan have been holding consultations in order \
+        to clinch a peace treaty as a follow-up to World War II. The main stumbling block to this is the issue \
+        of the southern Kuril Islands. After the war, the islands were handed over to the Soviet Union, \
+        while Japan lays claims to Iturup, Kunashir, Shikotan and the Habomai islets.";
+
+    #[test]
+    fn a_republished_passage_is_found_and_unrelated_text_is_not() {
+        let mut index = NearDuplicateIndex::default();
+        index.add("tass", None, &tokenize(ORIGINAL));
+        index.add(
+            "other",
+            None,
+            &tokenize("Sakhalin LNG shipments to Japan rose in May, the ministry said on Friday."),
+        );
+        let copy = format!("TEHRAN (agency) - Officials met on Friday. {ORIGINAL}");
+        let found = index
+            .find_copy(&tokenize(&copy), None, 0.5, 3, None)
+            .unwrap();
+        assert_eq!(found.id, "tass");
+        assert!(found.shared > 0.7, "{found:?}");
+        let unrelated = tokenize(
+            "The weather in Tokyo was sunny on Friday and markets rose after the holiday weekend ended quietly.",
+        );
+        assert!(index.find_copy(&unrelated, None, 0.1, 1, None).is_none());
+    }
+
+    #[test]
+    fn a_later_text_is_not_the_original() {
+        let mut index = NearDuplicateIndex::default();
+        let later = DateTime::parse_from_rfc3339("2019-05-11T00:00:00Z").unwrap();
+        let earlier = DateTime::parse_from_rfc3339("2018-05-21T00:00:00Z").unwrap();
+        index.add("later", Some(later), &tokenize(ORIGINAL));
+        assert!(
+            index
+                .find_copy(&tokenize(ORIGINAL), Some(earlier), 0.1, 1, None)
+                .is_none()
+        );
+        assert!(
+            index
+                .find_copy(&tokenize(ORIGINAL), Some(later), 0.1, 1, None)
+                .is_some()
+        );
+    }
+}

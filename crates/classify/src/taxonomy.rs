@@ -1,0 +1,364 @@
+//! The taxonomy (`config/topics.toml`) and a matcher that finds its terms in a text.
+//!
+//! Terms are grouped: the two sides (Russia, Japan), terms that name the relation itself
+//! (`Russia–Japan`, `日露`), and the topics. Each term is matched by its script: words by
+//! their stems in sequence (so `Kuril Islands` matches `Kurils island`'s stems and Russian
+//! terms match their inflected forms), all-capital acronyms case-sensitively (`ПРО` is not the
+//! preposition `про`), and Japanese terms as substrings. Terms of a single CJK character
+//! (`露`, `ロ`) are too ambiguous alone and are kept only inside longer terms.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+
+use serde::Deserialize;
+
+use crate::TagError;
+use crate::tokenize::{Token, is_cjk, tokenize};
+
+/// Terms in each language. Matching does not depend on which list a term is in; the lists
+/// keep the file readable and show what each language covers.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Terms {
+    /// English terms.
+    #[serde(default)]
+    pub en: Vec<String>,
+    /// Russian terms.
+    #[serde(default)]
+    pub ru: Vec<String>,
+    /// Japanese terms.
+    #[serde(default)]
+    pub ja: Vec<String>,
+    /// Terms that contain a side's name without referring to it (`Sea of Japan`): each match
+    /// cancels one match of the side.
+    #[serde(default)]
+    pub except: Vec<String>,
+}
+
+impl Terms {
+    fn all(&self) -> impl Iterator<Item = &String> {
+        self.en.iter().chain(&self.ru).chain(&self.ja)
+    }
+}
+
+/// One topic of the taxonomy.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TopicDef {
+    /// Human-readable name.
+    pub label: String,
+    /// How strongly a match implies the text is about Russia–Japan relations, in [0, 1]:
+    /// 1 for terms that only make sense between the two (the Kurils), near 0 for terms that
+    /// are common elsewhere (talks, sanctions).
+    #[serde(default)]
+    pub bilateral: f32,
+    /// The topic's terms.
+    #[serde(flatten)]
+    pub terms: Terms,
+}
+
+/// The whole taxonomy file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Taxonomy {
+    /// `russia` and `japan`: names of each side (countries, capitals, leaders, ministers).
+    pub sides: BTreeMap<String, Terms>,
+    /// Terms naming the relation itself (`Russia-Japan`, `日露`).
+    #[serde(default)]
+    pub bilateral: Terms,
+    /// Topics by id.
+    pub topics: BTreeMap<String, TopicDef>,
+}
+
+impl Taxonomy {
+    /// Reads a taxonomy from a TOML file.
+    pub fn load(path: &Path) -> Result<Self, TagError> {
+        let text = std::fs::read_to_string(path).map_err(|source| TagError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::parse(&text).map_err(|message| TagError::Taxonomy {
+            path: path.to_path_buf(),
+            message,
+        })
+    }
+
+    /// Parses a taxonomy from TOML text.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let taxonomy: Taxonomy = toml::from_str(text).map_err(|e| e.message().to_string())?;
+        for side in ["russia", "japan"] {
+            if !taxonomy.sides.contains_key(side) {
+                return Err(format!("missing [sides.{side}]"));
+            }
+        }
+        if taxonomy.topics.is_empty() {
+            return Err("no [topics.*] defined".into());
+        }
+        Ok(taxonomy)
+    }
+}
+
+/// Which group a term belongs to.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Group {
+    /// A side (`russia` or `japan`).
+    Side(String),
+    /// A side's false friend (`Sea of Japan` for `japan`).
+    SideExcept(String),
+    /// The relation itself.
+    Bilateral,
+    /// A topic by id.
+    Topic(String),
+}
+
+#[derive(Debug)]
+enum Pattern {
+    /// A sequence of word stems.
+    Words(Vec<String>),
+    /// A sequence of words matched as written (acronyms).
+    Raw(Vec<String>),
+    /// A CJK substring.
+    Substring(String),
+}
+
+#[derive(Debug)]
+struct CompiledTerm {
+    group: Group,
+    term: String,
+    pattern: Pattern,
+}
+
+/// Matches every term of a taxonomy against texts.
+#[derive(Debug)]
+pub struct Matcher {
+    terms: Vec<CompiledTerm>,
+    /// First stem → terms starting with it.
+    by_first_norm: HashMap<String, Vec<usize>>,
+    /// First raw word → acronym terms starting with it.
+    by_first_raw: HashMap<String, Vec<usize>>,
+    substrings: Vec<usize>,
+}
+
+/// Matches found in one text: per group, each term with its count.
+#[derive(Debug, Default)]
+pub struct Matches {
+    /// (group, term) → count.
+    pub counts: BTreeMap<Group, BTreeMap<String, usize>>,
+}
+
+impl Matches {
+    /// Total matches of a group.
+    pub fn total(&self, group: &Group) -> usize {
+        self.counts
+            .get(group)
+            .map_or(0, |terms| terms.values().sum())
+    }
+
+    /// Terms of a group, most frequent first.
+    pub fn evidence(&self, group: &Group) -> Vec<String> {
+        let mut terms: Vec<(&String, &usize)> = self
+            .counts
+            .get(group)
+            .map(|t| t.iter().collect())
+            .unwrap_or_default();
+        terms.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+        terms.into_iter().map(|(t, _)| t.clone()).collect()
+    }
+}
+
+impl Matcher {
+    /// Compiles the terms of `taxonomy`.
+    pub fn new(taxonomy: &Taxonomy) -> Self {
+        let mut matcher = Matcher {
+            terms: Vec::new(),
+            by_first_norm: HashMap::new(),
+            by_first_raw: HashMap::new(),
+            substrings: Vec::new(),
+        };
+        for (side, terms) in &taxonomy.sides {
+            for term in terms.all() {
+                matcher.add(Group::Side(side.clone()), term);
+            }
+            for term in &terms.except {
+                matcher.add(Group::SideExcept(side.clone()), term);
+            }
+        }
+        for term in taxonomy.bilateral.all() {
+            matcher.add(Group::Bilateral, term);
+        }
+        for (id, topic) in &taxonomy.topics {
+            for term in topic.terms.all() {
+                matcher.add(Group::Topic(id.clone()), term);
+            }
+        }
+        matcher
+    }
+
+    fn add(&mut self, group: Group, term: &str) {
+        let term = term.trim();
+        let pattern = if term.chars().any(is_cjk) {
+            if term.chars().count() < 2 {
+                return;
+            }
+            Pattern::Substring(term.to_string())
+        } else {
+            let tokens = tokenize(term);
+            if tokens.is_empty() {
+                return;
+            }
+            let acronym = term.chars().filter(|c| c.is_alphabetic()).count() >= 2
+                && term
+                    .chars()
+                    .filter(|c| c.is_alphabetic())
+                    .all(char::is_uppercase);
+            if acronym {
+                Pattern::Raw(tokens.into_iter().map(|t| t.raw).collect())
+            } else {
+                Pattern::Words(tokens.into_iter().map(|t| t.norm).collect())
+            }
+        };
+        let index = self.terms.len();
+        match &pattern {
+            Pattern::Words(words) => self
+                .by_first_norm
+                .entry(words[0].clone())
+                .or_default()
+                .push(index),
+            Pattern::Raw(words) => self
+                .by_first_raw
+                .entry(words[0].clone())
+                .or_default()
+                .push(index),
+            Pattern::Substring(_) => self.substrings.push(index),
+        }
+        self.terms.push(CompiledTerm {
+            group,
+            term: term.to_string(),
+            pattern,
+        });
+    }
+
+    /// Finds every term in `text` (whose tokens are `tokens`).
+    pub fn find(&self, text: &str, tokens: &[Token]) -> Matches {
+        let mut matches = Matches::default();
+        let mut record = |index: usize, n: usize| {
+            let term = &self.terms[index];
+            *matches
+                .counts
+                .entry(term.group.clone())
+                .or_default()
+                .entry(term.term.clone())
+                .or_default() += n;
+        };
+        for (i, token) in tokens.iter().enumerate() {
+            if token.cjk {
+                continue;
+            }
+            for &index in self.by_first_norm.get(&token.norm).into_iter().flatten() {
+                if let Pattern::Words(words) = &self.terms[index].pattern
+                    && sequence_at(tokens, i, words, |t| &t.norm)
+                {
+                    record(index, 1);
+                }
+            }
+            for &index in self.by_first_raw.get(&token.raw).into_iter().flatten() {
+                if let Pattern::Raw(words) = &self.terms[index].pattern
+                    && sequence_at(tokens, i, words, |t| &t.raw)
+                {
+                    record(index, 1);
+                }
+            }
+        }
+        for &index in &self.substrings {
+            if let Pattern::Substring(s) = &self.terms[index].pattern {
+                let n = text.matches(s.as_str()).count();
+                if n > 0 {
+                    record(index, n);
+                }
+            }
+        }
+        matches
+    }
+}
+
+fn sequence_at(
+    tokens: &[Token],
+    at: usize,
+    words: &[String],
+    key: impl Fn(&Token) -> &String,
+) -> bool {
+    tokens.len() >= at + words.len()
+        && tokens[at..at + words.len()]
+            .iter()
+            .zip(words)
+            .all(|(t, w)| !t.cjk && key(t) == w)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TAXONOMY: &str = r#"
+        [sides.russia]
+        en = ["Russia", "Lavrov"]
+        ru = ["Россия"]
+        ja = ["ロシア", "露"]
+        [sides.japan]
+        en = ["Japan"]
+        ja = ["日本"]
+        except = ["Sea of Japan"]
+        [bilateral]
+        ja = ["日露"]
+        [topics.territorial-dispute]
+        label = "Territory"
+        bilateral = 1.0
+        en = ["Kuril Islands"]
+        ru = ["Курильские острова"]
+        ja = ["北方領土"]
+        [topics.security-defense]
+        label = "Security"
+        ru = ["ПРО"]
+    "#;
+
+    fn find(text: &str) -> Matches {
+        let matcher = Matcher::new(&Taxonomy::parse(TAXONOMY).unwrap());
+        matcher.find(text, &tokenize(text))
+    }
+
+    #[test]
+    fn words_match_by_stem_across_inflection() {
+        let m = find("Talks on the Kuril islands. Россия заявила о Курильских островах.");
+        let topic = Group::Topic("territorial-dispute".into());
+        assert_eq!(m.total(&topic), 2);
+        assert_eq!(m.total(&Group::Side("russia".into())), 1);
+    }
+
+    #[test]
+    fn acronyms_are_case_sensitive() {
+        let security = Group::Topic("security-defense".into());
+        assert_eq!(find("Говорили про ПРО.").total(&security), 1);
+        assert_eq!(find("Говорили про мир.").total(&security), 0);
+    }
+
+    #[test]
+    fn japanese_substrings_and_single_characters() {
+        let m = find("日露首脳会談で北方領土問題を協議。");
+        assert_eq!(m.total(&Group::Bilateral), 1);
+        assert_eq!(m.total(&Group::Topic("territorial-dispute".into())), 1);
+        // `露` alone is too ambiguous to count as Russia.
+        assert_eq!(m.total(&Group::Side("russia".into())), 0);
+    }
+
+    #[test]
+    fn exceptions_are_counted_separately() {
+        let m = find("Drills in the Sea of Japan near Japan.");
+        assert_eq!(m.total(&Group::Side("japan".into())), 2);
+        assert_eq!(m.total(&Group::SideExcept("japan".into())), 1);
+    }
+
+    #[test]
+    fn bad_taxonomy_names_the_problem() {
+        let err = Taxonomy::parse("[sides.russia]\nen=[]\n[topics]").unwrap_err();
+        assert!(err.contains("sides.japan"), "{err}");
+    }
+}

@@ -1,0 +1,53 @@
+//! The SQLite schema and its migrations, applied in order and recorded in `user_version`.
+
+/// Each entry migrates from version `index` to `index + 1`.
+pub const MIGRATIONS: &[&str] = &[
+    // 1: articles keyed by canonical URL, their topics, the URLs seen, per-source state, search.
+    r#"
+    CREATE TABLE articles (
+        id              INTEGER PRIMARY KEY,
+        url             TEXT NOT NULL UNIQUE,
+        requested_url   TEXT NOT NULL,
+        source          TEXT NOT NULL,
+        title           TEXT,
+        authors         TEXT NOT NULL,       -- JSON array
+        published       TEXT,                -- RFC 3339
+        language        TEXT,
+        site_name       TEXT,
+        description     TEXT,
+        text            TEXT NOT NULL,
+        links           TEXT NOT NULL,       -- JSON array
+        kind            TEXT NOT NULL,
+        relevant        INTEGER NOT NULL,
+        relevance       REAL NOT NULL,
+        topics          TEXT NOT NULL,       -- JSON array of TopicTag
+        related         TEXT NOT NULL,       -- JSON array of RelatedDoc
+        duplicate_of    TEXT,
+        duplicate_shared REAL,
+        fetched_at      TEXT NOT NULL,
+        stored_at       TEXT NOT NULL
+    );
+    CREATE INDEX articles_published ON articles(published);
+    CREATE INDEX articles_relevant ON articles(relevant, published);
+    CREATE TABLE article_topics (
+        article_id INTEGER NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+        topic      TEXT NOT NULL,
+        score      REAL NOT NULL,
+        PRIMARY KEY (article_id, topic)
+    );
+    CREATE INDEX article_topics_topic ON article_topics(topic);
+    CREATE TABLE seen_urls (
+        url        TEXT PRIMARY KEY,
+        article_id INTEGER NOT NULL REFERENCES articles(id) ON DELETE CASCADE
+    );
+    CREATE TABLE source_state (
+        source        TEXT PRIMARY KEY,
+        etag          TEXT,
+        last_modified TEXT,
+        polled_at     TEXT
+    );
+    -- Search runs over the tagger's own tokens (stems, CJK bigrams), written by the store,
+    -- so that a Russian query finds inflected forms and a Japanese one finds words in running text.
+    CREATE VIRTUAL TABLE articles_fts USING fts5(terms, tokenize='unicode61 remove_diacritics 2');
+    "#,
+];

@@ -1,0 +1,176 @@
+use super::*;
+use nichiro_model::{Article, Tags};
+
+fn tagged(url: &str, title: &str, text: &str, topics: &[&str]) -> TaggedArticle {
+    let mut article = Article::empty(url);
+    article.title = Some(title.into());
+    article.text = text.into();
+    article.published = DateTime::parse_from_rfc3339("2019-05-31T10:00:00+09:00").ok();
+    TaggedArticle {
+        article,
+        tags: Tags {
+            relevant: !topics.is_empty(),
+            relevance: if topics.is_empty() { 0.1 } else { 0.9 },
+            topics: topics
+                .iter()
+                .map(|t| TopicTag {
+                    topic: t.to_string(),
+                    score: 0.8,
+                    evidence: vec!["Kurils".into()],
+                })
+                .collect(),
+            related: vec![],
+            duplicate_of: None,
+        },
+        source: "test".into(),
+        requested_url: format!("{url}?utm_source=feed"),
+        fetched_at: Utc::now(),
+    }
+}
+
+#[test]
+fn same_canonical_url_is_stored_once_and_both_urls_are_seen() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sub/dir/store.sqlite");
+    let a = tagged(
+        "https://ex.org/a",
+        "Talks",
+        "Lavrov and Kono met.",
+        &["diplomacy-summits"],
+    );
+    {
+        let mut store = SqliteStore::open(&path).unwrap();
+        assert_eq!(
+            store.insert_batch(&[a.clone()]).unwrap(),
+            [InsertOutcome::New]
+        );
+    }
+    let mut store = SqliteStore::open(&path).unwrap();
+    assert_eq!(
+        store.insert_batch(&[a]).unwrap(),
+        [InsertOutcome::AlreadyStored]
+    );
+    assert_eq!(store.count().unwrap(), 1);
+    assert!(store.is_seen("https://ex.org/a").unwrap());
+    assert!(store.is_seen("https://ex.org/a?utm_source=feed").unwrap());
+    assert!(!store.is_seen("https://ex.org/b").unwrap());
+    assert_eq!(store.seen_urls().unwrap().len(), 2);
+}
+
+#[test]
+fn articles_round_trip_and_list_filters() {
+    let mut store = SqliteStore::open_in_memory().unwrap();
+    let a = tagged(
+        "https://ex.org/a",
+        "Islands",
+        "The Kuril Islands dispute.",
+        &["territorial-dispute"],
+    );
+    let mut b = tagged("https://ex.org/b", "Markets", "Stocks rose.", &[]);
+    b.article.published = DateTime::parse_from_rfc3339("2020-01-01T00:00:00Z").ok();
+    store.insert_batch(&[a.clone(), b]).unwrap();
+    let all = store.list(&ListFilter::default()).unwrap();
+    assert_eq!(
+        all.iter().map(|s| s.url.as_str()).collect::<Vec<_>>(),
+        ["https://ex.org/b", "https://ex.org/a"]
+    );
+    let islands = store
+        .list(&ListFilter {
+            topic: Some("territorial-dispute".into()),
+            ..ListFilter::default()
+        })
+        .unwrap();
+    assert_eq!(islands.len(), 1);
+    assert_eq!(islands[0].topics, a.tags.topics);
+    assert_eq!(islands[0].published, a.article.published);
+    let since = DateTime::parse_from_rfc3339("2019-06-01T00:00:00Z")
+        .unwrap()
+        .with_timezone(&Utc);
+    let recent = store
+        .list(&ListFilter {
+            since: Some(since),
+            ..ListFilter::default()
+        })
+        .unwrap();
+    assert_eq!(recent.len(), 1);
+    assert_eq!(recent[0].url, "https://ex.org/b");
+    let relevant = store
+        .list(&ListFilter {
+            relevant_only: true,
+            ..ListFilter::default()
+        })
+        .unwrap();
+    assert_eq!(relevant.len(), 1);
+}
+
+#[test]
+fn search_finds_inflected_russian_and_japanese_words() {
+    let mut store = SqliteStore::open_in_memory().unwrap();
+    store
+        .insert_batch(&[
+            tagged(
+                "https://ex.org/ru",
+                "Переговоры",
+                "Лавров обсудил Курильские острова.",
+                &[],
+            ),
+            tagged(
+                "https://ex.org/ja",
+                "会談",
+                "ラブロフ外相は北方領土問題について協議した。",
+                &[],
+            ),
+            tagged(
+                "https://ex.org/en",
+                "Talks",
+                "The ministers discussed the islands.",
+                &[],
+            ),
+        ])
+        .unwrap();
+    let urls = |q: &str| {
+        store
+            .search(q, 10)
+            .unwrap()
+            .into_iter()
+            .map(|a| a.url)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(urls("курильских островах"), ["https://ex.org/ru"]);
+    assert_eq!(urls("北方領土"), ["https://ex.org/ja"]);
+    assert_eq!(urls("island discussion"), ["https://ex.org/en"]);
+    assert_eq!(urls("islands treaty"), Vec::<String>::new());
+    assert!(urls("\"").is_empty());
+}
+
+#[test]
+fn export_jsonl_and_csv() {
+    let mut store = SqliteStore::open_in_memory().unwrap();
+    store
+        .insert_batch(&[tagged(
+            "https://ex.org/a",
+            "Title, with comma",
+            "Text.",
+            &["peace-treaty"],
+        )])
+        .unwrap();
+    let mut jsonl = Vec::new();
+    assert_eq!(store.export(ExportFormat::Jsonl, &mut jsonl).unwrap(), 1);
+    let line: serde_json::Value = serde_json::from_slice(&jsonl).unwrap();
+    assert_eq!(line["url"], "https://ex.org/a");
+    assert_eq!(line["topics"][0]["topic"], "peace-treaty");
+    let mut csv_out = Vec::new();
+    store.export(ExportFormat::Csv, &mut csv_out).unwrap();
+    let csv_text = String::from_utf8(csv_out).unwrap();
+    assert!(csv_text.starts_with("url,title,"));
+    assert!(csv_text.contains("\"Title, with comma\""), "{csv_text}");
+}
+
+#[test]
+fn unopenable_path_names_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("file");
+    std::fs::write(&file, "x").unwrap();
+    let err = SqliteStore::open(&file.join("store.sqlite")).unwrap_err();
+    assert!(err.to_string().contains("file/store.sqlite"), "{err}");
+}
