@@ -21,7 +21,6 @@
 //! ```
 
 pub mod charset;
-pub mod dates;
 pub mod extract;
 pub mod metadata;
 pub mod plain_text;
@@ -32,7 +31,7 @@ use nichiro_model::{Article, ItemHints, PageKind, RawPage};
 use serde::{Deserialize, Serialize};
 use url::Url;
 
-pub use dates::parse_date;
+pub use nichiro_model::parse_date;
 
 /// Limits for hostile or broken input.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

@@ -7,7 +7,7 @@ use chrono::{DateTime, FixedOffset};
 use scraper::{ElementRef, Html, Selector};
 use serde_json::Value;
 
-use crate::dates::parse_date;
+use nichiro_model::parse_date;
 
 /// What the document says about itself.
 #[derive(Debug, Default, Clone, PartialEq)]

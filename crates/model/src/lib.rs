@@ -6,8 +6,9 @@
 //!
 //! Every type here is a plain serde struct with no behaviour beyond small helpers, so that one
 //! day an arrow can cross a process boundary. This crate does no I/O and knows nothing of
-//! HTTP, HTML, SQLite or tokio: those belong to the stage crates. (The one exception is
-//! [`file_url`], which resolves a path so that every stage names a local file alike.)
+//! HTTP, HTML, SQLite or tokio: those belong to the stage crates. (The exceptions are small
+//! shared helpers: [`file_url`], which resolves a path so that every stage names a local file
+//! alike, and [`parse_date`], which reads the date formats of feeds, sitemaps and pages.)
 //!
 //! ```
 //! use nichiro_model::{Article, PageKind};
@@ -16,8 +17,12 @@
 //! assert!(article.paragraphs().next().is_none());
 //! ```
 
+mod dates;
+
 use chrono::{DateTime, FixedOffset, Utc};
 use serde::{Deserialize, Serialize};
+
+pub use dates::parse_date;
 
 /// What the sources stage asks the fetch stage to get.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

@@ -1,0 +1,183 @@
+//! Settings of the fetcher and of each source, as they appear in the config file.
+
+use std::path::PathBuf;
+
+use regex::Regex;
+use serde::{Deserialize, Serialize};
+
+/// How the fetcher behaves on the network (`[fetch]` in the config).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct FetchConfig {
+    /// User-Agent sent with every request; it names the project and a contact URL so site
+    /// owners can reach whoever runs it.
+    pub user_agent: String,
+    /// Timeout for establishing a connection, in seconds. Default 10.
+    pub connect_timeout_secs: u64,
+    /// Timeout for a whole request, body included, in seconds. Default 30.
+    pub request_timeout_secs: u64,
+    /// Largest body read, in bytes, after decompression; larger bodies are cut off and the
+    /// page is skipped. Default 8 MiB.
+    pub max_body_bytes: usize,
+    /// Pages fetched at once across all hosts. Default 8.
+    pub concurrency: usize,
+    /// Least time between two requests to the same host, in milliseconds (a robots.txt
+    /// `Crawl-delay` that asks for more wins). Default 1000.
+    pub per_host_delay_ms: u64,
+    /// Redirects followed per request. Default 5.
+    pub max_redirects: usize,
+    /// Whether requests may go to loopback, private and link-local addresses. Off by
+    /// default; tests and intranet deployments turn it on.
+    pub allow_private_networks: bool,
+    /// Whether robots.txt is obeyed. On by default; turning it off is for your own sites.
+    pub obey_robots: bool,
+}
+
+impl Default for FetchConfig {
+    fn default() -> Self {
+        FetchConfig {
+            user_agent: concat!(
+                "nichiro/",
+                env!("CARGO_PKG_VERSION"),
+                " (+https://github.com/nichiro/nichiro)"
+            )
+            .to_string(),
+            connect_timeout_secs: 10,
+            request_timeout_secs: 30,
+            max_body_bytes: 8 * 1024 * 1024,
+            concurrency: 8,
+            per_host_delay_ms: 1000,
+            max_redirects: 5,
+            allow_private_networks: false,
+            obey_robots: true,
+        }
+    }
+}
+
+/// What kind of source a `[[source]]` is.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum SourceKind {
+    /// An RSS 0.9x/1.0/2.0, Atom or JSON feed at `url`.
+    Feed,
+    /// An XML sitemap or sitemap index at `url` (Google News sitemaps included).
+    Sitemap,
+    /// A local folder (`path`) of `.html`, `.htm` and `.txt` files, read recursively.
+    Dir,
+    /// A local WARC file (`path`), plain or gzip'd, such as a Common Crawl News archive.
+    Warc,
+}
+
+/// One `[[source]]` of the config.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SourceConfig {
+    /// Unique name, used in logs, summaries and the store.
+    pub name: String,
+    /// The kind of source.
+    pub kind: SourceKind,
+    /// Address of a feed or sitemap (for `feed` and `sitemap`).
+    #[serde(default)]
+    pub url: Option<String>,
+    /// Path of a folder or archive (for `dir` and `warc`); relative paths are taken from the
+    /// config file's folder.
+    #[serde(default)]
+    pub path: Option<PathBuf>,
+    /// Language the source publishes in (`en`, `ru`, `ja`): a hint for pages that do not say.
+    #[serde(default)]
+    pub language: Option<String>,
+    /// How often the daemon polls the source, in seconds. Default 900.
+    #[serde(default = "default_poll_secs")]
+    pub poll_interval_secs: u64,
+    /// Only URLs matching one of these regular expressions are taken (all when empty).
+    #[serde(default)]
+    pub include: Vec<String>,
+    /// URLs matching any of these regular expressions are skipped.
+    #[serde(default)]
+    pub exclude: Vec<String>,
+    /// Items older than this many days are skipped (when their date is known). Default: no
+    /// limit. `backfill --since` narrows it further.
+    #[serde(default)]
+    pub max_age_days: Option<u64>,
+    /// For feeds: fetch each item's page (true, the default) or take the feed's own content.
+    #[serde(default = "default_true")]
+    pub follow_links: bool,
+    /// Whether the source is used. Default true.
+    #[serde(default = "default_true")]
+    pub enabled: bool,
+}
+
+fn default_poll_secs() -> u64 {
+    900
+}
+
+fn default_true() -> bool {
+    true
+}
+
+/// URL filters of a source, compiled.
+#[derive(Debug, Clone, Default)]
+pub struct UrlFilter {
+    include: Vec<Regex>,
+    exclude: Vec<Regex>,
+}
+
+impl UrlFilter {
+    /// Compiles the patterns of a source; an invalid pattern is named in the error.
+    pub fn new(source: &SourceConfig) -> Result<Self, String> {
+        let compile = |patterns: &[String], what: &str| {
+            patterns
+                .iter()
+                .map(|p| {
+                    Regex::new(p).map_err(|e| {
+                        format!("source {:?}: bad {what} pattern {p:?}: {e}", source.name)
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()
+        };
+        Ok(UrlFilter {
+            include: compile(&source.include, "include")?,
+            exclude: compile(&source.exclude, "exclude")?,
+        })
+    }
+
+    /// Whether a URL passes the filters.
+    pub fn allows(&self, url: &str) -> bool {
+        (self.include.is_empty() || self.include.iter().any(|r| r.is_match(url)))
+            && !self.exclude.iter().any(|r| r.is_match(url))
+    }
+}
+
+impl SourceConfig {
+    /// Checks that the fields the kind needs are there and the patterns compile.
+    pub fn validate(&self) -> Result<(), String> {
+        let name = &self.name;
+        if name.trim().is_empty() {
+            return Err("a source has an empty name".into());
+        }
+        match self.kind {
+            SourceKind::Feed | SourceKind::Sitemap => {
+                let url = self
+                    .url
+                    .as_deref()
+                    .ok_or_else(|| format!("source {name:?} needs a url"))?;
+                let parsed = url::Url::parse(url)
+                    .map_err(|e| format!("source {name:?}: bad url {url:?}: {e}"))?;
+                if !matches!(parsed.scheme(), "http" | "https") {
+                    return Err(format!("source {name:?}: url {url:?} is not http(s)"));
+                }
+            }
+            SourceKind::Dir | SourceKind::Warc => {
+                if self.path.is_none() {
+                    return Err(format!("source {name:?} needs a path"));
+                }
+            }
+        }
+        if self.poll_interval_secs == 0 {
+            return Err(format!(
+                "source {name:?}: poll_interval_secs must be above 0"
+            ));
+        }
+        UrlFilter::new(self).map(|_| ())
+    }
+}

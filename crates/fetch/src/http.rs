@@ -1,0 +1,507 @@
+//! HTTP fetching with manners: robots.txt obeyed (with `Crawl-delay`), one request at a time
+//! per host with a least delay between them, bodies streamed and cut at a size limit,
+//! redirects limited and checked, and no request to a private address unless allowed.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use reqwest::header::{CONTENT_TYPE, ETAG, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED};
+use tokio::sync::{Mutex as AsyncMutex, OnceCell};
+use tokio_util::sync::CancellationToken;
+use url::Url;
+
+use crate::config::FetchConfig;
+
+/// How long a robots.txt is trusted before it is fetched again.
+const ROBOTS_TTL: Duration = Duration::from_secs(24 * 3600);
+/// Largest robots.txt read.
+const MAX_ROBOTS_BYTES: usize = 512 * 1024;
+
+/// Why a fetch failed.
+#[derive(Debug, thiserror::Error)]
+pub enum FetchError {
+    /// The URL could not be parsed or is not http(s).
+    #[error("{url}: not an http(s) URL")]
+    BadUrl {
+        /// The URL.
+        url: String,
+    },
+    /// The target is a private, loopback or link-local address and those are not allowed.
+    #[error("{url}: refused: {reason}")]
+    Blocked {
+        /// The URL.
+        url: String,
+        /// Why.
+        reason: String,
+    },
+    /// robots.txt disallows the URL for our User-Agent.
+    #[error("{url}: disallowed by robots.txt")]
+    Robots {
+        /// The URL.
+        url: String,
+    },
+    /// The server answered with an error status.
+    #[error("{url}: HTTP {status}")]
+    Status {
+        /// The URL.
+        url: String,
+        /// The status.
+        status: u16,
+    },
+    /// The body was larger than allowed.
+    #[error("{url}: body over {max_bytes} bytes")]
+    TooLarge {
+        /// The URL.
+        url: String,
+        /// The limit.
+        max_bytes: usize,
+    },
+    /// The page is not HTML or text (an image, a PDF, a video).
+    #[error("{url}: skipped content type {content_type}")]
+    NotHtml {
+        /// The URL.
+        url: String,
+        /// Its Content-Type.
+        content_type: String,
+    },
+    /// The request failed (connection, timeout, TLS, redirect policy).
+    #[error("{url}: {message}")]
+    Http {
+        /// The URL.
+        url: String,
+        /// What failed, with its causes.
+        message: String,
+    },
+    /// Shutdown stopped the fetch before it completed.
+    #[error("{url}: cancelled by shutdown")]
+    Cancelled {
+        /// The URL.
+        url: String,
+    },
+}
+
+impl FetchError {
+    /// Whether a later attempt may succeed (network trouble, 5xx, 429), as opposed to a
+    /// permanent answer (404, robots, bad URL).
+    pub fn is_transient(&self) -> bool {
+        match self {
+            FetchError::Status { status, .. } => *status == 429 || *status >= 500,
+            FetchError::Http { .. } | FetchError::Cancelled { .. } => true,
+            _ => false,
+        }
+    }
+}
+
+/// What the fetch is for: pages must be HTML or text, feeds and sitemaps may be any XML/JSON.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    /// An article page.
+    Page,
+    /// A feed, sitemap or robots.txt.
+    Listing,
+}
+
+/// Validators from an earlier fetch, for a conditional GET.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Validators {
+    /// `ETag` of the earlier response.
+    pub etag: Option<String>,
+    /// `Last-Modified` of the earlier response.
+    pub last_modified: Option<String>,
+}
+
+/// A successful response.
+#[derive(Debug, Clone)]
+pub struct Response {
+    /// URL after redirects.
+    pub final_url: String,
+    /// Status (200, or 304 for an unchanged resource).
+    pub status: u16,
+    /// Content-Type header.
+    pub content_type: Option<String>,
+    /// Validators to send next time.
+    pub validators: Validators,
+    /// Body (empty for 304).
+    pub body: Vec<u8>,
+    /// Time from first byte sent to last byte read.
+    pub elapsed: Duration,
+}
+
+impl Response {
+    /// Whether the server said the resource has not changed.
+    pub fn not_modified(&self) -> bool {
+        self.status == 304
+    }
+}
+
+struct Robots {
+    rules: Option<texting_robots::Robot>,
+    fetched: Instant,
+}
+
+/// A polite HTTP client shared by all fetch tasks.
+pub struct HttpFetcher {
+    client: reqwest::Client,
+    config: FetchConfig,
+    robots: Mutex<HashMap<String, Arc<OnceCell<Robots>>>>,
+    hosts: Mutex<HashMap<String, Arc<AsyncMutex<Option<Instant>>>>>,
+}
+
+impl std::fmt::Debug for HttpFetcher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpFetcher")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl HttpFetcher {
+    /// Builds the client. Fails only if TLS cannot be set up.
+    pub fn new(config: FetchConfig) -> Result<Self, FetchError> {
+        // reqwest is built without a default crypto provider; use ring's. A second install
+        // (another HttpFetcher) finds one in place, which is fine.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let allow_private = config.allow_private_networks;
+        let max_redirects = config.max_redirects;
+        let policy = reqwest::redirect::Policy::custom(move |attempt| {
+            if attempt.previous().len() > max_redirects {
+                attempt.error(format!("more than {max_redirects} redirects"))
+            } else if attempt.previous().contains(attempt.url()) {
+                attempt.error("redirect loop")
+            } else if let Err(reason) = check_target(attempt.url(), allow_private) {
+                attempt.error(reason)
+            } else {
+                attempt.follow()
+            }
+        });
+        let mut builder = reqwest::Client::builder()
+            .user_agent(config.user_agent.clone())
+            .connect_timeout(Duration::from_secs(config.connect_timeout_secs))
+            .timeout(Duration::from_secs(config.request_timeout_secs))
+            .redirect(policy);
+        if !allow_private {
+            builder = builder.dns_resolver(Arc::new(PublicOnlyResolver));
+        }
+        let client = builder.build().map_err(|e| FetchError::Http {
+            url: String::new(),
+            message: format!("cannot build HTTP client: {e}"),
+        })?;
+        Ok(HttpFetcher {
+            client,
+            config,
+            robots: Mutex::new(HashMap::new()),
+            hosts: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// The settings in use.
+    pub fn config(&self) -> &FetchConfig {
+        &self.config
+    }
+
+    /// Fetches `url`: checks the target and robots.txt, waits its turn for the host (giving
+    /// up if `stop` fires first: no new request starts after shutdown begins), then makes the
+    /// request, which only `abort` interrupts.
+    pub async fn get(
+        &self,
+        url: &str,
+        purpose: Purpose,
+        validators: Option<&Validators>,
+        stop: &CancellationToken,
+        abort: &CancellationToken,
+    ) -> Result<Response, FetchError> {
+        let parsed = Url::parse(url)
+            .ok()
+            .filter(|u| matches!(u.scheme(), "http" | "https"));
+        let parsed = parsed.ok_or_else(|| FetchError::BadUrl {
+            url: url.to_string(),
+        })?;
+        check_target(&parsed, self.config.allow_private_networks).map_err(|reason| {
+            FetchError::Blocked {
+                url: url.to_string(),
+                reason,
+            }
+        })?;
+        let origin = parsed.origin().ascii_serialization();
+        let host_slot = self.host_slot(&origin);
+        let mut last_request = tokio::select! {
+            guard = host_slot.lock() => guard,
+            () = stop.cancelled() => return Err(FetchError::Cancelled { url: url.to_string() }),
+        };
+        let mut delay = Duration::from_millis(self.config.per_host_delay_ms);
+        if self.config.obey_robots && parsed.path() != "/robots.txt" {
+            let robots = self
+                .robots_for(&origin, &mut last_request, delay, stop, abort)
+                .await?;
+            if let Some(rules) = robots.get().and_then(|r| r.rules.as_ref()) {
+                if !rules.allowed(url) {
+                    return Err(FetchError::Robots {
+                        url: url.to_string(),
+                    });
+                }
+                if let Some(crawl_delay) = rules.delay {
+                    delay = delay.max(Duration::from_secs_f32(crawl_delay.clamp(0.0, 60.0)));
+                }
+            }
+        }
+        wait_turn(&mut last_request, delay, stop, url).await?;
+        let result = tokio::select! {
+            r = self.request(url, purpose, validators) => r,
+            () = abort.cancelled() => Err(FetchError::Cancelled { url: url.to_string() }),
+        };
+        *last_request = Some(Instant::now());
+        result
+    }
+
+    fn host_slot(&self, origin: &str) -> Arc<AsyncMutex<Option<Instant>>> {
+        let mut hosts = self.hosts.lock().expect("host table lock");
+        hosts.entry(origin.to_string()).or_default().clone()
+    }
+
+    async fn robots_for(
+        &self,
+        origin: &str,
+        last_request: &mut Option<Instant>,
+        delay: Duration,
+        stop: &CancellationToken,
+        abort: &CancellationToken,
+    ) -> Result<Arc<OnceCell<Robots>>, FetchError> {
+        let cell = {
+            let mut robots = self.robots.lock().expect("robots table lock");
+            let entry = robots.entry(origin.to_string()).or_default();
+            if entry
+                .get()
+                .is_some_and(|r| r.fetched.elapsed() > ROBOTS_TTL)
+            {
+                *entry = Arc::default();
+            }
+            entry.clone()
+        };
+        // The caller holds the host's slot, so only one task fetches a host's robots.txt.
+        if cell.get().is_none() {
+            let robots_url = format!("{origin}/robots.txt");
+            wait_turn(last_request, delay, stop, &robots_url).await?;
+            let response = tokio::select! {
+                r = self.request(&robots_url, Purpose::Listing, None) => r,
+                () = abort.cancelled() => Err(FetchError::Cancelled { url: robots_url.clone() }),
+            };
+            *last_request = Some(Instant::now());
+            let rules = match response {
+                // Like Google, read at most the first 512 KiB of a robots.txt.
+                Ok(r) => texting_robots::Robot::new(
+                    &self.config.user_agent,
+                    &r.body[..r.body.len().min(MAX_ROBOTS_BYTES)],
+                )
+                .ok(),
+                // No robots.txt (4xx): everything is allowed.
+                Err(FetchError::Status { status, .. }) if (400..500).contains(&status) => None,
+                // Unreachable or failing robots.txt: do not crawl the host this time.
+                Err(e) => {
+                    tracing::warn!(origin, error = %e, "robots.txt unavailable; host skipped");
+                    return Err(FetchError::Robots { url: robots_url });
+                }
+            };
+            let _ = cell.set(Robots {
+                rules,
+                fetched: Instant::now(),
+            });
+        }
+        Ok(cell)
+    }
+
+    async fn request(
+        &self,
+        url: &str,
+        purpose: Purpose,
+        validators: Option<&Validators>,
+    ) -> Result<Response, FetchError> {
+        let started = Instant::now();
+        let http_error = |e: reqwest::Error| FetchError::Http {
+            url: url.to_string(),
+            message: error_chain(&e),
+        };
+        let mut request = self.client.get(url);
+        if let Some(v) = validators {
+            if let Some(etag) = &v.etag {
+                request = request.header(IF_NONE_MATCH, etag);
+            }
+            if let Some(last_modified) = &v.last_modified {
+                request = request.header(IF_MODIFIED_SINCE, last_modified);
+            }
+        }
+        let mut response = request.send().await.map_err(http_error)?;
+        let status = response.status().as_u16();
+        let header = |name| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v: &reqwest::header::HeaderValue| v.to_str().ok())
+                .map(str::to_string)
+        };
+        let content_type = header(CONTENT_TYPE);
+        let validators = Validators {
+            etag: header(ETAG),
+            last_modified: header(LAST_MODIFIED),
+        };
+        let final_url = response.url().to_string();
+        if status == 304 {
+            return Ok(Response {
+                final_url,
+                status,
+                content_type,
+                validators,
+                body: Vec::new(),
+                elapsed: started.elapsed(),
+            });
+        }
+        if !(200..300).contains(&status) {
+            return Err(FetchError::Status {
+                url: url.to_string(),
+                status,
+            });
+        }
+        if purpose == Purpose::Page
+            && let Some(ct) = &content_type
+            && !is_textual(ct)
+        {
+            return Err(FetchError::NotHtml {
+                url: url.to_string(),
+                content_type: ct.clone(),
+            });
+        }
+        let max = self.config.max_body_bytes;
+        if response.content_length().is_some_and(|n| n as usize > max) {
+            return Err(FetchError::TooLarge {
+                url: url.to_string(),
+                max_bytes: max,
+            });
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(http_error)? {
+            if body.len() + chunk.len() > max {
+                return Err(FetchError::TooLarge {
+                    url: url.to_string(),
+                    max_bytes: max,
+                });
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(Response {
+            final_url,
+            status,
+            content_type,
+            validators,
+            body,
+            elapsed: started.elapsed(),
+        })
+    }
+}
+
+async fn wait_turn(
+    last_request: &mut Option<Instant>,
+    delay: Duration,
+    stop: &CancellationToken,
+    url: &str,
+) -> Result<(), FetchError> {
+    if let Some(last) = *last_request {
+        let ready = last + delay;
+        if ready > Instant::now() {
+            tokio::select! {
+                () = tokio::time::sleep_until(ready.into()) => {}
+                () = stop.cancelled() => return Err(FetchError::Cancelled { url: url.to_string() }),
+            }
+        }
+    }
+    if stop.is_cancelled() {
+        return Err(FetchError::Cancelled {
+            url: url.to_string(),
+        });
+    }
+    Ok(())
+}
+
+fn is_textual(content_type: &str) -> bool {
+    let mime = content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    mime.is_empty() || mime.contains("html") || mime.starts_with("text/") || mime.ends_with("xml")
+}
+
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut message = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        message.push_str(": ");
+        message.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    message
+}
+
+/// Whether an address is loopback, private, link-local, unspecified or otherwise not public.
+pub fn is_private(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => {
+            v4.is_loopback()
+                || v4.is_private()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.is_broadcast()
+                || v4.octets()[0] == 100 && (64..128).contains(&v4.octets()[1]) // CGNAT
+        }
+        IpAddr::V6(v6) => {
+            v6.is_loopback()
+                || v6.is_unspecified()
+                || (v6.segments()[0] & 0xfe00) == 0xfc00 // unique local
+                || (v6.segments()[0] & 0xffc0) == 0xfe80 // link-local
+                || v6.to_ipv4_mapped().is_some_and(|v4| is_private(IpAddr::V4(v4)))
+        }
+    }
+}
+
+/// Refuses URLs whose host is a private address or a local name, unless allowed.
+fn check_target(url: &Url, allow_private: bool) -> Result<(), String> {
+    if allow_private {
+        return Ok(());
+    }
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) if is_private(IpAddr::V4(ip)) => {
+            Err(format!("{ip} is a private address"))
+        }
+        Some(url::Host::Ipv6(ip)) if is_private(IpAddr::V6(ip)) => {
+            Err(format!("{ip} is a private address"))
+        }
+        Some(url::Host::Domain(name))
+            if name.eq_ignore_ascii_case("localhost") || name.ends_with(".localhost") =>
+        {
+            Err(format!("{name} is a local name"))
+        }
+        None => Err("no host".into()),
+        _ => Ok(()),
+    }
+}
+
+/// A DNS resolver that drops private addresses, so a public name that resolves to one (or a
+/// redirect to such a name) cannot reach the local network.
+struct PublicOnlyResolver;
+
+impl reqwest::dns::Resolve for PublicOnlyResolver {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        Box::pin(async move {
+            let host = name.as_str().to_string();
+            let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0))
+                .await?
+                .filter(|a| !is_private(a.ip()))
+                .collect();
+            if addrs.is_empty() {
+                return Err(format!("{host} resolves only to private addresses").into());
+            }
+            Ok(Box::new(addrs.into_iter()) as reqwest::dns::Addrs)
+        })
+    }
+}

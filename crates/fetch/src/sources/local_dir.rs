@@ -1,0 +1,127 @@
+//! A local folder of `.html`, `.htm`, `.xhtml` and `.txt` files, read recursively in name
+//! order (so runs are reproducible), each file a page with a `file://` URL.
+
+use std::path::{Path, PathBuf};
+
+use chrono::Utc;
+use nichiro_model::{FetchJob, RawPage, file_url};
+use tokio::sync::mpsc;
+
+use super::{PollContext, Source, SourceError, queue_blocking};
+
+/// Folders deeper than this below the source's path are not read.
+const MAX_DIR_DEPTH: usize = 16;
+
+/// The Content-Type a file's extension implies, or `None` for files that are not pages.
+pub(crate) fn content_type_for(path: &Path) -> Option<&'static str> {
+    let ext = path.extension()?.to_str()?.to_ascii_lowercase();
+    match ext.as_str() {
+        "html" | "htm" | "xhtml" => Some("text/html"),
+        "txt" => Some("text/plain"),
+        _ => None,
+    }
+}
+
+/// The page files under `root`, in name order.
+pub(crate) fn list_files(root: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    if root.is_file() {
+        files.push(root.to_path_buf());
+        return Ok(files);
+    }
+    let mut stack = vec![(root.to_path_buf(), 0)];
+    while let Some((dir, depth)) = stack.pop() {
+        let mut entries: Vec<PathBuf> = std::fs::read_dir(&dir)?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .collect();
+        entries.sort();
+        for path in entries.into_iter().rev() {
+            if path.is_dir() {
+                if depth < MAX_DIR_DEPTH {
+                    stack.push((path, depth + 1));
+                }
+            } else if content_type_for(&path).is_some() {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+pub(super) async fn poll(
+    source: &mut Source,
+    ctx: &PollContext,
+    jobs: &mpsc::Sender<FetchJob>,
+) -> Result<(), SourceError> {
+    let source = source.clone();
+    let ctx = ctx.clone();
+    let jobs = jobs.clone();
+    tokio::task::spawn_blocking(move || read(&source, &ctx, &jobs))
+        .await
+        .unwrap_or_else(|e| {
+            Err(SourceError::Read {
+                source_name: String::new(),
+                path: String::new(),
+                message: format!("reader task failed: {e}"),
+            })
+        })
+}
+
+fn read(
+    source: &Source,
+    ctx: &PollContext,
+    jobs: &mpsc::Sender<FetchJob>,
+) -> Result<(), SourceError> {
+    let name = &source.config.name;
+    let root = source.config.path.clone().unwrap_or_default();
+    let read_error = |path: &Path, e: &dyn std::fmt::Display| SourceError::Read {
+        source_name: name.clone(),
+        path: path.display().to_string(),
+        message: e.to_string(),
+    };
+    let files = list_files(&root).map_err(|e| read_error(&root, &e))?;
+    tracing::info!(source = %name, files = files.len(), "folder listed");
+    let max = ctx.fetcher.config().max_body_bytes;
+    for path in files {
+        if ctx.stop.is_cancelled() {
+            break;
+        }
+        let url = file_url(&path);
+        if !source.admits(ctx, &url, None) {
+            continue;
+        }
+        let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+        let body = if size as usize > max {
+            Err(format!("file is {size} bytes, over the limit of {max}"))
+        } else {
+            std::fs::read(&path).map_err(|e| e.to_string())
+        };
+        let body = match body {
+            Ok(body) => body,
+            Err(e) => {
+                // One unreadable file does not stop the folder.
+                tracing::warn!(source = %name, path = %path.display(), error = %e, "file skipped");
+                ctx.stats.update(name, |c| c.failed += 1);
+                ctx.seen.release(&url);
+                continue;
+            }
+        };
+        let page = RawPage {
+            requested_url: url.clone(),
+            final_url: url,
+            status: 200,
+            content_type: content_type_for(&path).map(str::to_string),
+            etag: None,
+            last_modified: None,
+            body,
+            fetched_at: Utc::now(),
+            source: name.clone(),
+            hints: source.hints(None, None),
+        };
+        if !queue_blocking(ctx, jobs, FetchJob::Local(page)) {
+            break;
+        }
+    }
+    Ok(())
+}

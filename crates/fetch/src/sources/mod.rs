@@ -1,0 +1,273 @@
+//! Sources: where the URLs and pages to fetch come from. Each poll of a source lists its
+//! items, drops the ones already seen, filtered out or too old, and queues the rest as
+//! [`FetchJob`]s on a bounded channel, so a full pipeline slows the listing down.
+
+mod feed;
+mod local_dir;
+mod sitemap;
+mod warc_archive;
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, FixedOffset, Utc};
+use nichiro_model::{FetchJob, ItemHints, RemoteJob};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::canonical_url::canonicalize;
+use crate::config::{SourceConfig, SourceKind, UrlFilter};
+use crate::http::{FetchError, HttpFetcher, Validators};
+
+pub use sitemap::{SitemapDocument, SitemapEntry, parse_sitemap};
+pub use warc_archive::parse_http_response;
+
+/// Why a source could not be polled.
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    /// The feed or sitemap could not be fetched.
+    #[error("source {source_name:?}: {error}")]
+    Fetch {
+        /// The source.
+        source_name: String,
+        /// The fetch failure.
+        error: FetchError,
+    },
+    /// The listing could not be parsed.
+    #[error("source {source_name:?}: cannot parse {url}: {message}")]
+    Parse {
+        /// The source.
+        source_name: String,
+        /// What was parsed.
+        url: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// A local folder or archive could not be read.
+    #[error("source {source_name:?}: cannot read {path}: {message}")]
+    Read {
+        /// The source.
+        source_name: String,
+        /// The path.
+        path: String,
+        /// What failed.
+        message: String,
+    },
+}
+
+/// URLs claimed by a job in flight or already stored, shared by all sources: a URL is queued
+/// once. A failed fetch releases its URL so that a later poll may try it again.
+#[derive(Debug, Default, Clone)]
+pub struct SeenUrls(Arc<Mutex<HashSet<String>>>);
+
+impl SeenUrls {
+    /// A set holding `urls` (the store's seen URLs, canonicalized).
+    pub fn from_urls(urls: impl IntoIterator<Item = String>) -> Self {
+        SeenUrls(Arc::new(Mutex::new(
+            urls.into_iter().map(|u| canonicalize(&u)).collect(),
+        )))
+    }
+
+    /// Claims a URL; false when it was claimed already.
+    pub fn claim(&self, url: &str) -> bool {
+        self.0.lock().expect("seen lock").insert(canonicalize(url))
+    }
+
+    /// Gives a URL back (after a failure), so it can be queued again.
+    pub fn release(&self, url: &str) {
+        self.0.lock().expect("seen lock").remove(&canonicalize(url));
+    }
+
+    /// Marks a URL as seen without queueing anything (a redirect target, a canonical URL).
+    pub fn mark(&self, url: &str) {
+        self.0.lock().expect("seen lock").insert(canonicalize(url));
+    }
+
+    /// Number of URLs held.
+    pub fn len(&self) -> usize {
+        self.0.lock().expect("seen lock").len()
+    }
+
+    /// Whether no URL is held.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Counters of one source, for summaries and metrics.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct SourceCounts {
+    /// Polls made.
+    pub polls: u64,
+    /// Items listed by the source.
+    pub listed: u64,
+    /// Items queued for fetching.
+    pub queued: u64,
+    /// Items skipped because their URL was seen before.
+    pub seen_before: u64,
+    /// Items skipped by the include/exclude patterns or for their age.
+    pub filtered: u64,
+    /// Listings that had not changed (HTTP 304).
+    pub not_modified: u64,
+    /// Pages fetched.
+    pub fetched: u64,
+    /// Pages or listings that failed.
+    pub failed: u64,
+    /// Pages skipped because robots.txt disallows them.
+    pub robots_disallowed: u64,
+}
+
+/// Per-source counters shared by the stages.
+#[derive(Debug, Default, Clone)]
+pub struct FetchStats(Arc<Mutex<BTreeMap<String, SourceCounts>>>);
+
+impl FetchStats {
+    /// Updates the counters of `source`.
+    pub fn update(&self, source: &str, f: impl FnOnce(&mut SourceCounts)) {
+        let mut map = self.0.lock().expect("stats lock");
+        f(map.entry(source.to_string()).or_default());
+    }
+
+    /// A copy of all counters.
+    pub fn snapshot(&self) -> BTreeMap<String, SourceCounts> {
+        self.0.lock().expect("stats lock").clone()
+    }
+}
+
+/// What a poll needs from its surroundings.
+#[derive(Debug, Clone)]
+pub struct PollContext {
+    /// The shared HTTP client.
+    pub fetcher: Arc<HttpFetcher>,
+    /// URLs already claimed.
+    pub seen: SeenUrls,
+    /// Counters.
+    pub stats: FetchStats,
+    /// Items published before this are skipped (backfill `--since`).
+    pub since: Option<DateTime<Utc>>,
+    /// Fires when shutdown begins: stop listing and queueing.
+    pub stop: CancellationToken,
+    /// Fires when the grace period is over: abort requests in flight.
+    pub abort: CancellationToken,
+}
+
+/// A source with its compiled filters and what it remembers between polls.
+#[derive(Debug, Clone)]
+pub struct Source {
+    /// Its settings.
+    pub config: SourceConfig,
+    filter: UrlFilter,
+    validators: Option<Validators>,
+}
+
+impl Source {
+    /// Compiles a source's settings; fails with a message naming the source.
+    pub fn new(config: SourceConfig) -> Result<Self, String> {
+        config.validate()?;
+        Ok(Source {
+            filter: UrlFilter::new(&config)?,
+            config,
+            validators: None,
+        })
+    }
+
+    /// The source's name.
+    pub fn name(&self) -> &str {
+        &self.config.name
+    }
+
+    /// Lists the source once and queues its new items on `jobs`.
+    pub async fn poll(
+        &mut self,
+        ctx: &PollContext,
+        jobs: &mpsc::Sender<FetchJob>,
+    ) -> Result<(), SourceError> {
+        ctx.stats.update(self.name(), |c| c.polls += 1);
+        match self.config.kind {
+            SourceKind::Feed => feed::poll(self, ctx, jobs).await,
+            SourceKind::Sitemap => sitemap::poll(self, ctx, jobs).await,
+            SourceKind::Dir => local_dir::poll(self, ctx, jobs).await,
+            SourceKind::Warc => warc_archive::poll(self, ctx, jobs).await,
+        }
+    }
+
+    /// The oldest publication time this source accepts now.
+    fn oldest_accepted(&self, ctx: &PollContext) -> Option<DateTime<Utc>> {
+        let by_age = self
+            .config
+            .max_age_days
+            .map(|days| Utc::now() - chrono::Duration::days(days as i64));
+        match (by_age, ctx.since) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Whether an item passes the URL filters and the age limit; counts it either way.
+    fn admits(
+        &self,
+        ctx: &PollContext,
+        url: &str,
+        published: Option<DateTime<FixedOffset>>,
+    ) -> bool {
+        let too_old = match (published, self.oldest_accepted(ctx)) {
+            (Some(p), Some(oldest)) => p.with_timezone(&Utc) < oldest,
+            _ => false,
+        };
+        ctx.stats.update(self.name(), |c| c.listed += 1);
+        if too_old || !self.filter.allows(url) {
+            ctx.stats.update(self.name(), |c| c.filtered += 1);
+            return false;
+        }
+        if !ctx.seen.claim(url) {
+            ctx.stats.update(self.name(), |c| c.seen_before += 1);
+            return false;
+        }
+        true
+    }
+
+    fn hints(&self, title: Option<String>, published: Option<DateTime<FixedOffset>>) -> ItemHints {
+        ItemHints {
+            title,
+            published,
+            language: self.config.language.clone(),
+        }
+    }
+
+    fn remote_job(&self, url: String, hints: ItemHints) -> FetchJob {
+        FetchJob::Remote(RemoteJob {
+            url,
+            source: self.config.name.clone(),
+            hints,
+        })
+    }
+}
+
+/// Sends a job unless shutdown begins first; false when the pipeline is closing.
+async fn queue(ctx: &PollContext, jobs: &mpsc::Sender<FetchJob>, job: FetchJob) -> bool {
+    let url = job.url().to_string();
+    let source = job.source().to_string();
+    let sent = tokio::select! {
+        r = jobs.send(job) => r.is_ok(),
+        () = ctx.stop.cancelled() => false,
+    };
+    if sent {
+        ctx.stats.update(&source, |c| c.queued += 1);
+    } else {
+        ctx.seen.release(&url);
+    }
+    sent
+}
+
+/// Sends a job from a blocking thread (local sources); false when the pipeline is closing.
+fn queue_blocking(ctx: &PollContext, jobs: &mpsc::Sender<FetchJob>, job: FetchJob) -> bool {
+    let url = job.url().to_string();
+    let source = job.source().to_string();
+    let sent = !ctx.stop.is_cancelled() && jobs.blocking_send(job).is_ok();
+    if sent {
+        ctx.stats.update(&source, |c| c.queued += 1);
+    } else {
+        ctx.seen.release(&url);
+    }
+    sent
+}

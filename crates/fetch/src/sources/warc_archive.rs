@@ -1,0 +1,247 @@
+//! WARC archives (the format of web archives such as Common Crawl News), plain or gzip'd
+//! record by record. `response` records carry an HTTP response, which is parsed; `resource`
+//! records carry the page itself. Records larger than the body limit are skipped unread.
+
+use std::fs::File;
+use std::io::{BufReader, Read};
+
+use chrono::Utc;
+use nichiro_model::{FetchJob, RawPage};
+use tokio::sync::mpsc;
+use warc::{RecordType, WarcHeader, WarcReader};
+
+use super::{PollContext, Source, SourceError, queue_blocking};
+
+/// Headers read from an archived HTTP response.
+const MAX_HTTP_HEADERS: usize = 128;
+
+/// An HTTP response parsed from a WARC `response` record.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ArchivedResponse {
+    /// Status code.
+    pub status: u16,
+    /// Content-Type header.
+    pub content_type: Option<String>,
+    /// Body, de-chunked and decompressed.
+    pub body: Vec<u8>,
+}
+
+/// Parses an archived HTTP response: status line, headers, then the body, undoing chunked
+/// transfer encoding and gzip/deflate content encoding (inflating at most `max_bytes`).
+pub fn parse_http_response(bytes: &[u8], max_bytes: usize) -> Result<ArchivedResponse, String> {
+    let mut headers = [httparse::EMPTY_HEADER; MAX_HTTP_HEADERS];
+    let mut response = httparse::Response::new(&mut headers);
+    let header_len = match response.parse(bytes) {
+        Ok(httparse::Status::Complete(n)) => n,
+        Ok(httparse::Status::Partial) => return Err("truncated HTTP header".into()),
+        Err(e) => return Err(format!("bad HTTP header: {e}")),
+    };
+    let header = |name: &str| {
+        response
+            .headers
+            .iter()
+            .find(|h| h.name.eq_ignore_ascii_case(name))
+            .map(|h| String::from_utf8_lossy(h.value).trim().to_string())
+    };
+    let status = response.code.unwrap_or(0);
+    let content_type = header("content-type");
+    let mut body = bytes[header_len..].to_vec();
+    if header("transfer-encoding").is_some_and(|v| v.to_ascii_lowercase().contains("chunked")) {
+        body = dechunk(&body)?;
+    }
+    match header("content-encoding")
+        .map(|v| v.to_ascii_lowercase())
+        .as_deref()
+    {
+        Some("gzip" | "x-gzip") => {
+            body = inflate(flate2::read::MultiGzDecoder::new(&body[..]), max_bytes)?
+        }
+        Some("deflate") => body = inflate(flate2::read::ZlibDecoder::new(&body[..]), max_bytes)?,
+        _ => {}
+    }
+    Ok(ArchivedResponse {
+        status,
+        content_type,
+        body,
+    })
+}
+
+fn inflate(reader: impl Read, max_bytes: usize) -> Result<Vec<u8>, String> {
+    let mut out = Vec::new();
+    reader
+        .take(max_bytes as u64 + 1)
+        .read_to_end(&mut out)
+        .map_err(|e| format!("bad compressed body: {e}"))?;
+    if out.len() > max_bytes {
+        return Err(format!("body inflates to more than {max_bytes} bytes"));
+    }
+    Ok(out)
+}
+
+fn dechunk(mut body: &[u8]) -> Result<Vec<u8>, String> {
+    let mut out = Vec::new();
+    loop {
+        let line_end = body
+            .windows(2)
+            .position(|w| w == b"\r\n")
+            .ok_or("bad chunk: no size line")?;
+        let size_text = String::from_utf8_lossy(&body[..line_end]);
+        let size_text = size_text.split(';').next().unwrap_or("").trim();
+        let size = usize::from_str_radix(size_text, 16)
+            .map_err(|_| format!("bad chunk size {size_text:?}"))?;
+        body = &body[line_end + 2..];
+        if size == 0 {
+            return Ok(out);
+        }
+        let chunk = body.get(..size).ok_or("bad chunk: shorter than its size")?;
+        out.extend_from_slice(chunk);
+        body = body.get(size + 2..).unwrap_or(&[]);
+    }
+}
+
+pub(super) async fn poll(
+    source: &mut Source,
+    ctx: &PollContext,
+    jobs: &mpsc::Sender<FetchJob>,
+) -> Result<(), SourceError> {
+    let source = source.clone();
+    let ctx = ctx.clone();
+    let jobs = jobs.clone();
+    tokio::task::spawn_blocking(move || read(&source, &ctx, &jobs))
+        .await
+        .unwrap_or_else(|e| {
+            Err(SourceError::Read {
+                source_name: String::new(),
+                path: String::new(),
+                message: format!("reader task failed: {e}"),
+            })
+        })
+}
+
+fn read(
+    source: &Source,
+    ctx: &PollContext,
+    jobs: &mpsc::Sender<FetchJob>,
+) -> Result<(), SourceError> {
+    let name = &source.config.name;
+    let path = source.config.path.clone().unwrap_or_default();
+    let read_error = |message: String| SourceError::Read {
+        source_name: name.clone(),
+        path: path.display().to_string(),
+        message,
+    };
+    let mut file = File::open(&path).map_err(|e| read_error(e.to_string()))?;
+    let mut magic = [0u8; 2];
+    let gzipped = file.read_exact(&mut magic).is_ok() && magic == [0x1f, 0x8b];
+    let file = File::open(&path).map_err(|e| read_error(e.to_string()))?;
+    let input: Box<dyn Read> = if gzipped {
+        Box::new(flate2::read::MultiGzDecoder::new(BufReader::new(file)))
+    } else {
+        Box::new(file)
+    };
+    let mut reader = WarcReader::new(BufReader::new(input));
+    let mut records = reader.stream_records();
+    let max = ctx.fetcher.config().max_body_bytes;
+    let (mut pages, mut skipped) = (0usize, 0usize);
+    while let Some(record) = records.next_item() {
+        if ctx.stop.is_cancelled() {
+            break;
+        }
+        let record =
+            record.map_err(|e| read_error(format!("bad WARC record after {pages} pages: {e}")))?;
+        let kind = record.warc_type().clone();
+        if !matches!(kind, RecordType::Response | RecordType::Resource) {
+            continue;
+        }
+        let Some(url) = record
+            .header(WarcHeader::TargetURI)
+            .map(|u| u.trim_matches(['<', '>']).to_string())
+        else {
+            continue;
+        };
+        if record.content_length() as usize > max {
+            skipped += 1;
+            tracing::warn!(source = %name, url, "archived record over the size limit; skipped");
+            continue;
+        }
+        let resource_type = record
+            .header(WarcHeader::ContentType)
+            .map(|c| c.into_owned());
+        let record = record
+            .into_buffered()
+            .map_err(|e| read_error(format!("cannot read record of {url}: {e}")))?;
+        let (status, content_type, body) = if kind == RecordType::Response {
+            match parse_http_response(record.body(), max) {
+                Ok(r) => (r.status, r.content_type, r.body),
+                Err(e) => {
+                    skipped += 1;
+                    tracing::warn!(source = %name, url, error = %e, "archived response unreadable; skipped");
+                    continue;
+                }
+            }
+        } else {
+            (200, resource_type, record.body().to_vec())
+        };
+        let textual = content_type.as_deref().is_none_or(|ct| {
+            let ct = ct.to_ascii_lowercase();
+            ct.contains("html") || ct.starts_with("text/")
+        });
+        if status != 200 || !textual {
+            skipped += 1;
+            continue;
+        }
+        let date = record.date().fixed_offset();
+        if !source.admits(ctx, &url, None) {
+            continue;
+        }
+        pages += 1;
+        let page = RawPage {
+            requested_url: url.clone(),
+            final_url: url,
+            status,
+            content_type,
+            etag: None,
+            last_modified: None,
+            body,
+            fetched_at: date.with_timezone(&Utc),
+            source: name.clone(),
+            hints: source.hints(None, None),
+        };
+        if !queue_blocking(ctx, jobs, FetchJob::Local(page)) {
+            break;
+        }
+    }
+    tracing::info!(source = %name, pages, skipped, "archive read");
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunked_gzip_response() {
+        use std::io::Write;
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        gz.write_all(b"<p>hello</p>").unwrap();
+        let gz = gz.finish().unwrap();
+        let mut chunked = format!("{:x}\r\n", gz.len()).into_bytes();
+        chunked.extend_from_slice(&gz);
+        chunked.extend_from_slice(b"\r\n0\r\n\r\n");
+        let mut raw = b"HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\nTransfer-Encoding: chunked\r\nContent-Encoding: gzip\r\n\r\n".to_vec();
+        raw.extend_from_slice(&chunked);
+        let parsed = parse_http_response(&raw, 1024).unwrap();
+        assert_eq!(parsed.status, 200);
+        assert_eq!(
+            parsed.content_type.as_deref(),
+            Some("text/html; charset=utf-8")
+        );
+        assert_eq!(parsed.body, b"<p>hello</p>");
+        assert!(
+            parse_http_response(&raw, 4)
+                .unwrap_err()
+                .contains("more than 4")
+        );
+        assert!(parse_http_response(b"HTTP/1.1 200", 10).is_err());
+    }
+}
