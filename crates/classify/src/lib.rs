@@ -3,7 +3,7 @@
 //! stored text it copies.
 //!
 //! It is synchronous and pure: the caller loads the taxonomy and corpus once
-//! ([`Tagger::from_files`]), tags articles ([`Tagger::tag`]) and adds what it stores
+//! ([`Tagger::from_config`]), tags articles ([`Tagger::tag`]) and adds what it stores
 //! ([`Tagger::remember`]) so later articles are compared with it. It does not fetch, clean
 //! HTML or store anything.
 //!
@@ -36,7 +36,7 @@ pub mod taxonomy;
 pub mod tokenize;
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use nichiro_model::{Article, DuplicateOf, RelatedDoc, Tags, TopicTag};
 use serde::{Deserialize, Serialize};
@@ -80,16 +80,25 @@ pub enum TagError {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct TagConfig {
+    /// The taxonomy file; relative paths are taken from the config file's folder.
+    /// Default `topics.toml`.
+    pub topics: PathBuf,
+    /// The corpus folder (with its `manifest.toml`); relative paths are taken from the config
+    /// file's folder. Default `../corpus`. Empty to tag without a corpus.
+    pub corpus: Option<PathBuf>,
     /// Relevance score at or above which an article is relevant. Default 0.5.
     pub relevance_threshold: f32,
     /// Most related documents listed per article. Default 5.
     pub max_related: usize,
     /// Lowest cosine similarity for a related document. Default 0.1.
     pub min_related_similarity: f32,
-    /// Lowest share of an article's text found in a stored one for `duplicate_of`. Default 0.2.
+    /// Lowest share of an article's text found in a stored one for `duplicate_of`.
+    /// Default 0.1: a republished wire story padded with local text still counts (corpus
+    /// document 003 carries 004's background as about 11% of its text).
     pub duplicate_min_shared: f32,
-    /// Fewest sampled shingles (about four words each, one in four sampled) in common for
-    /// `duplicate_of`, so that one shared sentence is not a copy. Default 8.
+    /// Fewest sampled shingles in common for `duplicate_of` (five-word shingles, one in four
+    /// sampled, so 15 is about 60 words copied verbatim): one shared sentence or stock
+    /// phrase is not a copy. Default 15.
     pub duplicate_min_common: usize,
     /// Lowest topic score for a topic to be listed. Default 0.35 (one clear mention).
     pub min_topic_score: f32,
@@ -98,11 +107,13 @@ pub struct TagConfig {
 impl Default for TagConfig {
     fn default() -> Self {
         TagConfig {
+            topics: PathBuf::from("topics.toml"),
+            corpus: Some(PathBuf::from("../corpus")),
             relevance_threshold: 0.5,
             max_related: 5,
             min_related_similarity: 0.1,
-            duplicate_min_shared: 0.2,
-            duplicate_min_common: 8,
+            duplicate_min_shared: 0.1,
+            duplicate_min_common: 15,
             min_topic_score: 0.35,
         }
     }
@@ -116,8 +127,10 @@ pub struct Tagger {
     config: TagConfig,
     similarity: SimilarityIndex,
     near_duplicates: NearDuplicateIndex,
-    /// Document id → (title, url).
-    documents: HashMap<String, (Option<String>, Option<String>)>,
+    /// Document id → title.
+    titles: HashMap<String, Option<String>>,
+    /// Document URL → id: an article at a known URL is that document, not a new one.
+    ids_by_url: HashMap<String, String>,
 }
 
 impl Tagger {
@@ -129,19 +142,19 @@ impl Tagger {
             config,
             similarity: SimilarityIndex::default(),
             near_duplicates: NearDuplicateIndex::default(),
-            documents: HashMap::new(),
+            titles: HashMap::new(),
+            ids_by_url: HashMap::new(),
         }
     }
 
-    /// Loads the taxonomy file and, when given, the corpus folder.
-    pub fn from_files(
-        topics: &Path,
-        corpus_dir: Option<&Path>,
-        config: TagConfig,
-    ) -> Result<Self, TagError> {
-        let mut tagger = Tagger::new(Taxonomy::load(topics)?, config);
-        if let Some(dir) = corpus_dir {
-            for document in corpus::load(dir)? {
+    /// Loads the taxonomy file and the corpus folder named by `config` (paths as given:
+    /// the caller resolves relative ones).
+    pub fn from_config(config: TagConfig) -> Result<Self, TagError> {
+        let taxonomy = Taxonomy::load(&config.topics)?;
+        let corpus = config.corpus.clone().filter(|p| !p.as_os_str().is_empty());
+        let mut tagger = Tagger::new(taxonomy, config);
+        if let Some(dir) = corpus {
+            for document in corpus::load(&dir)? {
                 tagger.add_document(&document);
             }
         }
@@ -165,17 +178,22 @@ impl Tagger {
 
     /// Adds a document to the collection that later articles are compared with.
     pub fn add_document(&mut self, document: &Document) {
-        if self.documents.contains_key(&document.id) {
+        let known_url = document
+            .url
+            .as_ref()
+            .is_some_and(|u| self.ids_by_url.contains_key(u));
+        if self.titles.contains_key(&document.id) || known_url {
             return;
         }
         let tokens = tokenize(&full_text(document.title.as_deref(), &document.text));
         self.similarity.add(&document.id, &tokens);
         self.near_duplicates
             .add(&document.id, document.published, &tokenize(&document.text));
-        self.documents.insert(
-            document.id.clone(),
-            (document.title.clone(), document.url.clone()),
-        );
+        self.titles
+            .insert(document.id.clone(), document.title.clone());
+        if let Some(url) = &document.url {
+            self.ids_by_url.insert(url.clone(), document.id.clone());
+        }
     }
 
     /// Adds a stored article (by its URL) to the collection.
@@ -194,9 +212,15 @@ impl Tagger {
         let title = article.title.as_deref().unwrap_or("");
         let text = full_text(article.title.as_deref(), &article.text);
         let tokens = tokenize(&text);
-        let matches = self.matcher.find(&text, &tokens);
+        let mut matches = Matches::default();
+        let mut both_sides_sentences = 0;
+        for sentence in sentences(&text) {
+            let found = self.matcher.find(sentence, &tokenize(sentence));
+            both_sides_sentences += usize::from(found.names_both_sides());
+            matches.merge(found);
+        }
         let title_matches = self.matcher.find(title, &tokenize(title));
-        let relevance = self.relevance(&matches, &title_matches);
+        let relevance = self.relevance(&matches, both_sides_sentences, &title_matches);
         let relevant = relevance >= self.config.relevance_threshold;
         let topics = if relevant {
             self.topics(&matches)
@@ -205,16 +229,7 @@ impl Tagger {
         };
 
         // The article itself may already be a document (a corpus file ingested again).
-        let itself = self
-            .documents
-            .iter()
-            .find(|(_, (_, url))| url.as_deref() == Some(article.url.as_str()))
-            .map(|(id, _)| id.as_str())
-            .or_else(|| {
-                self.documents
-                    .contains_key(&article.url)
-                    .then_some(article.url.as_str())
-            });
+        let itself = self.ids_by_url.get(&article.url).map(String::as_str);
         let related = self
             .similarity
             .most_similar(
@@ -225,16 +240,19 @@ impl Tagger {
             )
             .into_iter()
             .map(|(id, similarity)| RelatedDoc {
-                title: self.documents.get(&id).and_then(|(t, _)| t.clone()),
+                title: self.titles.get(&id).cloned().flatten(),
                 id,
                 similarity,
             })
             .collect();
+        let published = article
+            .published
+            .or_else(|| itself.and_then(|id| self.near_duplicates.published(id)));
         let duplicate_of = self
             .near_duplicates
             .find_copy(
                 &tokenize(&article.text),
-                article.published,
+                published,
                 self.config.duplicate_min_shared,
                 self.config.duplicate_min_common,
                 itself,
@@ -252,14 +270,13 @@ impl Tagger {
         }
     }
 
-    /// A logistic score over what the text says of the two sides and the relation.
-    fn relevance(&self, matches: &Matches, title: &Matches) -> f32 {
-        let side = |m: &Matches, name: &str| {
-            m.total(&Group::Side(name.into()))
-                .saturating_sub(m.total(&Group::SideExcept(name.into()))) as f32
-        };
-        let russia = side(matches, "russia");
-        let japan = side(matches, "japan");
+    /// A logistic score over what the text says of the two sides and the relation. What
+    /// counts most is the two sides named in one sentence (an interaction), or the relation
+    /// named outright; two countries merely listed in one text count little.
+    fn relevance(&self, matches: &Matches, both_sides_sentences: usize, title: &Matches) -> f32 {
+        let ln1p = |x: f32| (1.0 + x).ln();
+        let russia = matches.side("russia") as f32;
+        let japan = matches.side("japan") as f32;
         let bilateral = matches.total(&Group::Bilateral) as f32;
         let topical: f32 = self
             .taxonomy
@@ -267,16 +284,13 @@ impl Tagger {
             .iter()
             .map(|(id, def)| def.bilateral * matches.total(&Group::Topic(id.clone())) as f32)
             .sum();
-        let title_both = (side(title, "russia") > 0.0 && side(title, "japan") > 0.0)
-            || title.total(&Group::Bilateral) > 0;
-        let both = (russia + bilateral > 0.0) && (japan + bilateral > 0.0);
-        let z = -4.0
-            + 1.0 * (1.0 + russia).ln().min(2.0)
-            + 1.0 * (1.0 + japan).ln().min(2.0)
-            + if both { 1.5 } else { 0.0 }
-            + 1.5 * (1.0 + bilateral).ln()
-            + 1.2 * (1.0 + topical).ln()
-            + if title_both { 1.2 } else { 0.0 };
+        let z = -4.2
+            + 0.6 * ln1p(russia).min(2.5)
+            + 0.6 * ln1p(japan).min(2.5)
+            + 2.5 * ln1p(both_sides_sentences as f32)
+            + 1.5 * ln1p(bilateral)
+            + 1.2 * ln1p(topical)
+            + if title.names_both_sides() { 1.5 } else { 0.0 };
         1.0 / (1.0 + (-z).exp())
     }
 
@@ -303,6 +317,41 @@ impl Tagger {
         });
         topics
     }
+}
+
+/// Splits text into sentences: at `。！？`, line breaks, and `.!?` followed by a space and
+/// a capital letter, a digit or a quote.
+fn sentences(text: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    let chars = text.char_indices();
+    for (i, c) in chars {
+        let end = i + c.len_utf8();
+        let boundary =
+            match c {
+                '。' | '！' | '？' | '\n' => true,
+                '.' | '!' | '?' => {
+                    let rest = &text[end..];
+                    rest.starts_with(char::is_whitespace)
+                        && rest.trim_start().chars().next().is_none_or(|n| {
+                            n.is_uppercase() || n.is_numeric() || "\"«“'".contains(n)
+                        })
+                }
+                _ => false,
+            };
+        if boundary {
+            let sentence = text[start..end].trim();
+            if !sentence.is_empty() {
+                out.push(sentence);
+            }
+            start = end;
+        }
+    }
+    let last = text[start..].trim();
+    if !last.is_empty() {
+        out.push(last);
+    }
+    out
 }
 
 fn full_text(title: Option<&str>, text: &str) -> String {

@@ -29,6 +29,7 @@ struct Doc {
 #[derive(Debug, Default)]
 pub struct NearDuplicateIndex {
     docs: Vec<Doc>,
+    by_id: HashMap<String, u32>,
     postings: HashMap<u64, Vec<u32>>,
 }
 
@@ -69,9 +70,17 @@ impl NearDuplicateIndex {
             id: id.to_string(),
             published,
         });
+        self.by_id.insert(id.to_string(), index);
         for hash in sampled_shingles(tokens) {
             self.postings.entry(hash).or_default().push(index);
         }
+    }
+
+    /// The publication time a stored text was added with.
+    pub fn published(&self, id: &str) -> Option<DateTime<FixedOffset>> {
+        self.by_id
+            .get(id)
+            .and_then(|&i| self.docs[i as usize].published)
     }
 
     /// The stored text that shares the most of `tokens`, if it shares at least `min_shared`

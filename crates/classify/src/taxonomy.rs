@@ -147,6 +147,28 @@ pub struct Matches {
 }
 
 impl Matches {
+    /// Adds the counts of `other`.
+    pub fn merge(&mut self, other: Matches) {
+        for (group, terms) in other.counts {
+            let into = self.counts.entry(group).or_default();
+            for (term, n) in terms {
+                *into.entry(term).or_default() += n;
+            }
+        }
+    }
+
+    /// Mentions of a side, less its false friends (`Sea of Japan` for Japan).
+    pub fn side(&self, side: &str) -> usize {
+        self.total(&Group::Side(side.into()))
+            .saturating_sub(self.total(&Group::SideExcept(side.into())))
+    }
+
+    /// Whether both sides are named, or the relation itself is.
+    pub fn names_both_sides(&self) -> bool {
+        let bilateral = self.total(&Group::Bilateral) > 0;
+        bilateral || (self.side("russia") > 0 && self.side("japan") > 0)
+    }
+
     /// Total matches of a group.
     pub fn total(&self, group: &Group) -> usize {
         self.counts

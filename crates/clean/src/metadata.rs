@@ -224,10 +224,22 @@ pub(crate) fn collapse(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-/// Removes a trailing (or leading) site name joined by `|`, `-`, `—`, `–`, `::` or `｜`.
+/// Removes trailing (or leading) site names joined by `|`, `-`, `—`, `–`, `::` or `｜`
+/// (`Title - Section | Site` loses both).
 pub(crate) fn strip_site_suffix(title: &str, site_name: Option<&str>) -> String {
+    let mut title = collapse(title);
+    for _ in 0..3 {
+        let stripped = strip_one_site_suffix(&title, site_name);
+        if stripped == title {
+            break;
+        }
+        title = stripped;
+    }
+    title
+}
+
+fn strip_one_site_suffix(title: &str, site_name: Option<&str>) -> String {
     const SEPARATORS: &[&str] = &[" | ", " - ", " — ", " – ", " :: ", "｜", " · "];
-    let title = collapse(title);
     for sep in SEPARATORS {
         if let Some((head, tail)) = title.rsplit_once(sep) {
             let tail_is_site = site_name.is_some_and(|s| tail.eq_ignore_ascii_case(s))
@@ -243,7 +255,7 @@ pub(crate) fn strip_site_suffix(title: &str, site_name: Option<&str>) -> String 
             }
         }
     }
-    title
+    title.to_string()
 }
 
 #[cfg(test)]

@@ -57,11 +57,7 @@ pub fn classify(text: &str) -> PlainText {
         .iter()
         .rposition(|k| *k == LineKind::Prose)
         .unwrap_or(first_prose);
-    let title = lines[..first_prose]
-        .iter()
-        .zip(&kinds)
-        .find(|(line, kind)| **kind == LineKind::Heading && word_len(line) >= 7)
-        .map(|(line, _)| crate::metadata::strip_site_suffix(line, None));
+    let title = headline(&lines[..first_prose], &kinds[..first_prose]);
     let paragraphs = lines[first_prose..=last_prose]
         .iter()
         .zip(&kinds[first_prose..=last_prose])
@@ -71,6 +67,37 @@ pub fn classify(text: &str) -> PlainText {
         .map(|(line, _)| line.clone())
         .collect();
     PlainText { title, paragraphs }
+}
+
+/// The headline among the lines before the body: the first line of the last run of heading
+/// lines right before the first prose line. Lines with a date (datelines, photo captions)
+/// or with a sentence break inside (subtitles) are passed over without ending the run.
+fn headline(lines: &[String], kinds: &[LineKind]) -> Option<String> {
+    let mut first_of_run = None;
+    for (line, kind) in lines.iter().zip(kinds).rev() {
+        match kind {
+            LineKind::Heading if DATE_OR_SENTENCES.is_match(line) => {}
+            LineKind::Heading => first_of_run = Some(line),
+            _ => break,
+        }
+    }
+    first_of_run.map(|line| crate::metadata::strip_site_suffix(line, None))
+}
+
+/// A date, a time of day, or a sentence break inside a line.
+static DATE_OR_SENTENCES: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)\b\d{4}-\d{2}-\d{2}\b|\b\d{1,2}:\d{2}\b|\b\d{1,2} ?(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\b|\b(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.? \d{1,2}\b|\p{L}[.!?] \p{Lu}|年\d+月|\d+月\d+日",
+    )
+    .expect("valid regex")
+});
+
+/// Headlines start with a capital letter, a digit, a quote or a character of a script
+/// without case; a line starting in lower case continues something else.
+fn starts_like_a_heading(line: &str) -> bool {
+    line.chars()
+        .find(|c| c.is_alphanumeric())
+        .is_some_and(|c| !c.is_lowercase())
 }
 
 /// Length in words, counting CJK characters as a third of a word each.
@@ -96,9 +123,9 @@ fn line_kind(line: &str) -> LineKind {
     }
     let words = word_len(line);
     let ends_sentence = line.ends_with(['.', '!', '?', '"', '»', '”', '。', '」', '）', ')']);
-    if words >= 12 || (ends_sentence && words >= 6) {
+    if words > 25 || (ends_sentence && words >= 6) {
         LineKind::Prose
-    } else if words >= 3 && !line.ends_with(':') {
+    } else if words >= 3 && !line.ends_with([':', ',']) && starts_like_a_heading(line) {
         LineKind::Heading
     } else {
         LineKind::Boilerplate

@@ -1,1 +1,142 @@
-fn main() {}
+//! The `nichiro` command: CLI, config loading, signals, progress and logs around the pipeline.
+
+mod clean_cmd;
+mod cli;
+mod ingest;
+mod inputs;
+mod logging;
+mod read_cmds;
+mod tag_cmd;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context;
+use chrono::{DateTime, Utc};
+use clap::Parser;
+use nichiro_fetch::PollMode;
+use nichiro_pipeline::Config;
+use nichiro_store::ListFilter;
+
+use cli::{Cli, Command};
+
+/// Where read commands look for a config when none is given.
+const DEFAULT_CONFIG: &str = "config/default.toml";
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let default_level = match cli.command {
+        Command::Backfill { .. } | Command::Run => "info",
+        _ => "warn",
+    };
+    if let Err(e) = logging::init(cli.log_format, cli.log.as_deref(), default_level) {
+        eprintln!("error: {e:#}");
+        return ExitCode::from(2);
+    }
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            // One line: the error and its causes.
+            eprintln!("error: {}", format!("{e:#}").replace('\n', " "));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Backfill { since } => {
+            let since = since.as_deref().map(parse_since).transpose()?;
+            let config = required_config(cli.config.as_deref())?;
+            runtime()?.block_on(ingest::ingest(&config, PollMode::Once, since))
+        }
+        Command::Run => {
+            let config = required_config(cli.config.as_deref())?;
+            runtime()?.block_on(ingest::ingest(&config, PollMode::Forever, None))
+        }
+        Command::Clean {
+            paths,
+            url,
+            jsonl: _,
+            pretty,
+        } => {
+            let limits = match optional_config(cli.config.as_deref())? {
+                Some(config) => config.clean,
+                None => nichiro_clean::Limits::default(),
+            };
+            clean_cmd::clean(&paths, url.as_deref(), pretty, &limits)
+        }
+        Command::Tag {
+            paths,
+            jsonl,
+            corpus,
+            topics,
+        } => {
+            let sources = match optional_config(cli.config.as_deref())? {
+                Some(config) => tag_cmd::TagSources {
+                    config: config.tag,
+                    limits: config.clean,
+                },
+                None => tag_cmd::TagSources::defaults(),
+            };
+            tag_cmd::tag(sources, &paths, jsonl.as_deref(), corpus, topics)
+        }
+        Command::Search { query, limit } => {
+            let config = read_config(cli.config.as_deref())?;
+            read_cmds::search(&config, &query, limit)
+        }
+        Command::List {
+            topic,
+            since,
+            relevant,
+            limit,
+            json,
+        } => {
+            let config = read_config(cli.config.as_deref())?;
+            let filter = ListFilter {
+                topic,
+                since: since.as_deref().map(parse_since).transpose()?,
+                relevant_only: relevant,
+                limit,
+            };
+            read_cmds::list(&config, filter, json)
+        }
+        Command::Export { format, output } => {
+            let config = read_config(cli.config.as_deref())?;
+            read_cmds::export(&config, format, output.as_deref())
+        }
+    }
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+fn required_config(path: Option<&Path>) -> anyhow::Result<PathBuf> {
+    path.map(Path::to_path_buf)
+        .context("--config FILE is required (try config/offline.toml or config/default.toml)")
+}
+
+/// The given config, else the default one when it exists.
+fn optional_config(path: Option<&Path>) -> anyhow::Result<Option<Config>> {
+    match path {
+        Some(path) => Ok(Some(Config::load(path)?)),
+        None if Path::new(DEFAULT_CONFIG).is_file() => {
+            Ok(Some(Config::load(Path::new(DEFAULT_CONFIG))?))
+        }
+        None => Ok(None),
+    }
+}
+
+fn read_config(path: Option<&Path>) -> anyhow::Result<Config> {
+    Ok(Config::load(path.unwrap_or(Path::new(DEFAULT_CONFIG)))?)
+}
+
+fn parse_since(text: &str) -> anyhow::Result<DateTime<Utc>> {
+    nichiro_model::parse_date(text)
+        .map(|d| d.with_timezone(&Utc))
+        .with_context(|| format!("bad date {text:?}: use YYYY-MM-DD or RFC 3339"))
+}

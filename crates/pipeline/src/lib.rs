@@ -1,1 +1,336 @@
-//! placeholder
+//! nichiro's pipeline: wires the stages together and runs them.
+//!
+//! ```text
+//! sources ──FetchJob──▶ fetch ──RawPage──▶ clean ──Article──▶ tag ──TaggedArticle──▶ store
+//! ```
+//!
+//! Every arrow is a bounded `tokio::sync::mpsc` channel, so a slow stage holds back the ones
+//! before it. Sources and fetch are async tasks; cleaning (a pool of blocking threads),
+//! tagging and storing (one blocking thread each) run off the async workers. Shutdown comes
+//! in two steps, given as tokens: `stop` ends listing and starts no new fetch, and everything
+//! already fetched drains through clean, tag and store; `abort` (after a grace period, the
+//! caller's choice) cuts fetches still in flight. Either way each store transaction is whole.
+//!
+//! This crate reads the config file ([`config`]) but leaves signals, progress display and
+//! exit codes to the binary.
+
+pub mod config;
+pub mod summary;
+
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, Utc};
+use nichiro_classify::Tagger;
+use nichiro_classify::corpus::Document;
+use nichiro_fetch::canonical_url::canonicalize;
+use nichiro_fetch::{FetchStats, HttpFetcher, PollContext, PollMode, SeenUrls, Source};
+use nichiro_model::{Article, PageKind, RawPage, TaggedArticle};
+use nichiro_store::{InsertOutcome, SqliteStore};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+pub use config::{Config, ConfigError, PipelineConfig};
+pub use summary::RunSummary;
+
+/// Why a run could not start or had to end.
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] nichiro_store::StoreError),
+    /// The taxonomy or corpus could not be loaded.
+    #[error(transparent)]
+    Tag(#[from] nichiro_classify::TagError),
+    /// The HTTP client could not be built.
+    #[error(transparent)]
+    Fetch(#[from] nichiro_fetch::FetchError),
+    /// A source's settings are wrong.
+    #[error("{0}")]
+    Source(String),
+    /// A stage's thread failed.
+    #[error("stage {stage} failed: {message}")]
+    Stage {
+        /// Which stage.
+        stage: &'static str,
+        /// What happened.
+        message: String,
+    },
+}
+
+/// The two shutdown steps.
+#[derive(Debug, Clone, Default)]
+pub struct Shutdown {
+    /// Stop listing and fetching anything new; drain the rest.
+    pub stop: CancellationToken,
+    /// Abort fetches in flight.
+    pub abort: CancellationToken,
+}
+
+/// Live counters a caller can read while the pipeline runs (for a progress bar).
+#[derive(Debug, Clone, Default)]
+pub struct Progress {
+    summary: Arc<Mutex<RunSummary>>,
+    stats: FetchStats,
+}
+
+impl Progress {
+    /// A snapshot of the counters so far.
+    pub fn snapshot(&self) -> RunSummary {
+        let mut summary = self.summary.lock().expect("summary lock").clone();
+        summary.absorb_sources(self.stats.snapshot(), &[]);
+        summary
+    }
+
+    fn update(&self, f: impl FnOnce(&mut RunSummary)) {
+        f(&mut self.summary.lock().expect("summary lock"));
+    }
+}
+
+/// A pipeline ready to run: store open, tagger loaded with the corpus and stored articles.
+pub struct Pipeline {
+    config: Config,
+    store: SqliteStore,
+    tagger: Tagger,
+    sources: Vec<Source>,
+    seen: SeenUrls,
+    progress: Progress,
+}
+
+impl std::fmt::Debug for Pipeline {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pipeline")
+            .field("sources", &self.sources.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Pipeline {
+    /// Opens the store, loads the taxonomy, the corpus and what is stored, and compiles the
+    /// enabled sources.
+    pub fn new(config: Config) -> Result<Self, PipelineError> {
+        let store = SqliteStore::open(&config.store.path)?;
+        let mut tagger = Tagger::from_config(config.tag.clone())?;
+        load_stored_articles(&store, &mut tagger)?;
+        let sources = config
+            .enabled_sources()
+            .cloned()
+            .map(Source::new)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(PipelineError::Source)?;
+        let seen = SeenUrls::from_urls(store.seen_urls()?);
+        tracing::info!(
+            sources = sources.len(),
+            documents = tagger.len(),
+            seen = seen.len(),
+            store = %config.store.path.display(),
+            "pipeline ready"
+        );
+        Ok(Pipeline {
+            config,
+            store,
+            tagger,
+            sources,
+            seen,
+            progress: Progress::default(),
+        })
+    }
+
+    /// A handle on the live counters.
+    pub fn progress(&self) -> Progress {
+        self.progress.clone()
+    }
+
+    /// Runs every stage until the sources are done (`PollMode::Once`) or `shutdown.stop`
+    /// fires, then drains and returns what was done. `since` skips items published before it.
+    pub async fn run(
+        self,
+        mode: PollMode,
+        since: Option<DateTime<Utc>>,
+        shutdown: Shutdown,
+    ) -> Result<RunSummary, PipelineError> {
+        let Pipeline {
+            config,
+            store,
+            tagger,
+            sources,
+            seen,
+            progress,
+        } = self;
+        let capacity = config.pipeline.channel_capacity;
+        let ctx = PollContext {
+            fetcher: Arc::new(HttpFetcher::new(config.fetch.clone())?),
+            seen,
+            stats: progress.stats.clone(),
+            since,
+            stop: shutdown.stop.clone(),
+            abort: shutdown.abort.clone(),
+        };
+        let (jobs_tx, jobs_rx) = mpsc::channel(capacity);
+        let (pages_tx, pages_rx) = mpsc::channel(capacity);
+        let (articles_tx, articles_rx) = mpsc::channel(capacity);
+        let (tagged_tx, tagged_rx) = mpsc::channel(capacity);
+
+        let sources_task = tokio::spawn(nichiro_fetch::run_sources(
+            sources,
+            ctx.clone(),
+            jobs_tx,
+            mode,
+        ));
+        let fetch_task = tokio::spawn(nichiro_fetch::run_fetch(ctx.clone(), jobs_rx, pages_tx));
+        let clean_task = spawn_clean(&config, progress.clone(), since, pages_rx, articles_tx);
+        let tag_task = tokio::task::spawn_blocking(move || run_tag(tagger, articles_rx, tagged_tx));
+        let store_progress = progress.clone();
+        let batch = config.pipeline.store_batch;
+        let store_task = tokio::task::spawn_blocking(move || {
+            run_store(store, batch, tagged_rx, &store_progress)
+        });
+
+        let failures = sources_task.await.map_err(|e| stage_error("sources", e))?;
+        fetch_task.await.map_err(|e| stage_error("fetch", e))?;
+        for task in clean_task {
+            task.await.map_err(|e| stage_error("clean", e))?;
+        }
+        tag_task.await.map_err(|e| stage_error("tag", e))?;
+        store_task.await.map_err(|e| stage_error("store", e))??;
+        let mut summary = progress.summary.lock().expect("summary lock").clone();
+        summary.absorb_sources(ctx.stats.snapshot(), &failures);
+        Ok(summary)
+    }
+}
+
+fn stage_error(stage: &'static str, e: tokio::task::JoinError) -> PipelineError {
+    PipelineError::Stage {
+        stage,
+        message: e.to_string(),
+    }
+}
+
+fn load_stored_articles(store: &SqliteStore, tagger: &mut Tagger) -> Result<(), PipelineError> {
+    store.for_each_article(|stored| {
+        tagger.add_document(&Document {
+            id: stored.url.clone(),
+            url: Some(stored.url),
+            title: stored.title,
+            text: stored.text,
+            published: stored.published,
+        });
+    })?;
+    Ok(())
+}
+
+/// Cleaning threads: each takes pages off the shared channel until it closes.
+fn spawn_clean(
+    config: &Config,
+    progress: Progress,
+    since: Option<DateTime<Utc>>,
+    pages: mpsc::Receiver<RawPage>,
+    articles: mpsc::Sender<(RawPage, Article)>,
+) -> Vec<tokio::task::JoinHandle<()>> {
+    let pages = Arc::new(Mutex::new(pages));
+    (0..config.pipeline.clean_workers.max(1))
+        .map(|_| {
+            let pages = pages.clone();
+            let articles = articles.clone();
+            let limits = config.clean.clone();
+            let progress = progress.clone();
+            tokio::task::spawn_blocking(move || {
+                loop {
+                    // The lock is held only while waiting for the next page.
+                    let page = pages.lock().expect("pages lock").blocking_recv();
+                    let Some(mut page) = page else { break };
+                    let mut article = match nichiro_clean::clean_page(&page, &limits) {
+                        Ok(article) => article,
+                        Err(error) => {
+                            tracing::warn!(url = %page.final_url, %error, "page not cleaned");
+                            progress.update(|s| s.failed += 1);
+                            continue;
+                        }
+                    };
+                    // The page's own rel=canonical may carry tracking parameters too.
+                    article.url = canonicalize(&article.url);
+                    if article.kind == PageKind::NotArticle {
+                        tracing::info!(url = %page.final_url, "not an article; skipped");
+                        progress.update(|s| s.not_articles += 1);
+                        continue;
+                    }
+                    if let (Some(since), Some(published)) = (since, article.published)
+                        && published < since
+                    {
+                        progress.update(|s| s.too_old += 1);
+                        continue;
+                    }
+                    page.body = Vec::new(); // the bytes are not needed past this point
+                    if articles.blocking_send((page, article)).is_err() {
+                        break;
+                    }
+                }
+            })
+        })
+        .collect()
+}
+
+/// The tagging thread: tags each article and adds it to the collection, so later articles
+/// (in this run too) are compared with it.
+fn run_tag(
+    mut tagger: Tagger,
+    mut articles: mpsc::Receiver<(RawPage, Article)>,
+    tagged: mpsc::Sender<TaggedArticle>,
+) {
+    while let Some((page, article)) = articles.blocking_recv() {
+        let tags = tagger.tag(&article);
+        tagger.remember(&article);
+        let item = TaggedArticle {
+            article,
+            tags,
+            source: page.source,
+            requested_url: page.requested_url,
+            fetched_at: page.fetched_at,
+        };
+        if tagged.blocking_send(item).is_err() {
+            break;
+        }
+    }
+}
+
+/// The storing thread: writes batches of whatever is waiting, one transaction each.
+fn run_store(
+    mut store: SqliteStore,
+    batch_size: usize,
+    mut tagged: mpsc::Receiver<TaggedArticle>,
+    progress: &Progress,
+) -> Result<(), PipelineError> {
+    let mut batch = Vec::with_capacity(batch_size);
+    while let Some(first) = tagged.blocking_recv() {
+        batch.push(first);
+        while batch.len() < batch_size {
+            match tagged.try_recv() {
+                Ok(item) => batch.push(item),
+                Err(_) => break,
+            }
+        }
+        let outcomes = store.insert_batch(&batch)?;
+        progress.update(|s| {
+            for (item, outcome) in batch.iter().zip(&outcomes) {
+                match outcome {
+                    InsertOutcome::AlreadyStored => s.already_stored += 1,
+                    InsertOutcome::New => {
+                        s.new += 1;
+                        s.near_duplicates += u64::from(item.tags.duplicate_of.is_some());
+                        if item.tags.relevant {
+                            s.relevant += 1;
+                            for topic in &item.tags.topics {
+                                *s.by_topic.entry(topic.topic.clone()).or_default() += 1;
+                            }
+                        }
+                    }
+                }
+            }
+        });
+        for (item, outcome) in batch.iter().zip(&outcomes) {
+            tracing::debug!(url = %item.article.url, ?outcome, relevant = item.tags.relevant, "stored");
+        }
+        batch.clear();
+    }
+    store.flush()?;
+    Ok(())
+}

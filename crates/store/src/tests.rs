@@ -41,7 +41,7 @@ fn same_canonical_url_is_stored_once_and_both_urls_are_seen() {
     {
         let mut store = SqliteStore::open(&path).unwrap();
         assert_eq!(
-            store.insert_batch(&[a.clone()]).unwrap(),
+            store.insert_batch(std::slice::from_ref(&a)).unwrap(),
             [InsertOutcome::New]
         );
     }

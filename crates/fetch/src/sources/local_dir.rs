@@ -13,7 +13,7 @@ use super::{PollContext, Source, SourceError, queue_blocking};
 const MAX_DIR_DEPTH: usize = 16;
 
 /// The Content-Type a file's extension implies, or `None` for files that are not pages.
-pub(crate) fn content_type_for(path: &Path) -> Option<&'static str> {
+pub fn content_type_for(path: &Path) -> Option<&'static str> {
     let ext = path.extension()?.to_str()?.to_ascii_lowercase();
     match ext.as_str() {
         "html" | "htm" | "xhtml" => Some("text/html"),
@@ -22,8 +22,8 @@ pub(crate) fn content_type_for(path: &Path) -> Option<&'static str> {
     }
 }
 
-/// The page files under `root`, in name order.
-pub(crate) fn list_files(root: &Path) -> std::io::Result<Vec<PathBuf>> {
+/// The page files under `root` (or `root` itself when it is a file), in name order.
+pub fn list_files(root: &Path) -> std::io::Result<Vec<PathBuf>> {
     let mut files = Vec::new();
     if root.is_file() {
         files.push(root.to_path_buf());

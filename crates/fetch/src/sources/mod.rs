@@ -19,6 +19,7 @@ use crate::canonical_url::canonicalize;
 use crate::config::{SourceConfig, SourceKind, UrlFilter};
 use crate::http::{FetchError, HttpFetcher, Validators};
 
+pub use local_dir::{content_type_for, list_files};
 pub use sitemap::{SitemapDocument, SitemapEntry, parse_sitemap};
 pub use warc_archive::parse_http_response;
 

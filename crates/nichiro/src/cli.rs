@@ -1,0 +1,137 @@
+//! The command line.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// nichiro watches the news on Russia–Japan relations: it fetches new reporting from feeds,
+/// sitemaps, folders and web archives, cleans each page down to its article, tags it against
+/// an existing corpus and stores it.
+#[derive(Debug, Parser)]
+#[command(name = "nichiro", version, about, long_about = None)]
+pub struct Cli {
+    /// The config file: sources, store, tagging and fetch settings. The read commands use it
+    /// to find the store.
+    #[arg(
+        long,
+        short,
+        global = true,
+        value_name = "FILE",
+        env = "NICHIRO_CONFIG"
+    )]
+    pub config: Option<PathBuf>,
+
+    /// Log format on stderr.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+
+    /// Log filter, as in RUST_LOG (`info`, `nichiro_fetch=debug,warn`). Default: RUST_LOG, else
+    /// `info` for backfill and run and `warn` for the other commands.
+    #[arg(long, global = true, value_name = "FILTER")]
+    pub log: Option<String>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Log formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Export formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormat {
+    /// One JSON object per article, every field, text included.
+    Jsonl,
+    /// A header and one row per article (no text).
+    Csv,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Poll every source in the config once, ingest what is new, print a summary and exit.
+    ///
+    /// Shows a progress bar on a terminal and plain progress lines otherwise. Ctrl-C or
+    /// SIGTERM stops new fetches, lets what is in flight finish (within the grace period),
+    /// stores it and exits 0; the next run picks up the rest.
+    Backfill {
+        /// Skip items published before this date (YYYY-MM-DD or RFC 3339).
+        #[arg(long, value_name = "DATE")]
+        since: Option<String>,
+    },
+    /// Run as a daemon: poll each source on its own interval until stopped (Ctrl-C, SIGTERM).
+    Run,
+    /// Clean HTML or text files and print one JSON object per input (id, path, url, title,
+    /// authors, published, language, text, …).
+    Clean {
+        /// Files or folders (read recursively for .html, .htm, .xhtml, .txt); `-` for stdin.
+        #[arg(required = true, value_name = "PATH")]
+        paths: Vec<PathBuf>,
+        /// The page's address, for resolving links (a single input only).
+        #[arg(long)]
+        url: Option<String>,
+        /// Print JSON Lines (the default; kept for scripts that ask for it).
+        #[arg(long)]
+        jsonl: bool,
+        /// Print indented JSON objects instead of one per line.
+        #[arg(long, conflicts_with = "jsonl")]
+        pretty: bool,
+    },
+    /// Tag texts against the taxonomy and corpus and print one JSON object per input (id,
+    /// relevant, relevance, topics with evidence, related documents, duplicate_of).
+    Tag {
+        /// HTML or text files or folders to tag; `-` for stdin.
+        #[arg(value_name = "PATH")]
+        paths: Vec<PathBuf>,
+        /// JSON Lines input of {id, title, text} objects (`-` for stdin).
+        #[arg(long, value_name = "FILE")]
+        jsonl: Option<PathBuf>,
+        /// The corpus folder (default: the config's, else ./corpus).
+        #[arg(long, value_name = "DIR")]
+        corpus: Option<PathBuf>,
+        /// The taxonomy file (default: the config's, else ./config/topics.toml).
+        #[arg(long, value_name = "FILE")]
+        topics: Option<PathBuf>,
+    },
+    /// Search stored articles (all words must match; Russian and Japanese work too).
+    Search {
+        /// The words to look for.
+        #[arg(required = true)]
+        query: Vec<String>,
+        /// At most this many results.
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+    },
+    /// List stored articles, newest first.
+    List {
+        /// Only articles with this topic.
+        #[arg(long)]
+        topic: Option<String>,
+        /// Only articles published on or after this date (YYYY-MM-DD or RFC 3339).
+        #[arg(long, value_name = "DATE")]
+        since: Option<String>,
+        /// Only articles tagged relevant.
+        #[arg(long)]
+        relevant: bool,
+        /// At most this many.
+        #[arg(long)]
+        limit: Option<usize>,
+        /// Print JSON Lines instead of one line per article.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Export every stored article to stdout or a file.
+    Export {
+        /// The format.
+        #[arg(long, value_enum, default_value_t = ExportFormat::Jsonl)]
+        format: ExportFormat,
+        /// Write here instead of stdout (written to a temporary file, then renamed).
+        #[arg(long, short, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
+}

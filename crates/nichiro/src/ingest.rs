@@ -1,0 +1,145 @@
+//! `backfill` and `run`: the pipeline with signals, progress and a closing summary.
+
+use std::io::IsTerminal;
+use std::path::Path;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context;
+use chrono::{DateTime, Utc};
+use indicatif::{ProgressBar, ProgressStyle};
+use nichiro_fetch::PollMode;
+use nichiro_pipeline::{Config, Pipeline, Progress, Shutdown};
+use tokio_util::sync::CancellationToken;
+
+/// Runs the pipeline once (`PollMode::Once`) or until stopped (`PollMode::Forever`).
+pub async fn ingest(
+    config_path: &Path,
+    mode: PollMode,
+    since: Option<DateTime<Utc>>,
+) -> anyhow::Result<ExitCode> {
+    let config = Config::load(config_path)?;
+    let grace = Duration::from_secs(config.pipeline.grace_period_secs);
+    let sources = config.enabled_sources().count();
+    if sources == 0 {
+        tracing::warn!(config = %config_path.display(), "no enabled source: nothing to do");
+    }
+    let pipeline = Pipeline::new(config).context("cannot start the pipeline")?;
+    let shutdown = Shutdown::default();
+    tokio::spawn(watch_signals(shutdown.clone(), grace));
+    let done = CancellationToken::new();
+    let reporter = tokio::spawn(report_progress(pipeline.progress(), mode, done.clone()));
+    let summary = pipeline.run(mode, since, shutdown.clone()).await;
+    done.cancel();
+    let _ = reporter.await;
+    let summary = summary?;
+    print!("{summary}");
+    if shutdown.stop.is_cancelled() {
+        eprintln!("stopped by signal; the next run continues where this one stopped");
+    }
+    let failed_sources: std::collections::HashSet<&str> = summary
+        .source_failures
+        .iter()
+        .map(|(s, _)| s.as_str())
+        .collect();
+    if sources > 0 && failed_sources.len() == sources {
+        eprintln!("error: every source failed");
+        return Ok(ExitCode::FAILURE);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// First SIGINT/SIGTERM: stop new fetches and drain, aborting fetches still in flight after
+/// `grace`. Second signal: abort at once.
+async fn watch_signals(shutdown: Shutdown, grace: Duration) {
+    let mut signals = 0;
+    loop {
+        if wait_for_signal().await.is_err() {
+            return;
+        }
+        signals += 1;
+        if signals == 1 {
+            tracing::warn!(
+                grace_secs = grace.as_secs(),
+                "stopping: no new fetches; finishing what is in flight"
+            );
+            shutdown.stop.cancel();
+            let abort = shutdown.abort.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep(grace).await;
+                if !abort.is_cancelled() {
+                    tracing::warn!("grace period over: aborting fetches in flight");
+                    abort.cancel();
+                }
+            });
+        } else {
+            tracing::warn!("second signal: aborting fetches in flight");
+            shutdown.abort.cancel();
+        }
+    }
+}
+
+#[cfg(unix)]
+async fn wait_for_signal() -> std::io::Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate())?;
+    tokio::select! {
+        r = tokio::signal::ctrl_c() => r,
+        _ = term.recv() => Ok(()),
+    }
+}
+
+#[cfg(not(unix))]
+async fn wait_for_signal() -> std::io::Result<()> {
+    tokio::signal::ctrl_c().await
+}
+
+/// A progress bar on a terminal; otherwise a log line every 10 seconds.
+async fn report_progress(progress: Progress, mode: PollMode, done: CancellationToken) {
+    let bar = (mode == PollMode::Once && std::io::stderr().is_terminal()).then(|| {
+        let bar = ProgressBar::new(0);
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} {msg}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        bar
+    });
+    let period = if bar.is_some() {
+        Duration::from_millis(200)
+    } else {
+        Duration::from_secs(10)
+    };
+    let mut ticker = tokio::time::interval(period);
+    ticker.tick().await;
+    loop {
+        tokio::select! {
+            _ = ticker.tick() => {}
+            () = done.cancelled() => break,
+        }
+        let s = progress.snapshot();
+        match &bar {
+            Some(bar) => {
+                bar.set_length(s.queued);
+                bar.set_position(s.done());
+                bar.set_message(format!(
+                    "new {} relevant {} failed {}",
+                    s.new, s.relevant, s.failed
+                ));
+            }
+            None => tracing::info!(
+                queued = s.queued,
+                fetched = s.fetched,
+                new = s.new,
+                already_stored = s.already_stored,
+                relevant = s.relevant,
+                failed = s.failed,
+                "progress"
+            ),
+        }
+    }
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+}

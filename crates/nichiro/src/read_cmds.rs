@@ -1,0 +1,105 @@
+//! `search`, `list` and `export`: reading the store.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use nichiro_pipeline::Config;
+use nichiro_store::{ExportFormat, ListFilter, SqliteStore, StoredArticle};
+
+use crate::cli;
+
+/// Opens the config's store for reading; a missing store is an error, not an empty one.
+fn open_store(config: &Config) -> anyhow::Result<SqliteStore> {
+    let path = &config.store.path;
+    if !path.is_file() {
+        anyhow::bail!(
+            "no store at {}: run `nichiro backfill` with this config first",
+            path.display()
+        );
+    }
+    Ok(SqliteStore::open(path)?)
+}
+
+fn print_line(out: &mut impl Write, a: &StoredArticle) -> std::io::Result<()> {
+    let date = a
+        .published
+        .map(|p| p.format("%Y-%m-%d").to_string())
+        .unwrap_or_else(|| "----------".into());
+    let topics: Vec<&str> = a.topics.iter().map(|t| t.topic.as_str()).collect();
+    writeln!(
+        out,
+        "{date}  {}  {:.2}  {}  [{}]  {}",
+        if a.relevant { "R" } else { "-" },
+        a.relevance,
+        a.title.as_deref().unwrap_or("(untitled)"),
+        topics.join(","),
+        a.url
+    )
+}
+
+/// `search`.
+pub fn search(config: &Config, query: &[String], limit: usize) -> anyhow::Result<ExitCode> {
+    let store = open_store(config)?;
+    let found = store.search(&query.join(" "), limit)?;
+    let mut out = std::io::stdout().lock();
+    for article in &found {
+        print_line(&mut out, article)?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `list`.
+pub fn list(config: &Config, filter: ListFilter, json: bool) -> anyhow::Result<ExitCode> {
+    let store = open_store(config)?;
+    let mut out = std::io::stdout().lock();
+    for article in store.list(&filter)? {
+        if json {
+            serde_json::to_writer(&mut out, &article)?;
+            writeln!(out)?;
+        } else {
+            print_line(&mut out, &article)?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `export`: to stdout, or to a file written whole (temporary file, then rename).
+pub fn export(
+    config: &Config,
+    format: cli::ExportFormat,
+    output: Option<&Path>,
+) -> anyhow::Result<ExitCode> {
+    let store = open_store(config)?;
+    let format = match format {
+        cli::ExportFormat::Jsonl => ExportFormat::Jsonl,
+        cli::ExportFormat::Csv => ExportFormat::Csv,
+    };
+    let count = match output {
+        None => {
+            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+            let n = store.export(format, &mut out)?;
+            out.flush()?;
+            n
+        }
+        Some(path) => {
+            let partial = path.with_extension("partial");
+            let write = || -> anyhow::Result<usize> {
+                let file = std::fs::File::create(&partial)
+                    .with_context(|| format!("cannot write {}", partial.display()))?;
+                let mut out = std::io::BufWriter::new(file);
+                let n = store.export(format, &mut out)?;
+                out.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+                std::fs::rename(&partial, path)
+                    .with_context(|| format!("cannot write {}", path.display()))?;
+                Ok(n)
+            };
+            write().inspect_err(|_| {
+                let _ = std::fs::remove_file(&partial);
+            })?
+        }
+    };
+    tracing::info!(count, "exported");
+    Ok(ExitCode::SUCCESS)
+}

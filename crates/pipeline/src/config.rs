@@ -1,0 +1,250 @@
+//! The config file: one TOML file with a section per stage and a `[[source]]` per source.
+//! Each section's struct lives beside the code it configures; this module only assembles
+//! them, resolves relative paths against the file's folder and checks the whole.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+use nichiro_classify::TagConfig;
+use nichiro_clean::Limits;
+use nichiro_fetch::{FetchConfig, SourceConfig};
+use nichiro_store::StoreConfig;
+use serde::{Deserialize, Serialize};
+
+/// Settings of the pipeline itself (`[pipeline]`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct PipelineConfig {
+    /// Capacity of each channel between stages: how many items may wait before a stage
+    /// holds back the one before it. Default 64.
+    pub channel_capacity: usize,
+    /// Threads cleaning pages at once. Default: the number of cores.
+    pub clean_workers: usize,
+    /// Articles written per store transaction, at most. Default 32.
+    pub store_batch: usize,
+    /// After a stop signal, how long fetches in flight may take to finish, in seconds, before
+    /// they are aborted. Default 20.
+    pub grace_period_secs: u64,
+}
+
+impl Default for PipelineConfig {
+    fn default() -> Self {
+        PipelineConfig {
+            channel_capacity: 64,
+            clean_workers: std::thread::available_parallelism().map_or(2, usize::from),
+            store_batch: 32,
+            grace_period_secs: 20,
+        }
+    }
+}
+
+/// The whole config file.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// `[pipeline]`.
+    #[serde(default)]
+    pub pipeline: PipelineConfig,
+    /// `[fetch]`.
+    #[serde(default)]
+    pub fetch: FetchConfig,
+    /// `[clean]`: limits for hostile input.
+    #[serde(default)]
+    pub clean: Limits,
+    /// `[tag]`.
+    #[serde(default)]
+    pub tag: TagConfig,
+    /// `[store]`.
+    pub store: StoreConfig,
+    /// `[[source]]`s.
+    #[serde(default, rename = "source")]
+    pub sources: Vec<SourceConfig>,
+}
+
+/// Why a config file cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file cannot be read.
+    #[error("cannot read config {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML or does not fit the schema.
+    #[error("bad config {path}: {message}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong, with its line when known.
+        message: String,
+    },
+    /// The file parses but something in it is wrong.
+    #[error("bad config {path}: {message}")]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+impl Config {
+    /// Reads, resolves and checks a config file.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let mut config: Config = toml::from_str(&text).map_err(|e| ConfigError::Parse {
+            path: path.to_path_buf(),
+            message: one_line(&e),
+        })?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        config.resolve_paths(base);
+        config.validate().map_err(|message| ConfigError::Invalid {
+            path: path.to_path_buf(),
+            message,
+        })?;
+        Ok(config)
+    }
+
+    fn resolve_paths(&mut self, base: &Path) {
+        let resolve = |p: &mut PathBuf| {
+            if p.is_relative() && !p.as_os_str().is_empty() {
+                *p = base.join(&*p);
+            }
+        };
+        resolve(&mut self.store.path);
+        resolve(&mut self.tag.topics);
+        if let Some(corpus) = &mut self.tag.corpus {
+            resolve(corpus);
+        }
+        for source in &mut self.sources {
+            if let Some(path) = &mut source.path {
+                resolve(path);
+            }
+        }
+    }
+
+    /// Checks what the schema cannot: unique source names, each source's fields, files that
+    /// must exist.
+    pub fn validate(&self) -> Result<(), String> {
+        let mut names = HashSet::new();
+        for source in &self.sources {
+            source.validate()?;
+            if !names.insert(&source.name) {
+                return Err(format!("two sources are named {:?}", source.name));
+            }
+        }
+        if !self.tag.topics.is_file() {
+            return Err(format!(
+                "tag.topics: no file at {}",
+                self.tag.topics.display()
+            ));
+        }
+        if let Some(corpus) = self
+            .tag
+            .corpus
+            .as_ref()
+            .filter(|p| !p.as_os_str().is_empty())
+            && !corpus.join("manifest.toml").is_file()
+        {
+            return Err(format!(
+                "tag.corpus: no manifest.toml in {}",
+                corpus.display()
+            ));
+        }
+        if self.pipeline.channel_capacity == 0 || self.pipeline.store_batch == 0 {
+            return Err(
+                "pipeline.channel_capacity and pipeline.store_batch must be above 0".into(),
+            );
+        }
+        Ok(())
+    }
+
+    /// The sources that are enabled.
+    pub fn enabled_sources(&self) -> impl Iterator<Item = &SourceConfig> {
+        self.sources.iter().filter(|s| s.enabled)
+    }
+}
+
+/// A TOML error in one line, with its line number.
+fn one_line(error: &toml::de::Error) -> String {
+    let message = error.message().replace('\n', " ");
+    match error.span() {
+        Some(span) => format!("{message} (at byte {})", span.start),
+        None => message,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+        let path = dir.join(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    #[test]
+    fn relative_paths_follow_the_config_file() {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "topics.toml", "");
+        let path = write(
+            dir.path(),
+            "c.toml",
+            "[store]\npath = \"data/s.sqlite\"\n[tag]\ncorpus = \"\"\n[[source]]\nname = \"d\"\nkind = \"dir\"\npath = \"pages\"\n",
+        );
+        let config = Config::load(&path).unwrap();
+        assert_eq!(config.store.path, dir.path().join("data/s.sqlite"));
+        assert_eq!(
+            config.sources[0].path.as_deref(),
+            Some(dir.path().join("pages").as_path())
+        );
+        assert_eq!(config.tag.topics, dir.path().join("topics.toml"));
+    }
+
+    #[test]
+    fn errors_name_the_problem() {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "topics.toml", "");
+        let cases = [
+            ("[store]\npath = 1\n", "invalid type"),
+            (
+                "[store]\npath = \"s\"\n[fetch]\nspeed = 1\n",
+                "unknown field `speed`",
+            ),
+            (
+                "[store]\npath = \"s\"\n[tag]\ncorpus = \"\"\n[[source]]\nname = \"f\"\nkind = \"feed\"\n",
+                "needs a url",
+            ),
+            (
+                "[store]\npath = \"s\"\n[tag]\ncorpus = \"\"\n[[source]]\nname = \"f\"\nkind = \"dir\"\npath = \"a\"\n[[source]]\nname = \"f\"\nkind = \"dir\"\npath = \"b\"\n",
+                "two sources are named",
+            ),
+            (
+                "[store]\npath = \"s\"\n[tag]\ncorpus = \"nowhere\"\n",
+                "no manifest.toml",
+            ),
+            (
+                "[store]\npath = \"s\"\n[tag]\ntopics = \"missing.toml\"\n",
+                "no file at",
+            ),
+            (
+                "[store]\npath = \"s\"\n[tag]\ncorpus = \"\"\n[[source]]\nname = \"f\"\nkind = \"feed\"\nurl = \"https://x.org/\"\ninclude = [\"(\"]\n",
+                "bad include pattern",
+            ),
+        ];
+        for (text, expected) in cases {
+            let path = write(dir.path(), "c.toml", text);
+            let err = Config::load(&path).unwrap_err().to_string();
+            assert!(err.contains(expected), "{text:?} gave {err:?}");
+            assert!(!err.contains('\n'), "{err:?} is not one line");
+        }
+        let err = Config::load(&dir.path().join("absent.toml")).unwrap_err();
+        assert!(err.to_string().contains("absent.toml"));
+    }
+}
