@@ -130,6 +130,8 @@ impl UrlFilter {
                 .iter()
                 .map(|p| {
                     Regex::new(p).map_err(|e| {
+                        // Regex syntax errors span several lines; keep the message to one.
+                        let e = e.to_string().split_whitespace().collect::<Vec<_>>().join(" ");
                         format!("source {:?}: bad {what} pattern {p:?}: {e}", source.name)
                     })
                 })
