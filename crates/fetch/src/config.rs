@@ -131,7 +131,11 @@ impl UrlFilter {
                 .map(|p| {
                     Regex::new(p).map_err(|e| {
                         // Regex syntax errors span several lines; keep the message to one.
-                        let e = e.to_string().split_whitespace().collect::<Vec<_>>().join(" ");
+                        let e = e
+                            .to_string()
+                            .split_whitespace()
+                            .collect::<Vec<_>>()
+                            .join(" ");
                         format!("source {:?}: bad {what} pattern {p:?}: {e}", source.name)
                     })
                 })

@@ -227,8 +227,9 @@ impl HttpFetcher {
         let origin = parsed.origin().ascii_serialization();
         let host_slot = self.host_slot(&origin);
         let mut last_request = tokio::select! {
-            guard = host_slot.lock() => guard,
+            biased;
             () = stop.cancelled() => return Err(FetchError::Cancelled { url: url.to_string() }),
+            guard = host_slot.lock() => guard,
         };
         let mut delay = Duration::from_millis(self.config.per_host_delay_ms);
         if self.config.obey_robots && parsed.path() != "/robots.txt" {

@@ -97,8 +97,9 @@ pub async fn run_fetch(
                 let job = {
                     let mut jobs = jobs.lock().await;
                     tokio::select! {
-                        job = jobs.recv() => job,
+                        biased;
                         () = ctx.stop.cancelled() => None,
+                        job = jobs.recv() => job,
                     }
                 };
                 let Some(job) = job else { break };

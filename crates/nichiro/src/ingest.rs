@@ -59,11 +59,12 @@ async fn watch_signals(shutdown: Shutdown, grace: Duration) {
         }
         signals += 1;
         if signals == 1 {
+            // Cancel first: the log line then tells that no new fetch can start.
+            shutdown.stop.cancel();
             tracing::warn!(
                 grace_secs = grace.as_secs(),
                 "stopping: no new fetches; finishing what is in flight"
             );
-            shutdown.stop.cancel();
             let abort = shutdown.abort.clone();
             tokio::spawn(async move {
                 tokio::time::sleep(grace).await;

@@ -1,10 +1,16 @@
 //! A local folder of `.html`, `.htm`, `.xhtml` and `.txt` files, read recursively in name
 //! order (so runs are reproducible), each file a page with a `file://` URL.
+//!
+//! A `manifest.toml` at the folder's top, in the corpus's format (`[[document]]` tables with
+//! `file`, and optionally `published` as `YYYY-MM-DD`, `title` and `language`), gives each
+//! listed file hints that its text may not carry.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use chrono::Utc;
-use nichiro_model::{FetchJob, RawPage, file_url};
+use nichiro_model::{FetchJob, ItemHints, RawPage, file_url, parse_date};
+use serde::Deserialize;
 use tokio::sync::mpsc;
 
 use super::{PollContext, Source, SourceError, queue_blocking};
@@ -49,6 +55,51 @@ pub fn list_files(root: &Path) -> std::io::Result<Vec<PathBuf>> {
     Ok(files)
 }
 
+#[derive(Deserialize)]
+struct Manifest {
+    #[serde(default)]
+    document: Vec<ManifestEntry>,
+}
+
+#[derive(Deserialize)]
+struct ManifestEntry {
+    file: String,
+    #[serde(default)]
+    published: Option<String>,
+    #[serde(default)]
+    title: Option<String>,
+    #[serde(default)]
+    language: Option<String>,
+}
+
+/// Hints per file from the folder's `manifest.toml`, if it has one; a manifest that cannot be
+/// read is reported and ignored.
+fn manifest_hints(root: &Path, source: &str) -> HashMap<PathBuf, ItemHints> {
+    let path = root.join("manifest.toml");
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        return HashMap::new();
+    };
+    let manifest: Manifest = match toml::from_str(&text) {
+        Ok(m) => m,
+        Err(e) => {
+            tracing::warn!(source, path = %path.display(), error = %e.message(), "manifest ignored");
+            return HashMap::new();
+        }
+    };
+    manifest
+        .document
+        .into_iter()
+        .map(|entry| {
+            let hints = ItemHints {
+                title: entry.title,
+                published: entry.published.as_deref().and_then(parse_date),
+                language: entry.language,
+            };
+            (root.join(entry.file), hints)
+        })
+        .collect()
+}
+
 pub(super) async fn poll(
     source: &mut Source,
     ctx: &PollContext,
@@ -82,6 +133,7 @@ fn read(
     };
     let files = list_files(&root).map_err(|e| read_error(&root, &e))?;
     tracing::info!(source = %name, files = files.len(), "folder listed");
+    let mut hints = manifest_hints(&root, name);
     let max = ctx.fetcher.config().max_body_bytes;
     for path in files {
         if ctx.stop.is_cancelled() {
@@ -117,7 +169,11 @@ fn read(
             body,
             fetched_at: Utc::now(),
             source: name.clone(),
-            hints: source.hints(None, None),
+            hints: {
+                let mut h = hints.remove(&path).unwrap_or_default();
+                h.language = h.language.or_else(|| source.config.language.clone());
+                h
+            },
         };
         if !queue_blocking(ctx, jobs, FetchJob::Local(page)) {
             break;

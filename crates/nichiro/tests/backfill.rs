@@ -1,0 +1,206 @@
+//! The backfill command against a local news site: ingest, politeness, encodings, idempotence,
+//! shutdown, and errors.
+
+mod support;
+
+use std::io::{BufRead, BufReader};
+use std::process::Stdio;
+
+use support::*;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backfill_ingests_three_encodings_obeys_robots_and_stores_once() {
+    let (site, _) = Site::start(SiteSpec {
+        pages: varied_pages(),
+        extra_feed_links: vec![
+            "/private/secret".into(),
+            "/broken".into(),
+            "/image.png".into(),
+        ],
+        ..SiteSpec::default()
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), &feed_source(&site), 2);
+    let config = config.to_str().unwrap();
+
+    let first = run(&["backfill", "--config", config]).await;
+    assert!(first.status.success(), "stderr: {}", text(&first.stderr));
+    let summary = text(&first.stdout);
+    assert!(summary.contains("new 4,"), "{summary}");
+    assert!(summary.contains("not articles 1"), "{summary}");
+    assert!(summary.contains("robots 1"), "{summary}");
+
+    let articles = stored(dir.path());
+    let find = |slug: &str| {
+        articles
+            .iter()
+            .find(|a| a.0.ends_with(slug))
+            .unwrap_or_else(|| panic!("{slug} not stored: {articles:?}"))
+    };
+    // Tracking parameters are gone from the stored URLs.
+    assert!(
+        articles.iter().all(|a| !a.0.contains("utm_")),
+        "{articles:?}"
+    );
+    let ru = find("/articles/ru-kurils");
+    assert_eq!(
+        ru.1.as_deref(),
+        Some("Бывшие жители Курил посетят могилы родственников")
+    );
+    assert!(ru.2, "the Russian article is relevant");
+    let ja = find("/articles/ja-ministers");
+    assert_eq!(
+        ja.1.as_deref(),
+        Some("日ロ外相会談、平和条約交渉を加速で一致")
+    );
+    assert!(ja.3.contains("北方領土問題"), "{}", ja.3);
+    assert!(ja.2, "the Japanese article is relevant");
+    let en = find("lavrov-kono-peace-treaty");
+    assert!(en.2);
+    for boilerplate in [
+        "cookies",
+        "Facebook",
+        "Comments",
+        "All rights reserved",
+        "Related",
+    ] {
+        assert!(
+            !en.3.contains(boilerplate),
+            "{boilerplate:?} left in {}",
+            en.3
+        );
+    }
+    let markets = find("/articles/markets");
+    assert!(
+        !markets.2,
+        "a market report naming both countries is not relevant"
+    );
+    assert_eq!(
+        site.requests("/private/secret"),
+        0,
+        "robots.txt disallows /private/"
+    );
+
+    // Twice: the feed answers 304 and nothing is fetched or stored again.
+    let second = run(&["backfill", "--config", config]).await;
+    assert!(second.status.success(), "stderr: {}", text(&second.stderr));
+    assert!(
+        text(&second.stdout).contains("new 0,"),
+        "{}",
+        text(&second.stdout)
+    );
+    assert_eq!(stored(dir.path()).len(), articles.len());
+    for page in varied_pages() {
+        let path = format!("/articles/{}", page.slug);
+        // The index page is not stored, so the second run may look at it again.
+        let expected = if page.slug == "index" { 1..=2 } else { 1..=1 };
+        assert!(
+            expected.contains(&site.requests(&path)),
+            "{path}: {}",
+            site.requests(&path)
+        );
+    }
+    assert_eq!(
+        site.requests("/robots.txt"),
+        2,
+        "one robots.txt per run and host"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_mid_backfill_then_a_second_run_completes_the_rest() {
+    let pages: Vec<Page> = (0..8).map(generated_article).collect();
+    let (site, mut arrivals) = Site::start(SiteSpec {
+        gated: vec!["report-2".into()],
+        pages: pages.clone(),
+        ..SiteSpec::default()
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    // One fetch at a time, so the order of requests is the feed's.
+    let config = write_config(dir.path(), &feed_source(&site), 1);
+
+    let mut child = nichiro()
+        .args(["backfill", "--config", config.to_str().unwrap()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    assert_eq!(
+        arrivals.recv().await.as_deref(),
+        Some("report-2"),
+        "the third page is requested"
+    );
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    // Let the held page through only once the binary logs that it is stopping (it cancels
+    // before it logs), so the stop is known to come while the page is in flight.
+    let stderr = child.stderr.take().unwrap();
+    let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel();
+    let log = tokio::task::spawn_blocking(move || {
+        let mut stopping_tx = Some(stopping_tx);
+        let mut log = String::new();
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if line.contains("stopping")
+                && let Some(tx) = stopping_tx.take()
+            {
+                let _ = tx.send(());
+            }
+            log.push_str(&line);
+            log.push('\n');
+        }
+        log
+    });
+    stopping_rx
+        .await
+        .expect("the binary logs that it is stopping");
+    site.open_gate();
+    let output = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    let log = log.await.unwrap();
+    assert!(
+        output.status.success(),
+        "exit after SIGTERM: {:?}\n{log}",
+        output.status
+    );
+    assert!(
+        text(&output.stdout).contains("new 3,"),
+        "{}",
+        text(&output.stdout)
+    );
+
+    let after_stop = stored(dir.path());
+    assert_eq!(
+        after_stop.len(),
+        3,
+        "pages 0, 1 and the in-flight 2 are stored: {after_stop:?}"
+    );
+    assert_eq!(
+        site.requests("/articles/report-3"),
+        0,
+        "no new fetch after the stop"
+    );
+
+    let second = run(&["backfill", "--config", config.to_str().unwrap()]).await;
+    assert!(second.status.success(), "stderr: {}", text(&second.stderr));
+    let all = stored(dir.path());
+    assert_eq!(all.len(), 8, "{all:?}");
+    for n in 0..8 {
+        assert_eq!(
+            site.requests(&format!("/articles/report-{n}")),
+            1,
+            "report-{n} fetched once"
+        );
+        assert_eq!(
+            all.iter()
+                .filter(|a| a.0.ends_with(&format!("/report-{n}")))
+                .count(),
+            1
+        );
+    }
+}

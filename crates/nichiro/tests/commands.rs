@@ -1,0 +1,283 @@
+//! The offline config end to end, and the clean, tag, search, list and export commands.
+
+mod support;
+
+use serde_json::Value;
+use support::*;
+
+fn json_lines(bytes: &[u8]) -> Vec<Value> {
+    text(bytes)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect()
+}
+
+/// config/offline.toml with its store moved into `dir` and its other paths made absolute.
+fn offline_config(dir: &std::path::Path) -> String {
+    let repo = repo();
+    let config_dir = repo.join("config");
+    let text = std::fs::read_to_string(config_dir.join("offline.toml")).unwrap();
+    let text = text
+        .replace(
+            "\"../data/offline.sqlite\"",
+            &format!("{:?}", dir.join("store.sqlite").display().to_string()),
+        )
+        .replace(
+            "\"../corpus\"",
+            &format!("{:?}", repo.join("corpus").display().to_string()),
+        )
+        .replace(
+            "\"topics.toml\"",
+            &format!("{:?}", config_dir.join("topics.toml").display().to_string()),
+        )
+        .replace(
+            "\"samples/",
+            &format!("\"{}/samples/", config_dir.display()),
+        );
+    let path = dir.join("offline.toml");
+    std::fs::write(&path, text).unwrap();
+    path.display().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn offline_backfill_ingests_corpus_and_archive_once_and_the_read_commands_see_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = offline_config(dir.path());
+    let first = run(&["backfill", "--config", &config]).await;
+    assert!(first.status.success(), "{}", text(&first.stderr));
+    let summary = text(&first.stdout);
+    assert!(summary.contains("fetched 10, new 10,"), "{summary}");
+    assert!(summary.contains("by topic:"), "{summary}");
+    let again = run(&["backfill", "--config", &config]).await;
+    assert!(again.status.success());
+    assert!(
+        text(&again.stdout).contains("new 0,"),
+        "{}",
+        text(&again.stdout)
+    );
+
+    let export = run(&["export", "--config", &config]).await;
+    assert!(export.status.success());
+    let articles = json_lines(&export.stdout);
+    assert_eq!(articles.len(), 10);
+    let by_suffix = |suffix: &str| {
+        articles
+            .iter()
+            .find(|a| a["url"].as_str().unwrap().ends_with(suffix))
+            .unwrap_or_else(|| panic!("{suffix} not exported"))
+    };
+    // The wire copy and corpus 003 both republish TASS background from corpus 004.
+    assert_eq!(
+        by_suffix("kuril-islands-background")["duplicate_of"]["id"],
+        "corpus:004_3f926fbd34ea6708.txt"
+    );
+    assert_eq!(
+        by_suffix("003_78c5229f842f3923.txt")["duplicate_of"]["id"],
+        "corpus:004_3f926fbd34ea6708.txt"
+    );
+    assert!(
+        by_suffix("004_3f926fbd34ea6708.txt")["duplicate_of"].is_null(),
+        "the original copies nothing"
+    );
+    let corpus_doc = by_suffix("000_567c0f62ddf3bdd9.txt");
+    assert_eq!(
+        corpus_doc["title"],
+        "Moscow-Tokyo easing of tensions in bilateral talks today in Japan"
+    );
+    assert!(
+        !corpus_doc["text"]
+            .as_str()
+            .unwrap()
+            .contains("Facebook Twitter"),
+        "boilerplate stripped"
+    );
+    assert!(
+        corpus_doc["related"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["id"] != "corpus:000_567c0f62ddf3bdd9.txt"),
+        "a document is not related to itself"
+    );
+    assert_eq!(by_suffix("asia-shares")["relevant"], false);
+    let ja = by_suffix("20190531-nichiro");
+    assert_eq!(ja["language"], "ja");
+    let topics: Vec<&str> = ja["topics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["topic"].as_str().unwrap())
+        .collect();
+    assert!(
+        topics.contains(&"territorial-dispute") && topics.contains(&"peace-treaty"),
+        "{topics:?}"
+    );
+
+    let search = run(&["search", "--config", &config, "Курильских", "островов"]).await;
+    assert!(search.status.success());
+    assert!(
+        text(&search.stdout).contains("vostok-vesti.example"),
+        "{}",
+        text(&search.stdout)
+    );
+    let search = run(&["search", "--config", &config, "北方領土"]).await;
+    assert!(
+        text(&search.stdout).contains("hokkai-news.example"),
+        "{}",
+        text(&search.stdout)
+    );
+
+    let list = run(&[
+        "list",
+        "--config",
+        &config,
+        "--topic",
+        "people-travel-humanitarian",
+        "--since",
+        "2019-07-01",
+    ])
+    .await;
+    assert!(list.status.success());
+    let lines: Vec<String> = text(&list.stdout).lines().map(str::to_string).collect();
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(lines[0].contains("vostok-vesti.example"));
+
+    let csv_path = dir.path().join("out.csv");
+    let csv = run(&[
+        "export",
+        "--config",
+        &config,
+        "--format",
+        "csv",
+        "--output",
+        csv_path.to_str().unwrap(),
+    ])
+    .await;
+    assert!(csv.status.success(), "{}", text(&csv.stderr));
+    let csv_text = std::fs::read_to_string(&csv_path).unwrap();
+    assert_eq!(csv_text.lines().count(), 11, "header and ten rows");
+    assert!(!dir.path().join("out.partial").exists());
+}
+
+#[tokio::test]
+async fn clean_prints_one_object_per_input_and_names_unreadable_paths() {
+    let pages = repo().join("config/samples/pages");
+    let out = run(&["clean", pages.to_str().unwrap()]).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let objects = json_lines(&out.stdout);
+    assert_eq!(objects.len(), 6);
+    let by_id = |id: &str| objects.iter().find(|o| o["id"] == id).unwrap();
+    assert_eq!(
+        by_id("ru-kurils-former-residents")["title"],
+        "Бывшие жители Курил посетят могилы родственников"
+    );
+    assert_eq!(
+        by_id("ru-kurils-former-residents")["authors"][0],
+        "Иван Петров"
+    );
+    assert_eq!(
+        by_id("ja-foreign-ministers")["published"],
+        "2019-05-31T21:00:00+09:00"
+    );
+    assert_eq!(by_id("en-world-index")["kind"], "not_article");
+    let talks = by_id("en-lavrov-kono-talks");
+    assert_eq!(
+        talks["title"],
+        "Lavrov and Kono agree to speed up peace treaty talks"
+    );
+    assert_eq!(
+        talks["url"],
+        "https://pacificwire.example/world/2019/05/lavrov-kono-peace-treaty?utm_source=rss"
+    );
+    assert_eq!(
+        talks["text"].as_str().unwrap().split("\n\n").count(),
+        6,
+        "five paragraphs and a subheading"
+    );
+
+    let missing = run(&[
+        "clean",
+        "/nonexistent/page.html",
+        pages.join("en-asian-markets.html").to_str().unwrap(),
+    ])
+    .await;
+    assert!(!missing.status.success());
+    assert!(text(&missing.stderr).contains("/nonexistent/page.html"));
+    assert_eq!(
+        json_lines(&missing.stdout).len(),
+        1,
+        "the readable input is still cleaned"
+    );
+
+    let stdin = tokio::task::spawn_blocking(|| {
+        use std::io::Write;
+        let mut child = nichiro()
+            .args(["clean", "-", "--url", "https://example.org/a"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(b"<html><body><a href='/b'>x</a><p>Some text</p></body></html>")
+            .unwrap();
+        child.wait_with_output().unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(stdin.status.success());
+    let object = &json_lines(&stdin.stdout)[0];
+    assert_eq!(object["id"], "stdin");
+    assert_eq!(object["url"], "https://example.org/a");
+}
+
+#[tokio::test]
+async fn tag_reads_files_and_jsonl_and_marks_copies() {
+    let dir = tempfile::tempdir().unwrap();
+    let records = dir.path().join("records.jsonl");
+    std::fs::write(
+        &records,
+        "{\"id\": 1, \"title\": \"Lavrov and Kono discuss the Kuril Islands\", \"text\": \"Russia and Japan held talks on the peace treaty in Tokyo.\"}\n\
+         {\"id\": \"b\", \"title\": \"Wheat prices\", \"text\": \"Wheat futures rose in Chicago on Monday.\"}\n\
+         not json\n",
+    )
+    .unwrap();
+    let wire = repo().join("config/samples/pages/en-wire-copy.html");
+    let out = run(&[
+        "tag",
+        "--jsonl",
+        records.to_str().unwrap(),
+        wire.to_str().unwrap(),
+    ])
+    .await;
+    assert!(!out.status.success(), "a bad line makes the exit status 1");
+    assert!(
+        text(&out.stderr).contains("records.jsonl:3"),
+        "{}",
+        text(&out.stderr)
+    );
+    let objects = json_lines(&out.stdout);
+    assert_eq!(objects.len(), 3);
+    let wire = objects.iter().find(|o| o["id"] == "en-wire-copy").unwrap();
+    assert_eq!(
+        wire["duplicate_of"]["id"],
+        "corpus:004_3f926fbd34ea6708.txt"
+    );
+    assert!(wire["duplicate_of"]["shared"].as_f64().unwrap() > 0.5);
+    let talks = objects.iter().find(|o| o["id"] == 1).unwrap();
+    assert_eq!(talks["relevant"], true);
+    assert_eq!(talks["topics"][0]["topic"], "territorial-dispute");
+    assert!(
+        talks["topics"][0]["evidence"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e == "Kuril Islands")
+    );
+    assert!(!talks["related"].as_array().unwrap().is_empty());
+    let wheat = objects.iter().find(|o| o["id"] == "b").unwrap();
+    assert_eq!(wheat["relevant"], false);
+    assert!(wheat["relevance"].as_f64().unwrap() < 0.5);
+}

@@ -1,0 +1,338 @@
+//! A news site on 127.0.0.1 for the integration tests, and helpers to run the real binary.
+
+#![allow(dead_code)] // each test file uses its own part of this module
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use axum::extract::{Path as UrlPath, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use tokio::sync::{Notify, mpsc};
+
+/// The repository root.
+pub fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap()
+}
+
+/// A sample page's bytes, as stored (in its own encoding).
+pub fn sample_page(name: &str) -> Vec<u8> {
+    std::fs::read(repo().join("config/samples/pages").join(name)).unwrap()
+}
+
+/// One article the site serves.
+#[derive(Clone)]
+pub struct Page {
+    /// Path under `/articles/`.
+    pub slug: String,
+    /// Content-Type header sent.
+    pub content_type: String,
+    /// Body bytes.
+    pub body: Vec<u8>,
+}
+
+impl Page {
+    pub fn new(slug: &str, content_type: &str, body: Vec<u8>) -> Self {
+        Page {
+            slug: slug.into(),
+            content_type: content_type.into(),
+            body,
+        }
+    }
+}
+
+/// A plain English article about Russia–Japan relations, numbered so each text differs.
+pub fn generated_article(n: usize) -> Page {
+    let topics = [
+        "the peace treaty and the 1956 Joint Declaration",
+        "visa-free exchanges for former residents of the Kuril Islands",
+        "joint economic activities on Iturup and Kunashir",
+        "fishing quotas for Japanese boats near the Habomai islets",
+        "the Aegis Ashore missile defence system in Japan",
+        "Sakhalin LNG supplies to Japanese utilities",
+        "a visit to Tokyo by a Russian deputy foreign minister",
+        "consultations between the foreign ministries in Moscow",
+    ];
+    let topic = topics[n % topics.len()];
+    let body = format!(
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <title>Report {n}: Russia and Japan discuss {topic} | Test Wire</title>\
+         <meta property=\"article:published_time\" content=\"2019-06-{day:02}T10:00:00+09:00\"></head><body>\
+         <nav><a href=\"/\">Home</a> <a href=\"/world\">World</a></nav>\
+         <div class=\"share\">Share on Facebook Twitter</div>\
+         <article><h1>Report {n}: Russia and Japan discuss {topic}</h1>\
+         <p>Officials of Russia and Japan met in Tokyo on day {n} of the round to discuss {topic}, \
+         the foreign ministries of the two countries said in a joint statement on Friday.</p>\
+         <p>The Russian side said report number {n} showed progress, while Japanese officials said \
+         differences remained and that talks with Moscow would continue next month in Moscow.</p>\
+         <p>Both delegations agreed that the dialogue on {topic} served the interests of the two \
+         neighbours, and that the next round would prepare a meeting of the foreign ministers.</p>\
+         </article><footer>Test Wire {n}</footer></body></html>",
+        day = 1 + n % 28,
+    );
+    Page::new(
+        &format!("report-{n}"),
+        "text/html; charset=utf-8",
+        body.into_bytes(),
+    )
+}
+
+/// The articles of the varied site: three encodings, boilerplate, a non-article.
+pub fn varied_pages() -> Vec<Page> {
+    vec![
+        Page::new(
+            "en-talks",
+            "text/html; charset=utf-8",
+            sample_page("en-lavrov-kono-talks.html"),
+        ),
+        // windows-1251 declared in the header only.
+        Page::new(
+            "ru-kurils",
+            "text/html; charset=windows-1251",
+            sample_page("ru-kurils-former-residents.html"),
+        ),
+        // Shift_JIS declared in the page's <meta> only.
+        Page::new(
+            "ja-ministers",
+            "text/html",
+            sample_page("ja-foreign-ministers.html"),
+        ),
+        Page::new(
+            "markets",
+            "text/html; charset=utf-8",
+            sample_page("en-asian-markets.html"),
+        ),
+        Page::new(
+            "index",
+            "text/html; charset=utf-8",
+            sample_page("en-world-index.html"),
+        ),
+    ]
+}
+
+#[derive(Default)]
+struct SiteState {
+    pages: Vec<Page>,
+    extra_feed_links: Vec<String>,
+    requests: Mutex<HashMap<String, usize>>,
+    /// Requests for these slugs wait for `gate` before answering.
+    gated: Vec<String>,
+    gate: Notify,
+    gate_open: Mutex<bool>,
+    arrivals: Option<mpsc::UnboundedSender<String>>,
+}
+
+/// A running test site.
+pub struct Site {
+    pub base: String,
+    state: Arc<SiteState>,
+}
+
+/// What the site should do.
+#[derive(Default)]
+pub struct SiteSpec {
+    pub pages: Vec<Page>,
+    /// Links listed in the feed that lead nowhere good (`/private/…` is disallowed by
+    /// robots.txt, `/broken` answers 500, `/image.png` is an image).
+    pub extra_feed_links: Vec<String>,
+    /// Slugs whose requests are held until [`Site::open_gate`].
+    pub gated: Vec<String>,
+}
+
+impl Site {
+    /// Starts the site on 127.0.0.1 with a free port. Returns the site and, when some slugs
+    /// are gated, a receiver of the slugs as their requests arrive.
+    pub async fn start(spec: SiteSpec) -> (Site, mpsc::UnboundedReceiver<String>) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let state = Arc::new(SiteState {
+            pages: spec.pages,
+            extra_feed_links: spec.extra_feed_links,
+            gated: spec.gated,
+            arrivals: Some(tx),
+            ..SiteState::default()
+        });
+        let app = Router::new()
+            .route("/robots.txt", get(robots))
+            .route("/feed.xml", get(feed))
+            .route("/articles/{slug}", get(article))
+            .route(
+                "/broken",
+                get(|| async { StatusCode::INTERNAL_SERVER_ERROR }),
+            )
+            .route("/private/{slug}", get(article))
+            .route(
+                "/image.png",
+                get(|| async { ([(header::CONTENT_TYPE, "image/png")], vec![0u8; 64]) }),
+            )
+            .with_state(state.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move {
+            axum::serve(listener, app).await.unwrap();
+        });
+        (Site { base, state }, rx)
+    }
+
+    /// How many times a path was requested.
+    pub fn requests(&self, path: &str) -> usize {
+        self.state
+            .requests
+            .lock()
+            .unwrap()
+            .get(path)
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// Lets held requests, and all later ones, through.
+    pub fn open_gate(&self) {
+        *self.state.gate_open.lock().unwrap() = true;
+        self.state.gate.notify_waiters();
+    }
+}
+
+fn count(state: &SiteState, path: &str) {
+    *state
+        .requests
+        .lock()
+        .unwrap()
+        .entry(path.to_string())
+        .or_default() += 1;
+}
+
+async fn robots(State(state): State<Arc<SiteState>>) -> &'static str {
+    count(&state, "/robots.txt");
+    "User-agent: *\nDisallow: /private/\n"
+}
+
+async fn feed(State(state): State<Arc<SiteState>>, headers: axum::http::HeaderMap) -> Response {
+    count(&state, "/feed.xml");
+    const ETAG: &str = "\"feed-v1\"";
+    if headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        == Some(ETAG)
+    {
+        return StatusCode::NOT_MODIFIED.into_response();
+    }
+    let mut items = String::new();
+    let links = state
+        .pages
+        .iter()
+        .map(|p| format!("/articles/{}", p.slug))
+        .chain(state.extra_feed_links.iter().cloned());
+    for (i, link) in links.enumerate() {
+        items.push_str(&format!(
+            "<item><title>Item {i}</title><link>{{BASE}}{link}?utm_source=rss</link>\
+             <pubDate>Mon, 03 Jun 2019 10:00:00 +0000</pubDate></item>"
+        ));
+    }
+    let body = format!(
+        "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>Test</title>\
+         <link>{{BASE}}/</link><description>t</description>{items}</channel></rss>"
+    );
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let body = body.replace("{BASE}", &format!("http://{host}"));
+    (
+        [
+            (header::CONTENT_TYPE, "application/rss+xml"),
+            (header::ETAG, ETAG),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+async fn article(State(state): State<Arc<SiteState>>, UrlPath(slug): UrlPath<String>) -> Response {
+    count(&state, &format!("/articles/{slug}"));
+    if state.gated.contains(&slug) {
+        if let Some(tx) = &state.arrivals {
+            let _ = tx.send(slug.clone());
+        }
+        loop {
+            let notified = state.gate.notified();
+            if *state.gate_open.lock().unwrap() {
+                break;
+            }
+            notified.await;
+        }
+    }
+    match state.pages.iter().find(|p| p.slug == slug) {
+        Some(page) => (
+            [(header::CONTENT_TYPE, page.content_type.clone())],
+            page.body.clone(),
+        )
+            .into_response(),
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+/// A config for a test run: the repo's taxonomy and corpus, a store in `dir`, the given
+/// sources, and settings for a local server (private addresses allowed, no pacing).
+pub fn write_config(dir: &Path, sources: &str, concurrency: usize) -> PathBuf {
+    let repo = repo();
+    let text = format!(
+        "[store]\npath = {store:?}\n\n[tag]\ntopics = {topics:?}\ncorpus = {corpus:?}\n\n\
+         [fetch]\nallow_private_networks = true\nper_host_delay_ms = 0\nconcurrency = {concurrency}\n\
+         request_timeout_secs = 30\n\n[pipeline]\ngrace_period_secs = 30\nclean_workers = 2\n\n{sources}",
+        store = dir.join("store.sqlite").display().to_string(),
+        topics = repo.join("config/topics.toml").display().to_string(),
+        corpus = repo.join("corpus").display().to_string(),
+    );
+    let path = dir.join("test.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// A `[[source]]` for the site's feed.
+pub fn feed_source(site: &Site) -> String {
+    format!(
+        "[[source]]\nname = \"site\"\nkind = \"feed\"\nurl = \"{}/feed.xml\"\n",
+        site.base
+    )
+}
+
+/// The binary under test.
+pub fn nichiro() -> std::process::Command {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_nichiro"));
+    command
+        .env_remove("RUST_LOG")
+        .env_remove("NICHIRO_CONFIG")
+        .current_dir(repo());
+    command
+}
+
+/// Runs the binary to completion off the async threads.
+pub async fn run(args: &[&str]) -> Output {
+    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    tokio::task::spawn_blocking(move || nichiro().args(&args).output().unwrap())
+        .await
+        .unwrap()
+}
+
+/// Stored articles, read straight from the SQLite file: (url, title, relevant, text).
+pub fn stored(dir: &Path) -> Vec<(String, Option<String>, bool, String)> {
+    let conn = rusqlite::Connection::open(dir.join("store.sqlite")).unwrap();
+    let mut stmt = conn
+        .prepare("SELECT url, title, relevant, text FROM articles ORDER BY url")
+        .unwrap();
+    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
