@@ -2,10 +2,16 @@
 //!
 //! One walk over the DOM splits the page into text blocks (paragraphs, headings, list items,
 //! text directly inside a `div`), skipping elements that never hold article text (scripts,
-//! navigation, forms, figures) and elements whose class or id marks them as boilerplate.
-//! Each substantial block then votes for the containers above it, weighted by its length and
-//! punctuation, the way a reader's eye finds the column of running prose; links count against
-//! a block. The best container and its strong siblings give the article's blocks.
+//! navigation, forms, figures, hidden elements). Each substantial block then votes for the
+//! containers above it, weighted by its length and punctuation, the way a reader's eye finds
+//! the column of running prose; links count against a block. The best container and its
+//! strong siblings give the article's blocks.
+//!
+//! Class and id names that mark boilerplate (`comments`, `share`, `related`, `byline`, …)
+//! apply below the chosen container, not above it: a block's vote stops at such an element,
+//! the winner is preferably a container outside all of them, and blocks with one between
+//! them and the winner are dropped. So a page wrapped in `<div class="has-sidebar">` keeps its
+//! article, and a comment box inside `<article>` still goes.
 
 use std::collections::HashMap;
 use std::sync::LazyLock;
@@ -106,6 +112,8 @@ struct Block {
     tag: String,
     /// Block-element ancestors, innermost first (the holding element itself comes first).
     chain: Vec<NodeId>,
+    /// Index in `chain` of the innermost element marked as boilerplate by its class or id.
+    hinted: Option<usize>,
 }
 
 impl Block {
@@ -151,10 +159,16 @@ pub fn main_content(
     walker.flush();
     let Walker { blocks, links, .. } = walker;
     let chosen = choose_containers(&blocks);
+    // Where a chain reaches a chosen container, unless boilerplate lies in between.
+    let admitted = |chain: &[NodeId], hinted: Option<usize>| {
+        chain
+            .iter()
+            .position(|id| chosen.contains(id))
+            .is_some_and(|at| hinted.is_none_or(|h| h >= at))
+    };
     let mut content = MainContent::default();
     for block in &blocks {
-        let inside = block.chain.iter().any(|id| chosen.contains(id));
-        if !inside || block.chars() == 0 {
+        if !admitted(&block.chain, block.hinted) || block.chars() == 0 {
             continue;
         }
         if !block.is_heading() && block.link_density() > 0.5 {
@@ -164,17 +178,32 @@ pub fn main_content(
     }
     content.links = links
         .into_iter()
-        .filter(|(chain, _)| chain.iter().any(|id| chosen.contains(id)))
-        .map(|(_, href)| href)
+        .filter(|link| admitted(&link.chain, link.hinted))
+        .map(|link| link.href)
         .collect();
     Ok(content)
+}
+
+/// Length of text in characters, a CJK character counting as three (it carries about as much
+/// as a short word).
+pub fn text_weight<S: AsRef<str>>(paragraphs: &[S]) -> usize {
+    paragraphs
+        .iter()
+        .flat_map(|p| p.as_ref().chars())
+        .map(|c| if (c as u32) >= 0x3000 { 3 } else { 1 })
+        .sum()
 }
 
 /// Scores containers by the prose below them and returns the best one and its strong siblings.
 fn choose_containers(blocks: &[Block]) -> Vec<NodeId> {
     let mut scores: HashMap<NodeId, f32> = HashMap::new();
     let mut parent_of: HashMap<NodeId, NodeId> = HashMap::new();
+    // Containers that lie inside an element marked as boilerplate.
+    let mut inside_hinted: std::collections::HashSet<NodeId> = std::collections::HashSet::new();
     for block in blocks {
+        if let Some(h) = block.hinted {
+            inside_hinted.extend(&block.chain[..h]);
+        }
         for pair in block.chain.windows(2) {
             parent_of.insert(pair[0], pair[1]);
         }
@@ -190,6 +219,9 @@ fn choose_containers(blocks: &[Block]) -> Vec<NodeId> {
         let score = 1.0 + commas.min(10) as f32 + (chars as f32 / 100.0).min(3.0);
         // The holding element itself, then its parent and grandparent with falling weight.
         for (level, id) in block.chain.iter().take(4).enumerate() {
+            if block.hinted.is_some_and(|h| level >= h) {
+                break; // the vote stops at boilerplate
+            }
             let weight = match level {
                 0 => 0.5,
                 1 => 1.0,
@@ -199,10 +231,14 @@ fn choose_containers(blocks: &[Block]) -> Vec<NodeId> {
             *scores.entry(*id).or_default() += score * weight;
         }
     }
-    let Some((&best, &best_score)) = scores
-        .iter()
-        .max_by(|a, b| a.1.total_cmp(b.1).then_with(|| b.0.cmp(a.0)))
-    else {
+    let best_of = |outside_only: bool| {
+        scores
+            .iter()
+            .filter(|(id, _)| !outside_only || !inside_hinted.contains(id))
+            .max_by(|a, b| a.1.total_cmp(b.1).then_with(|| b.0.cmp(a.0)))
+            .map(|(id, score)| (*id, *score))
+    };
+    let Some((best, best_score)) = best_of(true).or_else(|| best_of(false)) else {
         // No prose at all: keep every block under <body> (the caller judges the result).
         return blocks
             .iter()
@@ -224,14 +260,29 @@ fn choose_containers(blocks: &[Block]) -> Vec<NodeId> {
     chosen
 }
 
+/// An open block element.
+struct Open {
+    id: NodeId,
+    tag: String,
+    /// Whether its class or id marks it as boilerplate.
+    hinted: bool,
+}
+
+/// A link and the block chain it was found under.
+struct Link {
+    href: String,
+    chain: Vec<NodeId>,
+    hinted: Option<usize>,
+}
+
 struct Walker<'a> {
     blocks: Vec<Block>,
     buf: String,
     link_chars: usize,
-    /// Open block elements: (id, tag), outermost first.
-    stack: Vec<(NodeId, String)>,
-    /// Links seen, with the block chain they were found under.
-    links: Vec<(Vec<NodeId>, String)>,
+    /// Open block elements, outermost first.
+    stack: Vec<Open>,
+    /// Links seen, with where they were found.
+    links: Vec<Link>,
     limits: &'a Limits,
     started: Instant,
     visited: usize,
@@ -259,23 +310,34 @@ impl Walker<'_> {
             Node::Text(text) => self.push_text(text, in_link),
             Node::Element(element) => {
                 let name = element.name();
-                if SKIPPED_TAGS.contains(&name) || is_hidden(element) || is_boilerplate(element) {
+                if SKIPPED_TAGS.contains(&name) || is_hidden(element) {
                     return Ok(());
                 }
                 if name == "br" {
                     self.flush();
                     return Ok(());
                 }
-                let is_block = BLOCK_TAGS.contains(&name);
+                let hinted = is_boilerplate(element);
+                // Inline elements marked as boilerplate (a byline <span>) open a block too, so
+                // their text can be told apart.
+                let is_block = BLOCK_TAGS.contains(&name) || hinted;
                 if is_block {
                     self.flush();
-                    self.stack.push((node.id(), name.to_string()));
+                    self.stack.push(Open {
+                        id: node.id(),
+                        tag: name.to_string(),
+                        hinted,
+                    });
                 }
                 if name == "a"
                     && let Some(href) = element.attr("href")
                 {
-                    let chain = self.stack.iter().rev().map(|(id, _)| *id).collect();
-                    self.links.push((chain, href.to_string()));
+                    let (chain, hinted) = self.chain();
+                    self.links.push(Link {
+                        href: href.to_string(),
+                        chain,
+                        hinted,
+                    });
                 }
                 // Inline images and line-level separators become spaces.
                 if matches!(name, "img" | "td" | "th") {
@@ -318,15 +380,27 @@ impl Walker<'_> {
         }
     }
 
+    /// The open block elements, innermost first, and the index of the innermost hinted one.
+    fn chain(&self) -> (Vec<NodeId>, Option<usize>) {
+        let chain = self.stack.iter().rev().map(|open| open.id).collect();
+        let hinted = self.stack.iter().rev().position(|open| open.hinted);
+        (chain, hinted)
+    }
+
     fn flush(&mut self) {
         let text = self.buf.trim();
-        if !text.is_empty() && !self.stack.is_empty() {
-            let (_, tag) = self.stack.last().expect("stack is not empty");
+        if !text.is_empty()
+            && let Some(open) = self.stack.last()
+        {
+            let tag = open.tag.clone();
+            let text = text.to_string();
+            let (chain, hinted) = self.chain();
             self.blocks.push(Block {
-                text: text.to_string(),
                 link_chars: self.link_chars.min(text.chars().count()),
-                tag: tag.clone(),
-                chain: self.stack.iter().rev().map(|(id, _)| *id).collect(),
+                text,
+                tag,
+                chain,
+                hinted,
             });
         }
         self.buf.clear();
@@ -351,15 +425,17 @@ fn is_boilerplate(element: &scraper::node::Element) -> bool {
     if element.attr("itemprop") == Some("articleBody") {
         return false;
     }
-    let mut hints = String::new();
-    for attr in ["class", "id", "role"] {
-        if let Some(value) = element.attr(attr) {
-            hints.push_str(value);
-            hints.push(' ');
-        }
-    }
-    if hints.is_empty() {
-        return false;
-    }
-    BOILERPLATE_HINT.is_match(&hints) && !CONTENT_HINT.is_match(&hints)
+    // Tokens of class, id and role: `related-articles` is boilerplate (a boilerplate word
+    // qualifies the content word), while `article-body has-sidebar` is rescued by a token that
+    // is a content word alone.
+    let tokens: Vec<&str> = ["class", "id", "role"]
+        .iter()
+        .filter_map(|attr| element.attr(attr))
+        .flat_map(str::split_whitespace)
+        .collect();
+    let marked = tokens.iter().any(|t| BOILERPLATE_HINT.is_match(t));
+    let rescued = tokens
+        .iter()
+        .any(|t| CONTENT_HINT.is_match(t) && !BOILERPLATE_HINT.is_match(t));
+    marked && !rescued
 }

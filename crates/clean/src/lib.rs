@@ -228,11 +228,7 @@ pub fn apply_hints(article: &mut Article, hints: &ItemHints) {
 }
 
 fn kind_of(text: &str, limits: &Limits) -> PageKind {
-    let weight: usize = text
-        .chars()
-        .map(|c| if (c as u32) >= 0x3000 { 3 } else { 1 })
-        .sum();
-    if weight >= limits.min_article_chars {
+    if extract::text_weight(&[text]) >= limits.min_article_chars {
         PageKind::Article
     } else {
         PageKind::NotArticle
