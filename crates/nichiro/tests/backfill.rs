@@ -8,6 +8,13 @@ use std::process::Stdio;
 
 use support::*;
 
+/// Waits for an event the test expects, failing (instead of hanging) if it never comes.
+async fn within<F: std::future::Future>(event: F) -> F::Output {
+    tokio::time::timeout(std::time::Duration::from_secs(120), event)
+        .await
+        .expect("the expected event did not come within two minutes")
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn backfill_ingests_three_encodings_obeys_robots_and_stores_once() {
     let (site, _) = Site::start(SiteSpec {
@@ -128,7 +135,7 @@ async fn sigterm_mid_backfill_then_a_second_run_completes_the_rest() {
         .spawn()
         .unwrap();
     assert_eq!(
-        arrivals.recv().await.as_deref(),
+        within(arrivals.recv()).await.as_deref(),
         Some("report-2"),
         "the third page is requested"
     );
@@ -203,4 +210,46 @@ async fn sigterm_mid_backfill_then_a_second_run_completes_the_rest() {
             1
         );
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_daemon_polls_again_and_picks_up_new_items_until_stopped() {
+    let (site, mut arrivals) = Site::start(SiteSpec {
+        pages: vec![generated_article(0)],
+        // Both are announced on arrival; neither is held back (the gate opens at once).
+        gated: vec!["report-0".into(), "report-1".into()],
+        ..SiteSpec::default()
+    })
+    .await;
+    site.open_gate();
+    let dir = tempfile::tempdir().unwrap();
+    let source = format!("{}poll_interval_secs = 1\n", feed_source(&site));
+    let config = write_config(dir.path(), &source, 1);
+    let mut child = nichiro()
+        .args(["run", "--config", config.to_str().unwrap()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    assert_eq!(within(arrivals.recv()).await.as_deref(), Some("report-0"));
+    // A new item appears after the first poll; a later poll must find it.
+    site.add_page(generated_article(1));
+    assert_eq!(within(arrivals.recv()).await.as_deref(), Some("report-1"));
+    let polls_before_stop = site.requests("/feed.xml");
+    assert!(polls_before_stop >= 2);
+    std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let output = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    assert!(output.status.success(), "{:?}", output.status);
+    let stored = stored(dir.path());
+    assert_eq!(stored.len(), 2, "{stored:?}");
+    assert_eq!(
+        site.requests("/articles/report-0"),
+        1,
+        "an unchanged feed does not lead to a re-fetch"
+    );
 }

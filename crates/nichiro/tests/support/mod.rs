@@ -119,7 +119,7 @@ pub fn varied_pages() -> Vec<Page> {
 
 #[derive(Default)]
 struct SiteState {
-    pages: Vec<Page>,
+    pages: Mutex<Vec<Page>>,
     extra_feed_links: Vec<String>,
     requests: Mutex<HashMap<String, usize>>,
     /// Requests for these slugs wait for `gate` before answering.
@@ -152,7 +152,7 @@ impl Site {
     pub async fn start(spec: SiteSpec) -> (Site, mpsc::UnboundedReceiver<String>) {
         let (tx, rx) = mpsc::unbounded_channel();
         let state = Arc::new(SiteState {
-            pages: spec.pages,
+            pages: Mutex::new(spec.pages),
             extra_feed_links: spec.extra_feed_links,
             gated: spec.gated,
             arrivals: Some(tx),
@@ -191,6 +191,11 @@ impl Site {
             .unwrap_or(0)
     }
 
+    /// Publishes one more article: the feed lists it (with a new ETag) from now on.
+    pub fn add_page(&self, page: Page) {
+        self.state.pages.lock().unwrap().push(page);
+    }
+
     /// Lets held requests, and all later ones, through.
     pub fn open_gate(&self) {
         *self.state.gate_open.lock().unwrap() = true;
@@ -214,19 +219,26 @@ async fn robots(State(state): State<Arc<SiteState>>) -> &'static str {
 
 async fn feed(State(state): State<Arc<SiteState>>, headers: axum::http::HeaderMap) -> Response {
     count(&state, "/feed.xml");
-    const ETAG: &str = "\"feed-v1\"";
+    let slugs: Vec<String> = state
+        .pages
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|p| p.slug.clone())
+        .collect();
+    // The ETag changes when an article is added.
+    let etag = format!("\"feed-v{}\"", slugs.len());
     if headers
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
-        == Some(ETAG)
+        == Some(etag.as_str())
     {
         return StatusCode::NOT_MODIFIED.into_response();
     }
     let mut items = String::new();
-    let links = state
-        .pages
+    let links = slugs
         .iter()
-        .map(|p| format!("/articles/{}", p.slug))
+        .map(|slug| format!("/articles/{slug}"))
         .chain(state.extra_feed_links.iter().cloned());
     for (i, link) in links.enumerate() {
         items.push_str(&format!(
@@ -247,7 +259,7 @@ async fn feed(State(state): State<Arc<SiteState>>, headers: axum::http::HeaderMa
     (
         [
             (header::CONTENT_TYPE, "application/rss+xml"),
-            (header::ETAG, ETAG),
+            (header::ETAG, etag.as_str()),
         ],
         body,
     )
@@ -268,7 +280,14 @@ async fn article(State(state): State<Arc<SiteState>>, UrlPath(slug): UrlPath<Str
             notified.await;
         }
     }
-    match state.pages.iter().find(|p| p.slug == slug) {
+    let page = state
+        .pages
+        .lock()
+        .unwrap()
+        .iter()
+        .find(|p| p.slug == slug)
+        .cloned();
+    match page {
         Some(page) => (
             [(header::CONTENT_TYPE, page.content_type.clone())],
             page.body.clone(),
