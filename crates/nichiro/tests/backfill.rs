@@ -162,7 +162,7 @@ async fn sigterm_mid_backfill_then_a_second_run_completes_the_rest() {
         }
         log
     });
-    stopping_rx
+    within(stopping_rx)
         .await
         .expect("the binary logs that it is stopping");
     site.open_gate();
@@ -225,7 +225,7 @@ async fn the_daemon_polls_again_and_picks_up_new_items_until_stopped() {
     let dir = tempfile::tempdir().unwrap();
     let source = format!("{}poll_interval_secs = 1\n", feed_source(&site));
     let config = write_config(dir.path(), &source, 1);
-    let mut child = nichiro()
+    let child = nichiro()
         .args(["run", "--config", config.to_str().unwrap()])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
