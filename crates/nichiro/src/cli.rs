@@ -26,7 +26,8 @@ pub struct Cli {
     pub log_format: LogFormat,
 
     /// Log filter, as in RUST_LOG (`info`, `nichiro_fetch=debug,warn`). Default: RUST_LOG, else
-    /// `info` for backfill and run and `warn` for the other commands.
+    /// `info` for backfill (`warn` on a terminal, where a progress bar shows) and run, and
+    /// `warn` for the other commands.
     #[arg(long, global = true, value_name = "FILTER")]
     pub log: Option<String>,
 

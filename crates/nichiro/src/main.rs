@@ -8,6 +8,7 @@ mod logging;
 mod read_cmds;
 mod tag_cmd;
 
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -25,7 +26,9 @@ const DEFAULT_CONFIG: &str = "config/default.toml";
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // On a terminal, backfill's progress bar reports progress; info lines would only break it.
     let default_level = match cli.command {
+        Command::Backfill { .. } if std::io::stderr().is_terminal() => "warn",
         Command::Backfill { .. } | Command::Run => "info",
         _ => "warn",
     };

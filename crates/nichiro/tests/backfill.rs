@@ -253,3 +253,44 @@ async fn the_daemon_polls_again_and_picks_up_new_items_until_stopped() {
         "an unchanged feed does not lead to a re-fetch"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sitemap_source_with_since_takes_only_newer_items() {
+    let (site, _) = Site::start(SiteSpec {
+        pages: (0..6).map(generated_article).collect(),
+        ..SiteSpec::default()
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let source = format!(
+        "[[source]]\nname = \"map\"\nkind = \"sitemap\"\nurl = \"{}/sitemap.xml\"\n",
+        site.base
+    );
+    let config = write_config(dir.path(), &source, 2);
+    // The sitemap dates report-n on 2019-06-(n+1): --since 2019-06-04 keeps reports 3, 4, 5.
+    let out = run(&[
+        "backfill",
+        "--config",
+        config.to_str().unwrap(),
+        "--since",
+        "2019-06-04",
+    ])
+    .await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("filtered 3"),
+        "{}",
+        text(&out.stdout)
+    );
+    let stored = stored(dir.path());
+    let slugs: Vec<&str> = stored
+        .iter()
+        .map(|a| a.0.rsplit('/').next().unwrap())
+        .collect();
+    assert_eq!(slugs, ["report-3", "report-4", "report-5"]);
+    assert_eq!(
+        site.requests("/articles/report-0"),
+        0,
+        "old items are not fetched"
+    );
+}
