@@ -4,38 +4,11 @@
 use std::path::Path;
 
 use nichiro_model::file_url;
+use nichiro_model::manifest::Manifest;
 
-use chrono::{DateTime, FixedOffset, NaiveDate, TimeZone, Utc};
-use serde::Deserialize;
+use chrono::{DateTime, FixedOffset};
 
 use crate::TagError;
-
-/// One entry of `manifest.toml`.
-#[derive(Debug, Clone, Deserialize)]
-pub struct ManifestEntry {
-    /// File name inside the corpus folder.
-    pub file: String,
-    /// Outlet that published it.
-    #[serde(default)]
-    pub outlet: Option<String>,
-    /// Language code.
-    #[serde(default)]
-    pub language: Option<String>,
-    /// Publication date, `YYYY-MM-DD`.
-    #[serde(default)]
-    pub published: Option<String>,
-    /// The event it reports.
-    #[serde(default)]
-    pub event: Option<String>,
-    /// Topic ids the document is about.
-    #[serde(default)]
-    pub topics: Vec<String>,
-}
-
-#[derive(Debug, Deserialize)]
-struct Manifest {
-    document: Vec<ManifestEntry>,
-}
 
 /// A document of the collection the tagger compares against.
 #[derive(Debug, Clone)]
@@ -79,27 +52,23 @@ pub fn load(dir: &Path) -> Result<Vec<Document>, TagError> {
                 message: e.to_string(),
             })?;
         let published = match entry.published.as_deref() {
-            Some(date) => Some(parse_day(date).ok_or_else(|| TagError::Manifest {
-                path: manifest_path.clone(),
-                message: format!("{}: published {date:?} is not YYYY-MM-DD", entry.file),
-            })?),
+            Some(date) => {
+                Some(
+                    nichiro_model::parse_date(date).ok_or_else(|| TagError::Manifest {
+                        path: manifest_path.clone(),
+                        message: format!("{}: published {date:?} is not a date", entry.file),
+                    })?,
+                )
+            }
             None => None,
         };
         documents.push(Document {
             id: format!("corpus:{}", entry.file),
             url: Some(url),
-            title: article.title,
+            title: entry.title.or(article.title),
             text: article.text,
             published,
         });
     }
     Ok(documents)
-}
-
-fn parse_day(date: &str) -> Option<DateTime<FixedOffset>> {
-    let day = NaiveDate::parse_from_str(date.trim(), "%Y-%m-%d").ok()?;
-    Some(
-        Utc.from_utc_datetime(&day.and_hms_opt(0, 0, 0)?)
-            .fixed_offset(),
-    )
 }

@@ -18,6 +18,7 @@
 //! ```
 
 mod dates;
+pub mod manifest;
 
 use chrono::{DateTime, FixedOffset, Utc};
 use serde::{Deserialize, Serialize};

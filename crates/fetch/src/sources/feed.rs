@@ -5,7 +5,6 @@ use nichiro_model::{FetchJob, RawPage};
 use tokio::sync::mpsc;
 
 use super::{PollContext, Source, SourceError, queue};
-use crate::http::Purpose;
 
 pub(super) async fn poll(
     source: &mut Source,
@@ -14,25 +13,12 @@ pub(super) async fn poll(
 ) -> Result<(), SourceError> {
     let name = source.config.name.clone();
     let url = source.config.url.clone().unwrap_or_default();
-    let response = ctx
-        .fetcher
-        .get(
-            &url,
-            Purpose::Listing,
-            source.validators.as_ref(),
-            &ctx.stop,
-            &ctx.abort,
-        )
-        .await
-        .map_err(|error| SourceError::Fetch {
-            source_name: name.clone(),
-            error,
-        })?;
-    if response.not_modified() {
-        ctx.stats.update(&name, |c| c.not_modified += 1);
-        tracing::debug!(source = %name, "feed not modified");
+    let Some(response) = source
+        .fetch_listing(ctx, &url, source.validators.as_ref())
+        .await?
+    else {
         return Ok(());
-    }
+    };
     let feed = feed_rs::parser::Builder::new()
         .base_uri(Some(&response.final_url))
         .build()

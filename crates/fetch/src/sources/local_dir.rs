@@ -9,11 +9,11 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use chrono::Utc;
+use nichiro_model::manifest::Manifest;
 use nichiro_model::{FetchJob, ItemHints, RawPage, file_url, parse_date};
-use serde::Deserialize;
 use tokio::sync::mpsc;
 
-use super::{PollContext, Source, SourceError, queue_blocking};
+use super::{PollContext, Source, SourceError, poll_blocking, queue_blocking};
 
 /// Folders deeper than this below the source's path are not read.
 const MAX_DIR_DEPTH: usize = 16;
@@ -55,23 +55,6 @@ pub fn list_files(root: &Path) -> std::io::Result<Vec<PathBuf>> {
     Ok(files)
 }
 
-#[derive(Deserialize)]
-struct Manifest {
-    #[serde(default)]
-    document: Vec<ManifestEntry>,
-}
-
-#[derive(Deserialize)]
-struct ManifestEntry {
-    file: String,
-    #[serde(default)]
-    published: Option<String>,
-    #[serde(default)]
-    title: Option<String>,
-    #[serde(default)]
-    language: Option<String>,
-}
-
 /// Hints per file from the folder's `manifest.toml`, if it has one; a manifest that cannot be
 /// read is reported and ignored.
 fn manifest_hints(root: &Path, source: &str) -> HashMap<PathBuf, ItemHints> {
@@ -105,18 +88,7 @@ pub(super) async fn poll(
     ctx: &PollContext,
     jobs: &mpsc::Sender<FetchJob>,
 ) -> Result<(), SourceError> {
-    let source = source.clone();
-    let ctx = ctx.clone();
-    let jobs = jobs.clone();
-    tokio::task::spawn_blocking(move || read(&source, &ctx, &jobs))
-        .await
-        .unwrap_or_else(|e| {
-            Err(SourceError::Read {
-                source_name: String::new(),
-                path: String::new(),
-                message: format!("reader task failed: {e}"),
-            })
-        })
+    poll_blocking(source, ctx, jobs, read).await
 }
 
 fn read(

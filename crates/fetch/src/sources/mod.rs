@@ -17,7 +17,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::canonical_url::canonicalize;
 use crate::config::{SourceConfig, SourceKind, UrlFilter};
-use crate::http::{FetchError, HttpFetcher, Validators};
+use crate::http::{FetchError, HttpFetcher, Purpose, Validators};
 
 pub use local_dir::{content_type_for, list_files};
 pub use sitemap::{SitemapDocument, SitemapEntry, parse_sitemap};
@@ -227,6 +227,30 @@ impl Source {
         true
     }
 
+    /// Fetches a listing (a feed or a sitemap) of this source; `None` when the server says it
+    /// has not changed since `validators` were given (counted as not modified).
+    async fn fetch_listing(
+        &self,
+        ctx: &PollContext,
+        url: &str,
+        validators: Option<&Validators>,
+    ) -> Result<Option<crate::http::Response>, SourceError> {
+        let response = ctx
+            .fetcher
+            .get(url, Purpose::Listing, validators, &ctx.stop, &ctx.abort)
+            .await
+            .map_err(|error| SourceError::Fetch {
+                source_name: self.config.name.clone(),
+                error,
+            })?;
+        if response.not_modified() {
+            ctx.stats.update(self.name(), |c| c.not_modified += 1);
+            tracing::debug!(source = self.name(), url, "listing not modified");
+            return Ok(None);
+        }
+        Ok(Some(response))
+    }
+
     fn hints(&self, title: Option<String>, published: Option<DateTime<FixedOffset>>) -> ItemHints {
         ItemHints {
             title,
@@ -242,6 +266,26 @@ impl Source {
             hints,
         })
     }
+}
+
+/// Runs a local source's blocking reader on a blocking thread.
+async fn poll_blocking(
+    source: &Source,
+    ctx: &PollContext,
+    jobs: &mpsc::Sender<FetchJob>,
+    read: fn(&Source, &PollContext, &mpsc::Sender<FetchJob>) -> Result<(), SourceError>,
+) -> Result<(), SourceError> {
+    let (source, ctx, jobs) = (source.clone(), ctx.clone(), jobs.clone());
+    let name = source.config.name.clone();
+    tokio::task::spawn_blocking(move || read(&source, &ctx, &jobs))
+        .await
+        .unwrap_or_else(|e| {
+            Err(SourceError::Read {
+                source_name: name,
+                path: String::new(),
+                message: format!("reader task failed: {e}"),
+            })
+        })
 }
 
 /// Sends a job unless shutdown begins first; false when the pipeline is closing.

@@ -9,7 +9,6 @@ use quick_xml::events::Event;
 use tokio::sync::mpsc;
 
 use super::{PollContext, Source, SourceError, queue};
-use crate::http::Purpose;
 
 /// Child sitemaps of an index read per poll.
 const MAX_CHILD_SITEMAPS: usize = 50;
@@ -135,34 +134,16 @@ pub(super) async fn poll(
         } else {
             None
         };
-        let response = ctx
-            .fetcher
-            .get(
-                &url,
-                Purpose::Listing,
-                validators.as_ref(),
-                &ctx.stop,
-                &ctx.abort,
-            )
-            .await;
-        let response = match response {
-            Ok(r) => r,
-            Err(error) if is_root => {
-                return Err(SourceError::Fetch {
-                    source_name: name,
-                    error,
-                });
-            }
-            Err(error) => {
+        let response = match source.fetch_listing(ctx, &url, validators.as_ref()).await {
+            Ok(Some(r)) => r,
+            Ok(None) => continue,
+            Err(e) if is_root => return Err(e),
+            Err(e) => {
                 ctx.stats.update(&name, |c| c.failed += 1);
-                tracing::warn!(source = %name, %error, "child sitemap failed");
+                tracing::warn!(error = %e, "child sitemap failed");
                 continue;
             }
         };
-        if response.not_modified() {
-            ctx.stats.update(&name, |c| c.not_modified += 1);
-            continue;
-        }
         if is_root {
             source.validators = Some(response.validators.clone());
         }

@@ -10,7 +10,7 @@ use nichiro_model::{FetchJob, RawPage};
 use tokio::sync::mpsc;
 use warc::{RecordType, WarcHeader, WarcReader};
 
-use super::{PollContext, Source, SourceError, queue_blocking};
+use super::{PollContext, Source, SourceError, poll_blocking, queue_blocking};
 
 /// Headers read from an archived HTTP response.
 const MAX_HTTP_HEADERS: usize = 128;
@@ -104,18 +104,7 @@ pub(super) async fn poll(
     ctx: &PollContext,
     jobs: &mpsc::Sender<FetchJob>,
 ) -> Result<(), SourceError> {
-    let source = source.clone();
-    let ctx = ctx.clone();
-    let jobs = jobs.clone();
-    tokio::task::spawn_blocking(move || read(&source, &ctx, &jobs))
-        .await
-        .unwrap_or_else(|e| {
-            Err(SourceError::Read {
-                source_name: String::new(),
-                path: String::new(),
-                message: format!("reader task failed: {e}"),
-            })
-        })
+    poll_blocking(source, ctx, jobs, read).await
 }
 
 fn read(

@@ -204,6 +204,15 @@ impl Site {
     }
 }
 
+/// The Host header the client sent (the site's own address, port included).
+fn host_of(headers: &axum::http::HeaderMap) -> String {
+    headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("")
+        .to_string()
+}
+
 fn count(state: &SiteState, path: &str) {
     *state
         .requests
@@ -251,11 +260,7 @@ async fn feed(State(state): State<Arc<SiteState>>, headers: axum::http::HeaderMa
         "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>Test</title>\
          <link>{{BASE}}/</link><description>t</description>{items}</channel></rss>"
     );
-    let host = headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("")
-        .to_string();
+    let host = host_of(&headers);
     let body = body.replace("{BASE}", &format!("http://{host}"));
     (
         [
@@ -270,11 +275,7 @@ async fn feed(State(state): State<Arc<SiteState>>, headers: axum::http::HeaderMa
 /// A Google News sitemap of the articles, each dated 2019-06-01 plus its position in days.
 async fn sitemap(State(state): State<Arc<SiteState>>, headers: axum::http::HeaderMap) -> Response {
     count(&state, "/sitemap.xml");
-    let host = headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("")
-        .to_string();
+    let host = host_of(&headers);
     let slugs: Vec<String> = state
         .pages
         .lock()
