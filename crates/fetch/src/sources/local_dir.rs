@@ -13,7 +13,7 @@ use nichiro_model::manifest::Manifest;
 use nichiro_model::{FetchJob, ItemHints, RawPage, file_url, parse_date};
 use tokio::sync::mpsc;
 
-use super::{PollContext, Source, SourceError, poll_blocking, queue_blocking};
+use super::{PollContext, Source, SourceError, queue_blocking};
 
 /// Folders deeper than this below the source's path are not read.
 const MAX_DIR_DEPTH: usize = 16;
@@ -83,15 +83,7 @@ fn manifest_hints(root: &Path, source: &str) -> HashMap<PathBuf, ItemHints> {
         .collect()
 }
 
-pub(super) async fn poll(
-    source: &mut Source,
-    ctx: &PollContext,
-    jobs: &mpsc::Sender<FetchJob>,
-) -> Result<(), SourceError> {
-    poll_blocking(source, ctx, jobs, read).await
-}
-
-fn read(
+pub(super) fn read(
     source: &Source,
     ctx: &PollContext,
     jobs: &mpsc::Sender<FetchJob>,

@@ -187,8 +187,8 @@ impl Source {
         match self.config.kind {
             SourceKind::Feed => feed::poll(self, ctx, jobs).await,
             SourceKind::Sitemap => sitemap::poll(self, ctx, jobs).await,
-            SourceKind::Dir => local_dir::poll(self, ctx, jobs).await,
-            SourceKind::Warc => warc_archive::poll(self, ctx, jobs).await,
+            SourceKind::Dir => poll_blocking(self, ctx, jobs, local_dir::read).await,
+            SourceKind::Warc => poll_blocking(self, ctx, jobs, warc_archive::read).await,
         }
     }
 

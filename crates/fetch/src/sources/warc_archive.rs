@@ -10,7 +10,7 @@ use nichiro_model::{FetchJob, RawPage};
 use tokio::sync::mpsc;
 use warc::{RecordType, WarcHeader, WarcReader};
 
-use super::{PollContext, Source, SourceError, poll_blocking, queue_blocking};
+use super::{PollContext, Source, SourceError, queue_blocking};
 
 /// Headers read from an archived HTTP response.
 const MAX_HTTP_HEADERS: usize = 128;
@@ -99,15 +99,7 @@ fn dechunk(mut body: &[u8]) -> Result<Vec<u8>, String> {
     }
 }
 
-pub(super) async fn poll(
-    source: &mut Source,
-    ctx: &PollContext,
-    jobs: &mpsc::Sender<FetchJob>,
-) -> Result<(), SourceError> {
-    poll_blocking(source, ctx, jobs, read).await
-}
-
-fn read(
+pub(super) fn read(
     source: &Source,
     ctx: &PollContext,
     jobs: &mpsc::Sender<FetchJob>,

@@ -129,6 +129,18 @@ struct SiteState {
     arrivals: Option<mpsc::UnboundedSender<String>>,
 }
 
+impl SiteState {
+    /// The slugs of the articles published so far.
+    fn slugs(&self) -> Vec<String> {
+        self.pages
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|p| p.slug.clone())
+            .collect()
+    }
+}
+
 /// A running test site.
 pub struct Site {
     pub base: String,
@@ -229,13 +241,7 @@ async fn robots(State(state): State<Arc<SiteState>>) -> &'static str {
 
 async fn feed(State(state): State<Arc<SiteState>>, headers: axum::http::HeaderMap) -> Response {
     count(&state, "/feed.xml");
-    let slugs: Vec<String> = state
-        .pages
-        .lock()
-        .unwrap()
-        .iter()
-        .map(|p| p.slug.clone())
-        .collect();
+    let slugs = state.slugs();
     // The ETag changes when an article is added.
     let etag = format!("\"feed-v{}\"", slugs.len());
     if headers
@@ -276,13 +282,7 @@ async fn feed(State(state): State<Arc<SiteState>>, headers: axum::http::HeaderMa
 async fn sitemap(State(state): State<Arc<SiteState>>, headers: axum::http::HeaderMap) -> Response {
     count(&state, "/sitemap.xml");
     let host = host_of(&headers);
-    let slugs: Vec<String> = state
-        .pages
-        .lock()
-        .unwrap()
-        .iter()
-        .map(|p| p.slug.clone())
-        .collect();
+    let slugs = state.slugs();
     let mut urls = String::new();
     for (i, slug) in slugs.iter().enumerate() {
         urls.push_str(&format!(
