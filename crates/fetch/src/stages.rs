@@ -53,7 +53,9 @@ pub async fn run_sources(
                         error: e.to_string(),
                     });
                 }
-                if mode == PollMode::Once || ctx.stop.is_cancelled() {
+                // Stop when told to, or when nothing downstream listens any more (a later
+                // stage failed): polling on would only fetch into the void.
+                if mode == PollMode::Once || ctx.stop.is_cancelled() || jobs.is_closed() {
                     break;
                 }
                 let interval = Duration::from_secs(source.config.poll_interval_secs);
