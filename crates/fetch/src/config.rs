@@ -21,11 +21,27 @@ pub struct FetchConfig {
     pub max_body_bytes: usize,
     /// Pages fetched at once across all hosts. Default 8.
     pub concurrency: usize,
+    /// Requests in flight to one host at once. Default 1.
+    pub per_host_concurrency: usize,
     /// Least time between two requests to the same host, in milliseconds (a robots.txt
     /// `Crawl-delay` that asks for more wins). Default 1000.
     pub per_host_delay_ms: u64,
     /// Redirects followed per request. Default 5.
     pub max_redirects: usize,
+    /// Further attempts for a page that failed in a way that may pass (timeout, reset, 5xx,
+    /// 429). Default 3.
+    pub max_retries: u32,
+    /// First wait before a retry, in milliseconds; it doubles with each attempt, with random
+    /// jitter of up to half, and is capped at five minutes. A `Retry-After` wins. Default 1000.
+    pub retry_base_ms: u64,
+    /// Longest `Retry-After` honoured, in seconds: a server asking for longer gets the page
+    /// given up for this run. Default 600.
+    pub max_retry_after_secs: u64,
+    /// Consecutive failures after which a host is left alone for a while. Default 5.
+    pub host_failure_threshold: u32,
+    /// How long such a host is left alone the first time, in seconds (doubling each time
+    /// after, up to an hour); its queued pages are given up for this run. Default 300.
+    pub host_cooldown_secs: u64,
     /// Whether requests may go to loopback, private and link-local addresses. Off by
     /// default; tests and intranet deployments turn it on.
     pub allow_private_networks: bool,
@@ -46,8 +62,14 @@ impl Default for FetchConfig {
             request_timeout_secs: 30,
             max_body_bytes: 8 * 1024 * 1024,
             concurrency: 8,
+            per_host_concurrency: 1,
             per_host_delay_ms: 1000,
             max_redirects: 5,
+            max_retries: 3,
+            retry_base_ms: 1000,
+            max_retry_after_secs: 600,
+            host_failure_threshold: 5,
+            host_cooldown_secs: 300,
             allow_private_networks: false,
             obey_robots: true,
         }

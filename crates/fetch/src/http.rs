@@ -7,12 +7,15 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use reqwest::header::{CONTENT_TYPE, ETAG, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED};
-use tokio::sync::{Mutex as AsyncMutex, OnceCell};
+use reqwest::header::{
+    CONTENT_TYPE, ETAG, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED, RETRY_AFTER,
+};
+use tokio::sync::OnceCell;
 use tokio_util::sync::CancellationToken;
 use url::Url;
 
 use crate::config::FetchConfig;
+use crate::hosts::{HostBook, HostPolicy, NotReady, Outcome};
 
 /// How long a robots.txt is trusted before it is fetched again.
 const ROBOTS_TTL: Duration = Duration::from_secs(24 * 3600);
@@ -49,6 +52,16 @@ pub enum FetchError {
         url: String,
         /// The status.
         status: u16,
+        /// How long the server asked us to wait (`Retry-After`), if it did.
+        retry_after: Option<Duration>,
+    },
+    /// The host failed too often and is left alone for a while.
+    #[error("{url}: host backed off for {secs} s after repeated failures")]
+    HostDown {
+        /// The URL.
+        url: String,
+        /// Seconds until the host is tried again.
+        secs: u64,
     },
     /// The body was larger than allowed.
     #[error("{url}: body over {max_bytes} bytes")]
@@ -88,8 +101,26 @@ impl FetchError {
     pub fn is_transient(&self) -> bool {
         match self {
             FetchError::Status { status, .. } => *status == 429 || *status >= 500,
-            FetchError::Http { .. } | FetchError::Cancelled { .. } => true,
+            FetchError::Http { .. }
+            | FetchError::Cancelled { .. }
+            | FetchError::HostDown { .. } => true,
             _ => false,
+        }
+    }
+
+    /// What this result says about the host's health.
+    pub fn host_outcome(&self) -> Outcome {
+        match self {
+            FetchError::Status {
+                retry_after: Some(wait),
+                ..
+            } => Outcome::RetryAfter(*wait),
+            FetchError::Status { status, .. } if *status == 429 || *status >= 500 => {
+                Outcome::Failed
+            }
+            FetchError::Http { .. } => Outcome::Failed,
+            FetchError::Cancelled { .. } | FetchError::HostDown { .. } => Outcome::Aborted,
+            _ => Outcome::Answered,
         }
     }
 }
@@ -146,7 +177,7 @@ pub struct HttpFetcher {
     client: reqwest::Client,
     config: FetchConfig,
     robots: Mutex<HashMap<String, Arc<OnceCell<Robots>>>>,
-    hosts: Mutex<HashMap<String, Arc<AsyncMutex<Option<Instant>>>>>,
+    hosts: HostBook,
 }
 
 impl std::fmt::Debug for HttpFetcher {
@@ -188,11 +219,17 @@ impl HttpFetcher {
             url: String::new(),
             message: format!("cannot build HTTP client: {e}"),
         })?;
+        let hosts = HostBook::new(HostPolicy {
+            delay: Duration::from_millis(config.per_host_delay_ms),
+            max_in_flight: config.per_host_concurrency,
+            failure_threshold: config.host_failure_threshold,
+            cooldown: Duration::from_secs(config.host_cooldown_secs),
+        });
         Ok(HttpFetcher {
             client,
             config,
             robots: Mutex::new(HashMap::new()),
-            hosts: Mutex::new(HashMap::new()),
+            hosts,
         })
     }
 
@@ -201,15 +238,68 @@ impl HttpFetcher {
         &self.config
     }
 
-    /// Fetches `url`: checks the target and robots.txt, waits its turn for the host (giving
-    /// up if `stop` fires first: no new request starts after shutdown begins), then makes the
-    /// request, which only `abort` interrupts.
+    /// The per-host politeness book.
+    pub fn hosts(&self) -> &HostBook {
+        &self.hosts
+    }
+
+    /// Fetches `url`, waiting its turn for the host (giving up if `stop` fires first: no new
+    /// request starts after shutdown begins). Only `abort` interrupts the request itself.
+    /// Listings use this; article pages go through the scheduler and
+    /// [`HttpFetcher::fetch_started`].
     pub async fn get(
         &self,
         url: &str,
         purpose: Purpose,
         validators: Option<&Validators>,
         stop: &CancellationToken,
+        abort: &CancellationToken,
+    ) -> Result<Response, FetchError> {
+        let origin = origin_of(url).ok_or_else(|| FetchError::BadUrl {
+            url: url.to_string(),
+        })?;
+        match self.hosts.start(&origin, stop).await {
+            Ok(()) => {}
+            Err(NotReady::Down(until)) => {
+                return Err(FetchError::HostDown {
+                    url: url.to_string(),
+                    secs: until.saturating_duration_since(Instant::now()).as_secs(),
+                });
+            }
+            Err(_) => {
+                return Err(FetchError::Cancelled {
+                    url: url.to_string(),
+                });
+            }
+        }
+        let result = self.fetch_started(url, purpose, validators, abort).await;
+        self.finish(&origin, &result);
+        result
+    }
+
+    /// Tells the host book how a request started with it ended, and logs a backoff.
+    pub fn finish(&self, origin: &str, result: &Result<Response, FetchError>) {
+        let outcome = match result {
+            Ok(_) => Outcome::Answered,
+            Err(e) => e.host_outcome(),
+        };
+        if let Some(backed_off) = self.hosts.finish(origin, outcome) {
+            tracing::warn!(
+                host = %backed_off.origin,
+                cooldown_secs = backed_off.cooldown.as_secs(),
+                "host keeps failing; backed off"
+            );
+        }
+    }
+
+    /// Fetches `url` once its host's turn has been taken ([`HostBook::try_start`]): checks the
+    /// target and robots.txt, then makes the request, which only `abort` interrupts. The
+    /// caller reports the result to [`HttpFetcher::finish`].
+    pub async fn fetch_started(
+        &self,
+        url: &str,
+        purpose: Purpose,
+        validators: Option<&Validators>,
         abort: &CancellationToken,
     ) -> Result<Response, FetchError> {
         let parsed = Url::parse(url)
@@ -225,17 +315,8 @@ impl HttpFetcher {
             }
         })?;
         let origin = parsed.origin().ascii_serialization();
-        let host_slot = self.host_slot(&origin);
-        let mut last_request = tokio::select! {
-            biased;
-            () = stop.cancelled() => return Err(FetchError::Cancelled { url: url.to_string() }),
-            guard = host_slot.lock() => guard,
-        };
-        let mut delay = Duration::from_millis(self.config.per_host_delay_ms);
         if self.config.obey_robots && parsed.path() != "/robots.txt" {
-            let robots = self
-                .robots_for(&origin, &mut last_request, delay, stop, abort)
-                .await?;
+            let robots = self.robots_for(&origin, abort).await?;
             if let Some(rules) = robots.get().and_then(|r| r.rules.as_ref()) {
                 if !rules.allowed(url) {
                     return Err(FetchError::Robots {
@@ -243,30 +324,22 @@ impl HttpFetcher {
                     });
                 }
                 if let Some(crawl_delay) = rules.delay {
-                    delay = delay.max(Duration::from_secs_f32(crawl_delay.clamp(0.0, 60.0)));
+                    self.hosts.set_crawl_delay(
+                        &origin,
+                        Duration::from_secs_f32(crawl_delay.clamp(0.0, 60.0)),
+                    );
                 }
             }
         }
-        wait_turn(&mut last_request, delay, stop, url).await?;
-        let result = tokio::select! {
+        tokio::select! {
             r = self.request(url, purpose, validators) => r,
             () = abort.cancelled() => Err(FetchError::Cancelled { url: url.to_string() }),
-        };
-        *last_request = Some(Instant::now());
-        result
-    }
-
-    fn host_slot(&self, origin: &str) -> Arc<AsyncMutex<Option<Instant>>> {
-        let mut hosts = self.hosts.lock().expect("host table lock");
-        hosts.entry(origin.to_string()).or_default().clone()
+        }
     }
 
     async fn robots_for(
         &self,
         origin: &str,
-        last_request: &mut Option<Instant>,
-        delay: Duration,
-        stop: &CancellationToken,
         abort: &CancellationToken,
     ) -> Result<Arc<OnceCell<Robots>>, FetchError> {
         let cell = {
@@ -280,15 +353,13 @@ impl HttpFetcher {
             }
             entry.clone()
         };
-        // The caller holds the host's slot, so only one task fetches a host's robots.txt.
-        if cell.get().is_none() {
+        // One task fetches a host's robots.txt; others wanting it wait for that one.
+        cell.get_or_try_init(|| async {
             let robots_url = format!("{origin}/robots.txt");
-            wait_turn(last_request, delay, stop, &robots_url).await?;
             let response = tokio::select! {
                 r = self.request(&robots_url, Purpose::Listing, None) => r,
                 () = abort.cancelled() => Err(FetchError::Cancelled { url: robots_url.clone() }),
             };
-            *last_request = Some(Instant::now());
             let rules = match response {
                 // Like Google, read at most the first 512 KiB of a robots.txt.
                 Ok(r) => texting_robots::Robot::new(
@@ -301,14 +372,15 @@ impl HttpFetcher {
                 // Unreachable or failing robots.txt: do not crawl the host this time.
                 Err(e) => {
                     tracing::warn!(origin, error = %e, "robots.txt unavailable; host skipped");
-                    return Err(FetchError::Robots { url: robots_url });
+                    return Err(e);
                 }
             };
-            let _ = cell.set(Robots {
+            Ok(Robots {
                 rules,
                 fetched: Instant::now(),
-            });
-        }
+            })
+        })
+        .await?;
         Ok(cell)
     }
 
@@ -358,9 +430,15 @@ impl HttpFetcher {
             });
         }
         if !(200..300).contains(&status) {
+            let retry_after = if status == 429 || status == 503 {
+                header(RETRY_AFTER).and_then(|v| parse_retry_after(&v))
+            } else {
+                None
+            };
             return Err(FetchError::Status {
                 url: url.to_string(),
                 status,
+                retry_after,
             });
         }
         if purpose == Purpose::Page
@@ -400,27 +478,23 @@ impl HttpFetcher {
     }
 }
 
-async fn wait_turn(
-    last_request: &mut Option<Instant>,
-    delay: Duration,
-    stop: &CancellationToken,
-    url: &str,
-) -> Result<(), FetchError> {
-    if let Some(last) = *last_request {
-        let ready = last + delay;
-        if ready > Instant::now() {
-            tokio::select! {
-                () = tokio::time::sleep_until(ready.into()) => {}
-                () = stop.cancelled() => return Err(FetchError::Cancelled { url: url.to_string() }),
-            }
-        }
+/// The origin (`scheme://host:port`) of an http(s) URL.
+pub fn origin_of(url: &str) -> Option<String> {
+    Url::parse(url)
+        .ok()
+        .filter(|u| matches!(u.scheme(), "http" | "https"))
+        .map(|u| u.origin().ascii_serialization())
+}
+
+/// A `Retry-After` value: seconds, or an HTTP date.
+pub fn parse_retry_after(value: &str) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
     }
-    if stop.is_cancelled() {
-        return Err(FetchError::Cancelled {
-            url: url.to_string(),
-        });
-    }
-    Ok(())
+    let when = chrono::DateTime::parse_from_rfc2822(value).ok()?;
+    let secs = (when.with_timezone(&chrono::Utc) - chrono::Utc::now()).num_seconds();
+    Some(Duration::from_secs(secs.max(0) as u64))
 }
 
 fn is_textual(content_type: &str) -> bool {

@@ -17,11 +17,14 @@
 
 pub mod canonical_url;
 pub mod config;
+pub mod hosts;
 pub mod http;
+pub mod scheduler;
 pub mod sources;
 pub mod stages;
 
 pub use config::{FetchConfig, SourceConfig, SourceKind};
 pub use http::{FetchError, HttpFetcher};
+pub use scheduler::run_fetch;
 pub use sources::{FetchStats, PollContext, SeenUrls, Source, SourceCounts};
-pub use stages::{PollMode, SourceFailure, run_fetch, run_sources};
+pub use stages::{PollMode, SourceFailure, run_sources};

@@ -1,14 +1,12 @@
-//! The two async stages this crate runs: sources (listing) and fetch (getting pages).
+//! The listing stage: every source polled once, or each on its own interval. The fetch
+//! stage is in [`crate::scheduler`].
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::Utc;
-use nichiro_model::{FetchJob, RawPage, RemoteJob};
-use tokio::sync::{Mutex, mpsc};
+use nichiro_model::FetchJob;
+use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
-use crate::http::{FetchError, Purpose};
 use crate::sources::{PollContext, Source};
 
 /// Whether sources are listed once (backfill) or again and again (daemon).
@@ -79,95 +77,4 @@ pub async fn run_sources(
         }
     }
     failures
-}
-
-/// Fetches queued pages with `ctx.fetcher.config().concurrency` workers and passes them on.
-/// Stops taking jobs when shutdown begins; fetches in flight finish unless `ctx.abort` fires.
-pub async fn run_fetch(
-    ctx: PollContext,
-    jobs: mpsc::Receiver<FetchJob>,
-    pages: mpsc::Sender<RawPage>,
-) {
-    let jobs = Arc::new(Mutex::new(jobs));
-    let mut workers = JoinSet::new();
-    for _ in 0..ctx.fetcher.config().concurrency.max(1) {
-        let ctx = ctx.clone();
-        let jobs = jobs.clone();
-        let pages = pages.clone();
-        workers.spawn(async move {
-            loop {
-                let job = {
-                    let mut jobs = jobs.lock().await;
-                    tokio::select! {
-                        biased;
-                        () = ctx.stop.cancelled() => None,
-                        job = jobs.recv() => job,
-                    }
-                };
-                let Some(job) = job else { break };
-                let page = match job {
-                    FetchJob::Local(page) => Some(page),
-                    FetchJob::Remote(job) => fetch_one(&ctx, job).await,
-                };
-                if let Some(page) = page {
-                    ctx.stats.update(&page.source, |c| c.fetched += 1);
-                    if pages.send(page).await.is_err() {
-                        break;
-                    }
-                }
-            }
-        });
-    }
-    drop(pages);
-    while workers.join_next().await.is_some() {}
-}
-
-async fn fetch_one(ctx: &PollContext, job: RemoteJob) -> Option<RawPage> {
-    let result = ctx
-        .fetcher
-        .get(&job.url, Purpose::Page, None, &ctx.stop, &ctx.abort)
-        .await;
-    match result {
-        Ok(response) => {
-            tracing::info!(
-                url = %job.url,
-                status = response.status,
-                bytes = response.body.len(),
-                millis = response.elapsed.as_millis() as u64,
-                "fetched"
-            );
-            ctx.seen.mark(&response.final_url);
-            Some(RawPage {
-                requested_url: job.url,
-                final_url: response.final_url,
-                status: response.status,
-                content_type: response.content_type,
-                etag: response.validators.etag,
-                last_modified: response.validators.last_modified,
-                body: response.body,
-                fetched_at: Utc::now(),
-                source: job.source,
-                hints: job.hints,
-            })
-        }
-        Err(FetchError::Cancelled { .. }) => {
-            ctx.seen.release(&job.url);
-            None
-        }
-        Err(error) => {
-            // A permanent failure stays claimed for this run; a transient one may be retried
-            // by the next poll.
-            if error.is_transient() {
-                ctx.seen.release(&job.url);
-            }
-            match error {
-                FetchError::Robots { .. } => {
-                    ctx.stats.update(&job.source, |c| c.robots_disallowed += 1)
-                }
-                _ => ctx.stats.update(&job.source, |c| c.failed += 1),
-            }
-            tracing::warn!(url = %job.url, source = %job.source, %error, "fetch failed");
-            None
-        }
-    }
 }

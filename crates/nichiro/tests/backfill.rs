@@ -113,6 +113,9 @@ async fn backfill_ingests_three_encodings_obeys_robots_and_stores_once() {
         2,
         "one robots.txt per run and host"
     );
+    // A 500 is retried three times per run (max_retries), then given up and released, so the
+    // next run tries again.
+    assert_eq!(site.requests("/broken"), 8);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

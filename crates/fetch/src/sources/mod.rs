@@ -114,6 +114,8 @@ pub struct SourceCounts {
     pub fetched: u64,
     /// Pages or listings that failed.
     pub failed: u64,
+    /// Retries of pages that failed in a way that may pass.
+    pub retries: u64,
     /// Pages skipped because robots.txt disallows them.
     pub robots_disallowed: u64,
 }

@@ -175,10 +175,7 @@ impl Site {
             .route("/feed.xml", get(feed))
             .route("/sitemap.xml", get(sitemap))
             .route("/articles/{slug}", get(article))
-            .route(
-                "/broken",
-                get(|| async { StatusCode::INTERNAL_SERVER_ERROR }),
-            )
+            .route("/broken", get(broken))
             .route("/private/{slug}", get(article))
             .route(
                 "/image.png",
@@ -232,6 +229,11 @@ fn count(state: &SiteState, path: &str) {
         .unwrap()
         .entry(path.to_string())
         .or_default() += 1;
+}
+
+async fn broken(State(state): State<Arc<SiteState>>) -> StatusCode {
+    count(&state, "/broken");
+    StatusCode::INTERNAL_SERVER_ERROR
 }
 
 async fn robots(State(state): State<Arc<SiteState>>) -> &'static str {
@@ -337,7 +339,7 @@ pub fn write_config(dir: &Path, sources: &str, concurrency: usize) -> PathBuf {
     let text = format!(
         "[store]\npath = {store:?}\n\n[tag]\ntopics = {topics:?}\ncorpus = {corpus:?}\n\n\
          [fetch]\nallow_private_networks = true\nper_host_delay_ms = 0\nconcurrency = {concurrency}\n\
-         request_timeout_secs = 30\n\n[pipeline]\ngrace_period_secs = 30\nclean_workers = 2\n\n{sources}",
+         request_timeout_secs = 30\nretry_base_ms = 10\n\n[pipeline]\ngrace_period_secs = 30\nclean_workers = 2\n\n{sources}",
         store = dir.join("store.sqlite").display().to_string(),
         topics = repo.join("config/topics.toml").display().to_string(),
         corpus = repo.join("corpus").display().to_string(),
