@@ -149,8 +149,7 @@ impl HostBook {
         self.with_host(origin, |host, policy| {
             host.in_flight = host.in_flight.saturating_sub(1);
             let delay = policy.delay.max(host.crawl_delay);
-            let later = |at: Instant| Some(host.next_allowed.map_or(at, |n| n.max(at)));
-            host.next_allowed = later(now + delay);
+            host.next_allowed = host.next_allowed.max(Some(now + delay));
             match outcome {
                 Outcome::Aborted => None,
                 Outcome::Answered => {
