@@ -27,15 +27,15 @@ pub struct SourceFailure {
     pub error: String,
 }
 
-/// Runs every source, each in its own task so that a slow or failing one holds back no other,
-/// and returns the sources whose listing failed. Ends when every source is done (once) or
-/// when shutdown begins (forever).
+/// Runs every source, each in its own task so that a slow or failing one holds back no other.
+/// Ends when every source is done (once) or when shutdown begins (forever), and gives back
+/// the sources (with what they learnt, such as validators) and the listings that failed.
 pub async fn run_sources(
     sources: Vec<Source>,
     ctx: PollContext,
     jobs: mpsc::Sender<FetchJob>,
     mode: PollMode,
-) -> Vec<SourceFailure> {
+) -> (Vec<Source>, Vec<SourceFailure>) {
     let mut tasks = JoinSet::new();
     for mut source in sources {
         let ctx = ctx.clone();
@@ -62,19 +62,23 @@ pub async fn run_sources(
                     () = ctx.stop.cancelled() => break,
                 }
             }
-            failures
+            (source, failures)
         });
     }
     drop(jobs);
+    let mut sources = Vec::new();
     let mut failures = Vec::new();
     while let Some(result) = tasks.join_next().await {
         match result {
-            Ok(mut f) => failures.append(&mut f),
+            Ok((source, mut f)) => {
+                sources.push(source);
+                failures.append(&mut f);
+            }
             Err(e) => failures.push(SourceFailure {
                 source: "?".into(),
                 error: format!("source task failed: {e}"),
             }),
         }
     }
-    failures
+    (sources, failures)
 }

@@ -23,6 +23,7 @@ use chrono::{DateTime, Utc};
 use nichiro_classify::Tagger;
 use nichiro_classify::corpus::Document;
 use nichiro_fetch::canonical_url::canonicalize;
+use nichiro_fetch::http::Validators;
 use nichiro_fetch::{FetchStats, HttpFetcher, PollContext, PollMode, SeenUrls, Source};
 use nichiro_model::{Article, PageKind, RawPage, TaggedArticle};
 use nichiro_store::{InsertOutcome, SqliteStore};
@@ -111,12 +112,15 @@ impl Pipeline {
         let store = SqliteStore::open(&config.store.path)?;
         let mut tagger = Tagger::from_config(config.tag.clone())?;
         load_stored_articles(&store, &mut tagger)?;
-        let sources = config
-            .enabled_sources()
-            .cloned()
-            .map(Source::new)
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(PipelineError::Source)?;
+        let mut sources = Vec::new();
+        for source_config in config.enabled_sources() {
+            let source = Source::new(source_config.clone()).map_err(PipelineError::Source)?;
+            let (etag, last_modified) = store.source_validators(source.name())?;
+            sources.push(source.with_validators(Validators {
+                etag,
+                last_modified,
+            }));
+        }
         let seen = SeenUrls::from_urls(store.seen_urls()?);
         tracing::info!(
             sources = sources.len(),
@@ -185,15 +189,29 @@ impl Pipeline {
             run_store(store, batch, tagged_rx, &store_progress)
         });
 
-        let failures = sources_task.await.map_err(|e| stage_error("sources", e))?;
+        let (sources, failures) = sources_task.await.map_err(|e| stage_error("sources", e))?;
         fetch_task.await.map_err(|e| stage_error("fetch", e))?;
         for task in clean_task {
             task.await.map_err(|e| stage_error("clean", e))?;
         }
         tag_task.await.map_err(|e| stage_error("tag", e))?;
-        store_task.await.map_err(|e| stage_error("store", e))??;
+        let store = store_task.await.map_err(|e| stage_error("store", e))??;
+        let counts = ctx.stats.snapshot();
+        // Validators are kept only when every item of the listing was dealt with: after a
+        // stop, or with a failure, the next run must list the source in full again.
+        if mode == PollMode::Once && !shutdown.stop.is_cancelled() {
+            for source in &sources {
+                let clean = counts.get(source.name()).is_none_or(|c| c.failed == 0);
+                let validators = source.validators().filter(|_| clean);
+                store.set_source_validators(
+                    source.name(),
+                    validators.and_then(|v| v.etag.as_deref()),
+                    validators.and_then(|v| v.last_modified.as_deref()),
+                )?;
+            }
+        }
         let mut summary = progress.summary.lock().expect("summary lock").clone();
-        summary.absorb_sources(ctx.stats.snapshot(), &failures);
+        summary.absorb_sources(counts, &failures);
         Ok(summary)
     }
 }
@@ -292,13 +310,14 @@ fn run_tag(
     }
 }
 
-/// The storing thread: writes batches of whatever is waiting, one transaction each.
+/// The storing thread: writes batches of whatever is waiting, one transaction each, and gives
+/// the store back when the channel closes.
 fn run_store(
     mut store: SqliteStore,
     batch_size: usize,
     mut tagged: mpsc::Receiver<TaggedArticle>,
     progress: &Progress,
-) -> Result<(), PipelineError> {
+) -> Result<SqliteStore, PipelineError> {
     let mut batch = Vec::with_capacity(batch_size);
     while let Some(first) = tagged.blocking_recv() {
         batch.push(first);
@@ -332,5 +351,5 @@ fn run_store(
         batch.clear();
     }
     store.flush()?;
-    Ok(())
+    Ok(store)
 }

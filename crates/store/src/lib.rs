@@ -420,6 +420,37 @@ impl SqliteStore {
         Ok(count)
     }
 
+    /// The validators (ETag, Last-Modified) last saved for a source's listing.
+    pub fn source_validators(
+        &self,
+        source: &str,
+    ) -> Result<(Option<String>, Option<String>), StoreError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT etag, last_modified FROM source_state WHERE source = ?1",
+                [source],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?
+            .unwrap_or((None, None)))
+    }
+
+    /// Saves (or, with both `None`, clears) the validators of a source's listing.
+    pub fn set_source_validators(
+        &self,
+        source: &str,
+        etag: Option<&str>,
+        last_modified: Option<&str>,
+    ) -> Result<(), StoreError> {
+        self.conn.execute(
+            "INSERT INTO source_state (source, etag, last_modified, polled_at) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT(source) DO UPDATE SET etag = ?2, last_modified = ?3, polled_at = ?4",
+            params![source, etag, last_modified, Utc::now().to_rfc3339()],
+        )?;
+        Ok(())
+    }
+
     /// Makes everything written so far durable (a WAL checkpoint).
     pub fn flush(&self) -> Result<(), StoreError> {
         self.conn

@@ -174,3 +174,28 @@ fn unopenable_path_names_the_file() {
     let err = SqliteStore::open(&file.join("store.sqlite")).unwrap_err();
     assert!(err.to_string().contains("file/store.sqlite"), "{err}");
 }
+
+#[test]
+fn source_validators_are_saved_replaced_and_cleared() {
+    let store = SqliteStore::open_in_memory().unwrap();
+    assert_eq!(store.source_validators("tass").unwrap(), (None, None));
+    store
+        .set_source_validators("tass", Some("\"v1\""), None)
+        .unwrap();
+    store
+        .set_source_validators(
+            "tass",
+            Some("\"v2\""),
+            Some("Mon, 03 Jun 2019 10:00:00 GMT"),
+        )
+        .unwrap();
+    assert_eq!(
+        store.source_validators("tass").unwrap(),
+        (
+            Some("\"v2\"".into()),
+            Some("Mon, 03 Jun 2019 10:00:00 GMT".into())
+        )
+    );
+    store.set_source_validators("tass", None, None).unwrap();
+    assert_eq!(store.source_validators("tass").unwrap(), (None, None));
+}

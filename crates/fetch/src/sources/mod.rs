@@ -161,6 +161,8 @@ pub struct Source {
     pub config: SourceConfig,
     filter: UrlFilter,
     validators: Option<Validators>,
+    /// The source's failure count when it was last listed.
+    failures_at_last_poll: u64,
 }
 
 impl Source {
@@ -171,7 +173,20 @@ impl Source {
             filter: UrlFilter::new(&config)?,
             config,
             validators: None,
+            failures_at_last_poll: 0,
         })
+    }
+
+    /// Starts from validators saved by an earlier run, so an unchanged listing costs a 304.
+    pub fn with_validators(mut self, validators: Validators) -> Self {
+        let empty = validators.etag.is_none() && validators.last_modified.is_none();
+        self.validators = (!empty).then_some(validators);
+        self
+    }
+
+    /// The validators of the last listing, to save for the next run.
+    pub fn validators(&self) -> Option<&Validators> {
+        self.validators.as_ref()
     }
 
     /// The source's name.
@@ -185,6 +200,17 @@ impl Source {
         ctx: &PollContext,
         jobs: &mpsc::Sender<FetchJob>,
     ) -> Result<(), SourceError> {
+        // A page of the last listing that failed must be listed again: an unconditional GET,
+        // since a 304 would hide it.
+        let failures = ctx
+            .stats
+            .snapshot()
+            .get(self.name())
+            .map_or(0, |c| c.failed);
+        if failures > self.failures_at_last_poll {
+            self.validators = None;
+        }
+        self.failures_at_last_poll = failures;
         ctx.stats.update(self.name(), |c| c.polls += 1);
         match self.config.kind {
             SourceKind::Feed => feed::poll(self, ctx, jobs).await,
