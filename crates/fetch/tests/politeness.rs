@@ -1,0 +1,476 @@
+//! The fetcher against real servers on 127.0.0.1 (each port its own host): conditional GETs,
+//! Retry-After, hung hosts, hostile answers, private addresses, and a 2,000-page crawl of 20
+//! hosts with per-host pacing. The servers record every request, so counts and gaps are
+//! measured where the requests arrive.
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use nichiro_fetch::http::Validators;
+use nichiro_fetch::{
+    FetchConfig, FetchStats, HttpFetcher, PollContext, PollMode, SeenUrls, Source, SourceConfig,
+    SourceFailure, SourceKind, run_fetch, run_sources,
+};
+use nichiro_model::{FetchJob, RawPage};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+/// Requests a host received: (path, arrival time).
+#[derive(Clone, Default)]
+struct Log(Arc<Mutex<Vec<(String, Instant)>>>);
+
+impl Log {
+    fn record(&self, path: &str) {
+        self.0
+            .lock()
+            .unwrap()
+            .push((path.to_string(), Instant::now()));
+    }
+    fn count(&self, path: &str) -> usize {
+        self.0
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(p, _)| p == path)
+            .count()
+    }
+    fn times(&self, path: &str) -> Vec<Instant> {
+        self.0
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(p, _)| p == path)
+            .map(|(_, t)| *t)
+            .collect()
+    }
+    fn all(&self) -> Vec<(String, Instant)> {
+        self.0.lock().unwrap().clone()
+    }
+}
+
+#[derive(Clone)]
+struct Host {
+    log: Log,
+    /// Article slugs the feed lists.
+    pages: usize,
+    /// Articles answer only when this fires (a hung host); `None` answers at once.
+    hang: Option<Arc<tokio::sync::Notify>>,
+}
+
+async fn serve(router: Router) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    base
+}
+
+fn article_html(n: usize) -> String {
+    format!(
+        "<html><head><title>Article {n}</title></head><body><article><p>Text of article {n}.</p></article></body></html>"
+    )
+}
+
+async fn feed(State(host): State<Host>, headers: HeaderMap) -> Response {
+    host.log.record("/feed.xml");
+    if headers
+        .get(header::IF_NONE_MATCH)
+        .is_some_and(|v| v == "\"v1\"")
+    {
+        return StatusCode::NOT_MODIFIED.into_response();
+    }
+    let base = format!("http://{}", headers[header::HOST].to_str().unwrap());
+    let items: String = (0..host.pages)
+        .map(|n| format!("<item><title>{n}</title><link>{base}/a/{n}</link></item>"))
+        .collect();
+    let body = format!(
+        "<rss version=\"2.0\"><channel><title>t</title><link>{base}</link><description>d</description>{items}</channel></rss>"
+    );
+    (
+        [
+            (header::ETAG, "\"v1\""),
+            (header::CONTENT_TYPE, "application/rss+xml"),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+async fn article(State(host): State<Host>, Path(n): Path<usize>) -> Response {
+    host.log.record(&format!("/a/{n}"));
+    if let Some(hang) = &host.hang {
+        hang.notified().await;
+    }
+    (
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        article_html(n),
+    )
+        .into_response()
+}
+
+async fn robots(State(host): State<Host>) -> &'static str {
+    host.log.record("/robots.txt");
+    "User-agent: *\nDisallow: /private/\n"
+}
+
+/// A news host with a feed of `pages` articles.
+async fn news_host(pages: usize, hang: Option<Arc<tokio::sync::Notify>>) -> (String, Log) {
+    let host = Host {
+        log: Log::default(),
+        pages,
+        hang,
+    };
+    let router = Router::new()
+        .route("/feed.xml", get(feed))
+        .route("/a/{n}", get(article))
+        .route("/robots.txt", get(robots))
+        .with_state(host.clone());
+    (serve(router).await, host.log)
+}
+
+fn config() -> FetchConfig {
+    FetchConfig {
+        allow_private_networks: true,
+        per_host_delay_ms: 0,
+        retry_base_ms: 10,
+        request_timeout_secs: 10,
+        ..FetchConfig::default()
+    }
+}
+
+fn context(config: FetchConfig) -> PollContext {
+    PollContext {
+        fetcher: Arc::new(HttpFetcher::new(config).unwrap()),
+        seen: SeenUrls::default(),
+        stats: FetchStats::default(),
+        since: None,
+        stop: CancellationToken::new(),
+        abort: CancellationToken::new(),
+    }
+}
+
+fn feed_source(name: &str, base: &str) -> SourceConfig {
+    source(name, SourceKind::Feed, &format!("{base}/feed.xml"))
+}
+
+fn source(name: &str, kind: SourceKind, url: &str) -> SourceConfig {
+    SourceConfig {
+        name: name.into(),
+        kind,
+        url: Some(url.into()),
+        path: None,
+        language: None,
+        poll_interval_secs: 900,
+        include: vec![],
+        exclude: vec![],
+        max_age_days: None,
+        follow_links: true,
+        enabled: true,
+    }
+}
+
+struct Run {
+    pages: Vec<RawPage>,
+    failures: Vec<SourceFailure>,
+    sources: Vec<Source>,
+}
+
+/// Polls the sources once and fetches everything, like a backfill's first two stages.
+async fn run_once(ctx: &PollContext, sources: Vec<Source>) -> Run {
+    let (jobs_tx, jobs_rx) = mpsc::channel::<FetchJob>(64);
+    let (pages_tx, mut pages_rx) = mpsc::channel(64);
+    let listing = tokio::spawn(run_sources(sources, ctx.clone(), jobs_tx, PollMode::Once));
+    let fetching = tokio::spawn(run_fetch(ctx.clone(), jobs_rx, pages_tx));
+    let mut pages = Vec::new();
+    while let Some(page) = pages_rx.recv().await {
+        pages.push(page);
+    }
+    let (sources, failures) = listing.await.unwrap();
+    fetching.await.unwrap();
+    Run {
+        pages,
+        failures,
+        sources,
+    }
+}
+
+fn compile(configs: Vec<SourceConfig>) -> Vec<Source> {
+    configs
+        .into_iter()
+        .map(|c| Source::new(c).unwrap())
+        .collect()
+}
+
+/// Fails instead of hanging if a test's event never comes.
+async fn within<F: std::future::Future>(event: F) -> F::Output {
+    tokio::time::timeout(Duration::from_secs(120), event)
+        .await
+        .expect("timed out")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unchanged_feed_costs_a_304() {
+    let (base, log) = news_host(3, None).await;
+    let ctx = context(config());
+    let first = run_once(&ctx, compile(vec![feed_source("s", &base)])).await;
+    assert_eq!(first.pages.len(), 3);
+    let validators: Validators = first.sources[0]
+        .validators()
+        .cloned()
+        .expect("the feed sent an ETag");
+    // A later run starts from the saved validators.
+    let ctx = context(config());
+    let source = Source::new(feed_source("s", &base))
+        .unwrap()
+        .with_validators(validators);
+    let second = run_once(&ctx, vec![source]).await;
+    assert!(second.pages.is_empty());
+    assert_eq!(ctx.stats.snapshot()["s"].not_modified, 1);
+    assert_eq!(log.count("/feed.xml"), 2);
+    assert_eq!(log.count("/a/0"), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retry_after_is_obeyed() {
+    #[derive(Clone, Default)]
+    struct Flaky {
+        log: Log,
+        calls: Arc<Mutex<usize>>,
+    }
+    async fn page(State(flaky): State<Flaky>) -> Response {
+        flaky.log.record("/page");
+        let mut calls = flaky.calls.lock().unwrap();
+        *calls += 1;
+        if *calls == 1 {
+            return (
+                StatusCode::SERVICE_UNAVAILABLE,
+                [(header::RETRY_AFTER, "2")],
+                "busy",
+            )
+                .into_response();
+        }
+        ([(header::CONTENT_TYPE, "text/html")], article_html(1)).into_response()
+    }
+    let flaky = Flaky::default();
+    let base = serve(
+        Router::new()
+            .route("/page", get(page))
+            .with_state(flaky.clone()),
+    )
+    .await;
+    let ctx = context(FetchConfig {
+        obey_robots: false,
+        ..config()
+    });
+    let (jobs_tx, jobs_rx) = mpsc::channel(4);
+    let (pages_tx, mut pages_rx) = mpsc::channel(4);
+    ctx.seen.claim(&format!("{base}/page"));
+    jobs_tx
+        .send(FetchJob::Remote(nichiro_model::RemoteJob {
+            url: format!("{base}/page"),
+            source: "s".into(),
+            hints: Default::default(),
+        }))
+        .await
+        .unwrap();
+    drop(jobs_tx);
+    tokio::spawn(run_fetch(ctx.clone(), jobs_rx, pages_tx));
+    let page = within(pages_rx.recv())
+        .await
+        .expect("the page arrives after the retry");
+    assert_eq!(page.status, 200);
+    let times = flaky.log.times("/page");
+    assert_eq!(times.len(), 2);
+    let waited = times[1] - times[0];
+    assert!(
+        waited >= Duration::from_secs(2),
+        "the retry came {waited:?} after the 503"
+    );
+    assert_eq!(ctx.stats.snapshot()["s"].retries, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hung_host_does_not_hold_back_another() {
+    let hang = Arc::new(tokio::sync::Notify::new());
+    let (slow, slow_log) = news_host(5, Some(hang.clone())).await;
+    let (fast, _) = news_host(30, None).await;
+    let ctx = context(FetchConfig {
+        concurrency: 2,
+        ..config()
+    });
+    let (jobs_tx, jobs_rx) = mpsc::channel(64);
+    let (pages_tx, mut pages_rx) = mpsc::channel(64);
+    // The hung host is listed first, so its pages are queued first.
+    let sources = compile(vec![feed_source("slow", &slow), feed_source("fast", &fast)]);
+    tokio::spawn(run_sources(sources, ctx.clone(), jobs_tx, PollMode::Once));
+    tokio::spawn(run_fetch(ctx.clone(), jobs_rx, pages_tx));
+    let mut fast_pages = 0;
+    while fast_pages < 30 {
+        let page = within(pages_rx.recv()).await.expect("pages keep coming");
+        assert_eq!(page.source, "fast", "nothing comes from the hung host");
+        fast_pages += 1;
+    }
+    assert_eq!(
+        slow_log.count("/a/0"),
+        1,
+        "the hung host holds one request, not every worker"
+    );
+    assert_eq!(slow_log.count("/a/1"), 0);
+    ctx.stop.cancel();
+    ctx.abort.cancel();
+    hang.notify_waiters();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_answers_are_handled_with_a_reason() {
+    async fn looping(Path(n): Path<u32>) -> Response {
+        (
+            StatusCode::FOUND,
+            [(header::LOCATION, format!("/loop/{}", (n + 1) % 2))],
+        )
+            .into_response()
+    }
+    async fn huge() -> Response {
+        ([(header::CONTENT_TYPE, "text/html")], vec![b'x'; 2 << 20]).into_response()
+    }
+    async fn bomb() -> Response {
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        gz.write_all(&vec![b' '; 64 << 20]).unwrap();
+        let body = gz.finish().unwrap();
+        (
+            [
+                (header::CONTENT_TYPE, "text/html"),
+                (header::CONTENT_ENCODING, "gzip"),
+            ],
+            body,
+        )
+            .into_response()
+    }
+    async fn broken_feed() -> &'static str {
+        "<rss><channel><item><title>unclosed"
+    }
+    async fn index(headers: HeaderMap) -> String {
+        let base = format!("http://{}", headers[header::HOST].to_str().unwrap());
+        format!(
+            "<sitemapindex><sitemap><loc>{base}/missing.xml</loc></sitemap><sitemap><loc>{base}/s1.xml</loc></sitemap></sitemapindex>"
+        )
+    }
+    async fn child(headers: HeaderMap) -> String {
+        let base = format!("http://{}", headers[header::HOST].to_str().unwrap());
+        format!(
+            "<urlset><url><loc>{base}/loop/0</loc></url><url><loc>{base}/huge</loc></url><url><loc>{base}/bomb</loc></url><url><loc>{base}/ok</loc></url></urlset>"
+        )
+    }
+    async fn ok() -> Response {
+        ([(header::CONTENT_TYPE, "text/html")], article_html(7)).into_response()
+    }
+    let router = Router::new()
+        .route("/loop/{n}", get(looping))
+        .route("/huge", get(huge))
+        .route("/bomb", get(bomb))
+        .route("/broken-feed.xml", get(broken_feed))
+        .route("/index.xml", get(index))
+        .route("/s1.xml", get(child))
+        .route("/ok", get(ok));
+    let base = serve(router).await;
+    let ctx = context(FetchConfig {
+        obey_robots: false,
+        max_body_bytes: 1 << 20,
+        ..config()
+    });
+    let sources = compile(vec![
+        source("feed", SourceKind::Feed, &format!("{base}/broken-feed.xml")),
+        source("map", SourceKind::Sitemap, &format!("{base}/index.xml")),
+    ]);
+    let run = within(run_once(&ctx, sources)).await;
+    // The one good page of the sitemap arrives; the broken feed is a failure with a reason.
+    assert_eq!(run.pages.len(), 1);
+    assert!(run.pages[0].final_url.ends_with("/ok"));
+    assert_eq!(run.failures.len(), 1);
+    assert!(
+        run.failures[0].error.contains("cannot parse"),
+        "{}",
+        run.failures[0].error
+    );
+    let map = &ctx.stats.snapshot()["map"];
+    // The missing child sitemap, the redirect loop, the oversize body and the gzip bomb.
+    assert_eq!(map.failed, 4, "{map:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_request_goes_to_a_private_address_unless_allowed() {
+    let (base, log) = news_host(2, None).await;
+    let ctx = context(FetchConfig {
+        allow_private_networks: false,
+        ..config()
+    });
+    let run = run_once(&ctx, compile(vec![feed_source("s", &base)])).await;
+    assert!(run.pages.is_empty());
+    assert!(
+        run.failures[0].error.contains("private address"),
+        "{}",
+        run.failures[0].error
+    );
+    assert!(log.all().is_empty(), "the server saw no request");
+    // A local name is refused too.
+    let localhost = base.replace("127.0.0.1", "localhost");
+    let run = run_once(&ctx, compile(vec![feed_source("l", &localhost)])).await;
+    assert!(
+        run.failures[0].error.contains("local name"),
+        "{}",
+        run.failures[0].error
+    );
+    assert!(log.all().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_thousand_pages_on_twenty_hosts_are_fetched_once_each_at_the_hosts_pace() {
+    const HOSTS: usize = 20;
+    const PAGES: usize = 100;
+    const DELAY: Duration = Duration::from_millis(20);
+    let mut hosts = Vec::new();
+    for _ in 0..HOSTS {
+        hosts.push(news_host(PAGES, None).await);
+    }
+    let ctx = context(FetchConfig {
+        concurrency: 8,
+        per_host_delay_ms: DELAY.as_millis() as u64,
+        ..config()
+    });
+    let sources = compile(
+        hosts
+            .iter()
+            .enumerate()
+            .map(|(i, (base, _))| feed_source(&format!("h{i}"), base))
+            .collect(),
+    );
+    let run = within(run_once(&ctx, sources)).await;
+    assert_eq!(run.pages.len(), HOSTS * PAGES);
+    for (_, log) in &hosts {
+        for n in 0..PAGES {
+            assert_eq!(
+                log.count(&format!("/a/{n}")),
+                1,
+                "each page is fetched exactly once"
+            );
+        }
+        // Requests to one host never come closer together than the delay (robots.txt is
+        // fetched right before the host's first request, as one visit).
+        let times: Vec<Instant> = log
+            .all()
+            .into_iter()
+            .filter(|(p, _)| p != "/robots.txt")
+            .map(|(_, t)| t)
+            .collect();
+        let closest = times.windows(2).map(|w| w[1] - w[0]).min().unwrap();
+        assert!(
+            closest >= DELAY,
+            "two requests to one host came {closest:?} apart"
+        );
+    }
+}
