@@ -5,12 +5,17 @@ use url::Url;
 /// Query parameters that only track where a click came from.
 const TRACKING_PARAMS: &[&str] = &[
     "fbclid", "gclid", "dclid", "msclkid", "yclid", "igshid", "mc_cid", "mc_eid", "_ga", "ref_src",
-    "cmpid", "ocid",
+    "cmpid", "ocid", "smid", "rss",
 ];
 
-/// The canonical form of an http(s) URL: lower-case scheme and host and no default port (the
-/// `url` crate does these), no fragment, no tracking parameters (`utm_*`, `fbclid`, …). Other
-/// URLs (`file://`) and unparsable strings come back unchanged.
+/// The canonical form of an http(s) URL, for deduplication:
+/// - lower-case scheme and host, no default port (the `url` crate does these), no fragment;
+/// - no tracking parameters (`utm_*`, `fbclid`, …), the others sorted;
+/// - AMP variants folded into the page they mirror: an `amp.` host prefix, an `amp` path
+///   segment at either end, `.amp` before the extension, `amp`/`amp=1`/`outputType=amp`;
+/// - no trailing slash, except on the root path.
+///
+/// Other URLs (`file://`) and unparsable strings come back unchanged.
 pub fn canonicalize(raw: &str) -> String {
     let Ok(mut url) = Url::parse(raw.trim()) else {
         return raw.trim().to_string();
@@ -19,14 +24,43 @@ pub fn canonicalize(raw: &str) -> String {
         return url.to_string();
     }
     url.set_fragment(None);
-    let kept: Vec<(String, String)> = url
+    if let Some(host) = url.host_str()
+        && let Some(rest) = host.strip_prefix("amp.")
+        && rest.contains('.')
+    {
+        let rest = rest.to_string();
+        let _ = url.set_host(Some(&rest));
+    }
+    let mut segments: Vec<String> = url
+        .path_segments()
+        .map(|s| s.map(str::to_string).collect())
+        .unwrap_or_default();
+    if segments.last().is_some_and(|s| s.is_empty()) {
+        segments.pop(); // trailing slash
+    }
+    if segments.first().is_some_and(|s| s == "amp") && segments.len() > 1 {
+        segments.remove(0);
+    }
+    if segments.last().is_some_and(|s| s == "amp") && segments.len() > 1 {
+        segments.pop();
+    }
+    if let Some(last) = segments.last_mut()
+        && let Some((stem, ext)) = last.rsplit_once('.')
+        && let Some(stem) = stem.strip_suffix(".amp")
+    {
+        *last = format!("{stem}.{ext}");
+    }
+    url.set_path(&format!("/{}", segments.join("/")));
+    let mut kept: Vec<(String, String)> = url
         .query_pairs()
-        .filter(|(k, _)| {
+        .filter(|(k, v)| {
             let k = k.to_ascii_lowercase();
-            !k.starts_with("utm_") && !TRACKING_PARAMS.contains(&k.as_str())
+            let amp = k == "amp" || (k == "outputtype" && v.eq_ignore_ascii_case("amp"));
+            !k.starts_with("utm_") && !TRACKING_PARAMS.contains(&k.as_str()) && !amp
         })
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
         .collect();
+    kept.sort();
     if kept.is_empty() {
         url.set_query(None);
     } else {
@@ -51,9 +85,39 @@ mod tests {
                 "http://example.org/",
             ),
             (
-                "https://example.org/ru/news?page=2",
-                "https://example.org/ru/news?page=2",
+                "https://example.org/ru/news?page=2&b=1",
+                "https://example.org/ru/news?b=1&page=2",
             ),
+            (
+                "https://example.org/news/2019/lavrov/",
+                "https://example.org/news/2019/lavrov",
+            ),
+            (
+                "https://example.org/amp/news/lavrov",
+                "https://example.org/news/lavrov",
+            ),
+            (
+                "https://example.org/news/lavrov/amp/",
+                "https://example.org/news/lavrov",
+            ),
+            (
+                "https://example.org/news/lavrov.amp.html",
+                "https://example.org/news/lavrov.html",
+            ),
+            (
+                "https://example.org/news/lavrov?amp=1",
+                "https://example.org/news/lavrov",
+            ),
+            (
+                "https://example.org/news/lavrov?outputType=amp",
+                "https://example.org/news/lavrov",
+            ),
+            (
+                "https://amp.example.org/news/lavrov",
+                "https://example.org/news/lavrov",
+            ),
+            ("https://amp.org/news/lavrov", "https://amp.org/news/lavrov"),
+            ("https://example.org/amp", "https://example.org/amp"),
             ("file:///data/corpus/a.txt", "file:///data/corpus/a.txt"),
             ("not a url", "not a url"),
         ];

@@ -181,7 +181,14 @@ impl Pipeline {
             mode,
         ));
         let fetch_task = tokio::spawn(nichiro_fetch::run_fetch(ctx.clone(), jobs_rx, pages_tx));
-        let clean_task = spawn_clean(&config, progress.clone(), since, pages_rx, articles_tx);
+        let clean_task = spawn_clean(
+            &config,
+            progress.clone(),
+            ctx.seen.clone(),
+            since,
+            pages_rx,
+            articles_tx,
+        );
         let tag_task = tokio::task::spawn_blocking(move || run_tag(tagger, articles_rx, tagged_tx));
         let store_progress = progress.clone();
         let batch = config.pipeline.store_batch;
@@ -240,6 +247,7 @@ fn load_stored_articles(store: &SqliteStore, tagger: &mut Tagger) -> Result<(), 
 fn spawn_clean(
     config: &Config,
     progress: Progress,
+    seen: SeenUrls,
     since: Option<DateTime<Utc>>,
     pages: mpsc::Receiver<RawPage>,
     articles: mpsc::Sender<(RawPage, Article)>,
@@ -251,6 +259,7 @@ fn spawn_clean(
             let articles = articles.clone();
             let limits = config.clean.clone();
             let progress = progress.clone();
+            let seen = seen.clone();
             tokio::task::spawn_blocking(move || {
                 loop {
                     // The lock is held only while waiting for the next page.
@@ -266,6 +275,8 @@ fn spawn_clean(
                     };
                     // The page's own rel=canonical may carry tracking parameters too.
                     article.url = canonicalize(&article.url);
+                    // Once its canonical URL is known, other addresses of it are not fetched.
+                    seen.mark(&article.url);
                     if article.kind == PageKind::NotArticle {
                         tracing::info!(url = %page.final_url, "not an article; skipped");
                         progress.update(|s| s.not_articles += 1);

@@ -4,7 +4,7 @@ use chrono::{DateTime, FixedOffset, Utc};
 use nichiro_model::{FetchJob, RawPage};
 use tokio::sync::mpsc;
 
-use super::{PollContext, Source, SourceError, queue};
+use super::{PollContext, Source, SourceError, discovery, queue};
 
 pub(super) async fn poll(
     source: &mut Source,
@@ -12,13 +12,40 @@ pub(super) async fn poll(
     jobs: &mpsc::Sender<FetchJob>,
 ) -> Result<(), SourceError> {
     let name = source.config.name.clone();
-    let url = source.config.url.clone().unwrap_or_default();
-    let Some(response) = source
+    let mut url = source
+        .discovered_feed
+        .clone()
+        .or_else(|| source.config.url.clone())
+        .unwrap_or_default();
+    let Some(mut response) = source
         .fetch_listing(ctx, &url, source.validators.as_ref())
         .await?
     else {
         return Ok(());
     };
+    // A web page instead of a feed: follow the feed it announces (once; later polls go there).
+    if source.discovered_feed.is_none()
+        && discovery::looks_like_html(&response.body, response.content_type.as_deref())
+    {
+        let html = String::from_utf8_lossy(&response.body);
+        let Some(found) = discovery::feed_links(&html, &response.final_url)
+            .into_iter()
+            .next()
+        else {
+            return Err(SourceError::Parse {
+                source_name: name,
+                url,
+                message: "an HTML page that announces no feed (no <link rel=\"alternate\">)".into(),
+            });
+        };
+        tracing::info!(source = %name, page = %url, feed = %found, "feed discovered");
+        source.discovered_feed = Some(found.clone());
+        url = found;
+        let Some(feed_response) = source.fetch_listing(ctx, &url, None).await? else {
+            return Ok(());
+        };
+        response = feed_response;
+    }
     let feed = feed_rs::parser::Builder::new()
         .base_uri(Some(&response.final_url))
         .build()

@@ -2,6 +2,7 @@
 //! items, drops the ones already seen, filtered out or too old, and queues the rest as
 //! [`FetchJob`]s on a bounded channel, so a full pipeline slows the listing down.
 
+mod discovery;
 mod feed;
 mod local_dir;
 mod sitemap;
@@ -163,6 +164,8 @@ pub struct Source {
     validators: Option<Validators>,
     /// The source's failure count when it was last listed.
     failures_at_last_poll: u64,
+    /// For a feed source given a web page: the feed that page announced.
+    discovered_feed: Option<String>,
 }
 
 impl Source {
@@ -174,6 +177,7 @@ impl Source {
             config,
             validators: None,
             failures_at_last_poll: 0,
+            discovered_feed: None,
         })
     }
 
@@ -182,6 +186,11 @@ impl Source {
         let empty = validators.etag.is_none() && validators.last_modified.is_none();
         self.validators = (!empty).then_some(validators);
         self
+    }
+
+    /// For a feed source given a web page: the feed that page announced, once found.
+    pub fn discovered_feed(&self) -> Option<&str> {
+        self.discovered_feed.as_deref()
     }
 
     /// The validators of the last listing, to save for the next run.

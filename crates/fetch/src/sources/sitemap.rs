@@ -126,10 +126,16 @@ pub(super) async fn poll(
 ) -> Result<(), SourceError> {
     let name = source.config.name.clone();
     let root = source.config.url.clone().unwrap_or_default();
-    let mut pending = vec![(root.clone(), true)];
+    // (url, whether it is a top-level sitemap, which may be an index to follow)
+    let mut pending = if root.ends_with("/robots.txt") {
+        sitemaps_from_robots(source, ctx, &root).await?
+    } else {
+        vec![(root.clone(), true)]
+    };
     let mut children_read = 0;
     while let Some((url, is_root)) = pending.pop() {
-        let validators = if is_root {
+        // Only the configured URL's validators are kept between polls.
+        let validators = if url == root {
             source.validators.clone()
         } else {
             None
@@ -144,7 +150,7 @@ pub(super) async fn poll(
                 continue;
             }
         };
-        if is_root {
+        if url == root {
             source.validators = Some(response.validators.clone());
         }
         let parsed =
@@ -187,6 +193,37 @@ pub(super) async fn poll(
     }
     tracing::debug!(source = %name, children_read, "sitemap poll done");
     Ok(())
+}
+
+/// The sitemaps a robots.txt names in its `Sitemap:` lines, as top-level sitemaps.
+async fn sitemaps_from_robots(
+    source: &Source,
+    ctx: &PollContext,
+    robots_url: &str,
+) -> Result<Vec<(String, bool)>, SourceError> {
+    let Some(response) = source.fetch_listing(ctx, robots_url, None).await? else {
+        return Ok(Vec::new());
+    };
+    let agent = &ctx.fetcher.config().user_agent;
+    let robots =
+        texting_robots::Robot::new(agent, &response.body).map_err(|e| SourceError::Parse {
+            source_name: source.config.name.clone(),
+            url: robots_url.to_string(),
+            message: e.to_string(),
+        })?;
+    if robots.sitemaps.is_empty() {
+        tracing::warn!(
+            source = source.name(),
+            robots_url,
+            "robots.txt names no sitemap"
+        );
+    }
+    Ok(robots
+        .sitemaps
+        .into_iter()
+        .rev()
+        .map(|url| (url, true))
+        .collect())
 }
 
 #[cfg(test)]

@@ -1,4 +1,5 @@
-//! The fetcher against real servers on 127.0.0.1 (each port its own host): conditional GETs,
+//! The fetcher against real servers on 127.0.0.1 (each port its own host): feed discovery,
+//! sitemaps from robots.txt, conditional GETs,
 //! Retry-After, hung hosts, hostile answers, private addresses, and a 2,000-page crawl of 20
 //! hosts with per-host pacing. The servers record every request, so counts and gaps are
 //! measured where the requests arrive.
@@ -473,4 +474,69 @@ async fn two_thousand_pages_on_twenty_hosts_are_fetched_once_each_at_the_hosts_p
             "two requests to one host came {closest:?} apart"
         );
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_home_page_leads_to_its_json_feed_and_robots_txt_to_its_sitemaps() {
+    async fn home() -> Response {
+        let html = "<!DOCTYPE html><html><head><title>Home</title>\
+                    <link rel=\"alternate\" type=\"application/feed+json\" href=\"/feed.json\"></head><body>Hi</body></html>";
+        ([(header::CONTENT_TYPE, "text/html")], html).into_response()
+    }
+    async fn json_feed(headers: HeaderMap) -> Response {
+        let base = format!("http://{}", headers[header::HOST].to_str().unwrap());
+        let body = format!(
+            r#"{{"version": "https://jsonfeed.org/version/1.1", "title": "t",
+               "items": [{{"id": "1", "url": "{base}/a/1", "title": "One", "date_published": "2019-05-31T10:00:00+09:00"}},
+                         {{"id": "2", "url": "{base}/a/2", "title": "Two"}}]}}"#
+        );
+        ([(header::CONTENT_TYPE, "application/feed+json")], body).into_response()
+    }
+    async fn robots_with_sitemap(headers: HeaderMap) -> String {
+        format!(
+            "User-agent: *\nAllow: /\nSitemap: http://{}/sitemap.xml\n",
+            headers[header::HOST].to_str().unwrap()
+        )
+    }
+    async fn sitemap(headers: HeaderMap) -> String {
+        let base = format!("http://{}", headers[header::HOST].to_str().unwrap());
+        format!("<urlset><url><loc>{base}/a/3</loc></url><url><loc>{base}/a/4</loc></url></urlset>")
+    }
+    async fn page(Path(n): Path<usize>) -> Response {
+        ([(header::CONTENT_TYPE, "text/html")], article_html(n)).into_response()
+    }
+    let router = Router::new()
+        .route("/", get(home))
+        .route("/feed.json", get(json_feed))
+        .route("/robots.txt", get(robots_with_sitemap))
+        .route("/sitemap.xml", get(sitemap))
+        .route("/a/{n}", get(page));
+    let base = serve(router).await;
+    let ctx = context(config());
+    let sources = compile(vec![
+        source("home", SourceKind::Feed, &format!("{base}/")),
+        source("robots", SourceKind::Sitemap, &format!("{base}/robots.txt")),
+    ]);
+    let run = within(run_once(&ctx, sources)).await;
+    assert!(run.failures.is_empty(), "{:?}", run.failures);
+    let mut urls: Vec<String> = run.pages.iter().map(|p| p.requested_url.clone()).collect();
+    urls.sort();
+    let expected: Vec<String> = (1..=4).map(|n| format!("{base}/a/{n}")).collect();
+    assert_eq!(urls, expected);
+    let one = run
+        .pages
+        .iter()
+        .find(|p| p.requested_url.ends_with("/a/1"))
+        .unwrap();
+    assert_eq!(one.hints.title.as_deref(), Some("One"));
+    assert_eq!(
+        one.hints.published.unwrap().to_rfc3339(),
+        "2019-05-31T01:00:00+00:00"
+    );
+    // The discovered feed is remembered: the next poll goes straight to it.
+    let home = run.sources.iter().find(|s| s.name() == "home").unwrap();
+    assert_eq!(
+        home.discovered_feed(),
+        Some(format!("{base}/feed.json").as_str())
+    );
 }
