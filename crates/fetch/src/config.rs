@@ -108,9 +108,18 @@ pub struct SourceConfig {
     /// Language the source publishes in (`en`, `ru`, `ja`): a hint for pages that do not say.
     #[serde(default)]
     pub language: Option<String>,
-    /// How often the daemon polls the source, in seconds. Default 900.
+    /// How often the daemon polls the source at first, in seconds. Default 900. The interval
+    /// then adapts: it halves after a poll that found new items and grows by half after one
+    /// that found none, between the two bounds below.
     #[serde(default = "default_poll_secs")]
     pub poll_interval_secs: u64,
+    /// Shortest interval between polls, in seconds. Default: a quarter of
+    /// `poll_interval_secs`.
+    #[serde(default)]
+    pub min_poll_interval_secs: Option<u64>,
+    /// Longest interval between polls, in seconds. Default: four times `poll_interval_secs`.
+    #[serde(default)]
+    pub max_poll_interval_secs: Option<u64>,
     /// Only URLs matching one of these regular expressions are taken (all when empty).
     #[serde(default)]
     pub include: Vec<String>,
@@ -177,6 +186,17 @@ impl UrlFilter {
 }
 
 impl SourceConfig {
+    /// The bounds of the adaptive poll interval.
+    pub fn poll_bounds(&self) -> (std::time::Duration, std::time::Duration) {
+        let base = self.poll_interval_secs.max(1);
+        let min = self.min_poll_interval_secs.unwrap_or(base / 4).max(1);
+        let max = self.max_poll_interval_secs.unwrap_or(base * 4).max(min);
+        (
+            std::time::Duration::from_secs(min),
+            std::time::Duration::from_secs(max),
+        )
+    }
+
     /// Checks that the fields the kind needs are there and the patterns compile.
     pub fn validate(&self) -> Result<(), String> {
         let name = &self.name;
@@ -204,6 +224,13 @@ impl SourceConfig {
         if self.poll_interval_secs == 0 {
             return Err(format!(
                 "source {name:?}: poll_interval_secs must be above 0"
+            ));
+        }
+        if let (Some(min), Some(max)) = (self.min_poll_interval_secs, self.max_poll_interval_secs)
+            && min > max
+        {
+            return Err(format!(
+                "source {name:?}: min_poll_interval_secs ({min}) is above max_poll_interval_secs ({max})"
             ));
         }
         UrlFilter::new(self).map(|_| ())

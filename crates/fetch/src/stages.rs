@@ -42,6 +42,8 @@ pub async fn run_sources(
         let jobs = jobs.clone();
         tasks.spawn(async move {
             let mut failures = Vec::new();
+            let mut interval = Duration::from_secs(source.config.poll_interval_secs.max(1));
+            let mut queued_before = 0;
             loop {
                 if let Err(e) = source.poll(&ctx, &jobs).await {
                     ctx.stats.update(source.name(), |c| c.failed += 1);
@@ -56,7 +58,11 @@ pub async fn run_sources(
                 if mode == PollMode::Once || ctx.stop.is_cancelled() || jobs.is_closed() {
                     break;
                 }
-                let interval = Duration::from_secs(source.config.poll_interval_secs);
+                let queued = ctx.stats.snapshot().get(source.name()).map_or(0, |c| c.queued);
+                let (min, max) = source.config.poll_bounds();
+                interval = next_interval(interval, queued > queued_before, min, max);
+                queued_before = queued;
+                tracing::debug!(source = source.name(), interval_secs = interval.as_secs(), "next poll");
                 tokio::select! {
                     () = tokio::time::sleep(interval) => {}
                     () = ctx.stop.cancelled() => break,
@@ -81,4 +87,43 @@ pub async fn run_sources(
         }
     }
     (sources, failures)
+}
+
+/// The daemon's next wait for a source: half as long after a poll that found new items, half
+/// again as long after one that found none, within `min..=max`.
+pub fn next_interval(current: Duration, found_new: bool, min: Duration, max: Duration) -> Duration {
+    let next = if found_new {
+        current / 2
+    } else {
+        current.mul_f64(1.5)
+    };
+    next.clamp(min, max)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::next_interval;
+    use std::time::Duration;
+
+    #[test]
+    fn busy_sources_are_polled_more_often_and_quiet_ones_less() {
+        let (min, max) = (Duration::from_secs(60), Duration::from_secs(3600));
+        let mut interval = Duration::from_secs(900);
+        for _ in 0..10 {
+            interval = next_interval(interval, true, min, max);
+        }
+        assert_eq!(interval, min);
+        for _ in 0..20 {
+            interval = next_interval(interval, false, min, max);
+        }
+        assert_eq!(interval, max);
+        assert_eq!(
+            next_interval(Duration::from_secs(900), false, min, max),
+            Duration::from_secs(1350)
+        );
+        assert_eq!(
+            next_interval(Duration::from_secs(900), true, min, max),
+            Duration::from_secs(450)
+        );
+    }
 }

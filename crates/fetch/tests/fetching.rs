@@ -167,6 +167,8 @@ fn source(name: &str, kind: SourceKind, url: &str) -> SourceConfig {
         path: None,
         language: None,
         poll_interval_secs: 900,
+        min_poll_interval_secs: None,
+        max_poll_interval_secs: None,
         include: vec![],
         exclude: vec![],
         max_age_days: None,
