@@ -16,6 +16,10 @@ pub struct FetchConfig {
     pub connect_timeout_secs: u64,
     /// Timeout for a whole request, body included, in seconds. Default 30.
     pub request_timeout_secs: u64,
+    /// Longest silence while waiting for the response or between two reads of its body, in
+    /// seconds: a server that accepts the connection and then says nothing is given up.
+    /// Default 15.
+    pub read_timeout_secs: u64,
     /// Largest body read, in bytes, after decompression; larger bodies are cut off and the
     /// page is skipped. Default 8 MiB.
     pub max_body_bytes: usize,
@@ -60,6 +64,7 @@ impl Default for FetchConfig {
             .to_string(),
             connect_timeout_secs: 10,
             request_timeout_secs: 30,
+            read_timeout_secs: 15,
             max_body_bytes: 8 * 1024 * 1024,
             concurrency: 8,
             per_host_concurrency: 1,
@@ -82,8 +87,12 @@ impl Default for FetchConfig {
 pub enum SourceKind {
     /// An RSS 0.9x/1.0/2.0, Atom or JSON feed at `url`.
     Feed,
-    /// An XML sitemap or sitemap index at `url` (Google News sitemaps included).
+    /// An XML sitemap or sitemap index at `url` (Google News sitemaps included), or a site's
+    /// `robots.txt`, whose `Sitemap:` lines name them.
     Sitemap,
+    /// A section or index page at `url` whose article links are picked by `include` patterns
+    /// and/or `link_selector`.
+    Page,
     /// A local folder (`path`) of `.html`, `.htm` and `.txt` files, read recursively.
     Dir,
     /// A local WARC file (`path`), plain or gzip'd, such as a Common Crawl News archive.
@@ -130,6 +139,14 @@ pub struct SourceConfig {
     /// limit. `backfill --since` narrows it further.
     #[serde(default)]
     pub max_age_days: Option<u64>,
+    /// For `page` sources: a CSS selector for the links to take (or the containers whose
+    /// links to take), such as `"div.headlines a"`. Default: every link on the page.
+    #[serde(default)]
+    pub link_selector: Option<String>,
+    /// For `page` sources: domains besides the page's own site that links may lead to
+    /// (`"partner.example"` also admits its subdomains). Default: none.
+    #[serde(default)]
+    pub allowed_domains: Vec<String>,
     /// For feeds: fetch each item's page (true, the default) or take the feed's own content.
     #[serde(default = "default_true")]
     pub follow_links: bool,
@@ -204,7 +221,7 @@ impl SourceConfig {
             return Err("a source has an empty name".into());
         }
         match self.kind {
-            SourceKind::Feed | SourceKind::Sitemap => {
+            SourceKind::Feed | SourceKind::Sitemap | SourceKind::Page => {
                 let url = self
                     .url
                     .as_deref()
@@ -232,6 +249,10 @@ impl SourceConfig {
             return Err(format!(
                 "source {name:?}: min_poll_interval_secs ({min}) is above max_poll_interval_secs ({max})"
             ));
+        }
+        if let Some(selector) = &self.link_selector {
+            scraper::Selector::parse(selector)
+                .map_err(|e| format!("source {name:?}: bad link_selector {selector:?}: {e}"))?;
         }
         UrlFilter::new(self).map(|_| ())
     }

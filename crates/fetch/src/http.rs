@@ -211,6 +211,7 @@ impl HttpFetcher {
             .user_agent(config.user_agent.clone())
             .connect_timeout(Duration::from_secs(config.connect_timeout_secs))
             .timeout(Duration::from_secs(config.request_timeout_secs))
+            .read_timeout(Duration::from_secs(config.read_timeout_secs))
             .redirect(policy);
         if !allow_private {
             builder = builder.dns_resolver(Arc::new(PublicOnlyResolver));

@@ -172,6 +172,8 @@ fn source(name: &str, kind: SourceKind, url: &str) -> SourceConfig {
         include: vec![],
         exclude: vec![],
         max_age_days: None,
+        link_selector: None,
+        allowed_domains: vec![],
         follow_links: true,
         enabled: true,
     }
@@ -541,4 +543,156 @@ async fn a_home_page_leads_to_its_json_feed_and_robots_txt_to_its_sitemaps() {
         home.discovered_feed(),
         Some(format!("{base}/feed.json").as_str())
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_section_page_yields_the_links_its_patterns_pick() {
+    async fn section() -> Response {
+        let html = r#"<html><body><nav><a href="/">Home</a><a href="/world/">World</a></nav>
+            <ul class="list"><li><a href="/world/2019/05/31/a.html">A</a></li>
+            <li><a href="/world/2019/06/01/b.html">B</a></li>
+            <li><a href="https://elsewhere.example/world/2019/06/02/c.html">C</a></li></ul>
+            <a href="/about">About</a></body></html>"#;
+        ([(header::CONTENT_TYPE, "text/html")], html).into_response()
+    }
+    async fn page(Path((_y, _m, _d, slug)): Path<(String, String, String, String)>) -> Response {
+        (
+            [(header::CONTENT_TYPE, "text/html")],
+            article_html(slug.len()),
+        )
+            .into_response()
+    }
+    let router = Router::new()
+        .route("/world/", get(section))
+        .route("/world/{y}/{m}/{d}/{slug}", get(page));
+    let base = serve(router).await;
+    let ctx = context(FetchConfig {
+        obey_robots: false,
+        ..config()
+    });
+    let mut page_source = source("world", SourceKind::Page, &format!("{base}/world/"));
+    page_source.include = vec![r"/world/\d{4}/\d{2}/\d{2}/".into()];
+    let run = within(run_once(&ctx, compile(vec![page_source]))).await;
+    let mut urls: Vec<&str> = run.pages.iter().map(|p| p.requested_url.as_str()).collect();
+    urls.sort();
+    assert_eq!(
+        urls,
+        [
+            format!("{base}/world/2019/05/31/a.html"),
+            format!("{base}/world/2019/06/01/b.html")
+        ]
+    );
+    // Home, World and About fail the pattern; the off-site link is never considered.
+    assert_eq!(ctx.stats.snapshot()["world"].filtered, 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_host_that_keeps_failing_is_backed_off() {
+    #[derive(Clone, Default)]
+    struct Failing {
+        log: Log,
+    }
+    async fn fail(State(failing): State<Failing>, Path(n): Path<usize>) -> StatusCode {
+        failing.log.record(&format!("/a/{n}"));
+        StatusCode::INTERNAL_SERVER_ERROR
+    }
+    async fn feed_of_ten(headers: HeaderMap) -> String {
+        let base = format!("http://{}", headers[header::HOST].to_str().unwrap());
+        let items: String = (0..10)
+            .map(|n| format!("<item><link>{base}/a/{n}</link></item>"))
+            .collect();
+        format!(
+            "<rss version=\"2.0\"><channel><title>t</title><link>{base}</link><description>d</description>{items}</channel></rss>"
+        )
+    }
+    let failing = Failing::default();
+    let router = Router::new()
+        .route("/feed.xml", get(feed_of_ten))
+        .route("/a/{n}", get(fail))
+        .with_state(failing.clone());
+    let base = serve(router).await;
+    let ctx = context(FetchConfig {
+        obey_robots: false,
+        max_retries: 0,
+        host_failure_threshold: 3,
+        host_cooldown_secs: 300,
+        ..config()
+    });
+    let run = within(run_once(&ctx, compile(vec![feed_source("s", &base)]))).await;
+    assert!(run.pages.is_empty());
+    let requests = failing.log.all().len();
+    assert_eq!(
+        requests, 3,
+        "after three failures in a row the host is left alone"
+    );
+    assert_eq!(
+        ctx.stats.snapshot()["s"].failed,
+        10,
+        "every page is accounted for"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn crawl_delay_spaces_the_requests() {
+    #[derive(Clone, Default)]
+    struct Slow {
+        log: Log,
+    }
+    async fn robots_with_delay() -> &'static str {
+        "User-agent: *\nCrawl-delay: 1\n"
+    }
+    async fn page(State(slow): State<Slow>, Path(n): Path<usize>) -> Response {
+        slow.log.record("/a");
+        ([(header::CONTENT_TYPE, "text/html")], article_html(n)).into_response()
+    }
+    let slow = Slow::default();
+    let router = Router::new()
+        .route("/robots.txt", get(robots_with_delay))
+        .route("/a/{n}", get(page))
+        .with_state(slow.clone());
+    let base = serve(router).await;
+    let ctx = context(config());
+    let (jobs_tx, jobs_rx) = mpsc::channel(8);
+    let (pages_tx, mut pages_rx) = mpsc::channel(8);
+    for n in 0..3 {
+        let url = format!("{base}/a/{n}");
+        ctx.seen.claim(&url);
+        jobs_tx
+            .send(FetchJob::Remote(nichiro_model::RemoteJob {
+                url,
+                source: "s".into(),
+                hints: Default::default(),
+            }))
+            .await
+            .unwrap();
+    }
+    drop(jobs_tx);
+    tokio::spawn(run_fetch(ctx.clone(), jobs_rx, pages_tx));
+    for _ in 0..3 {
+        within(pages_rx.recv()).await.expect("a page");
+    }
+    let times = slow.log.times("/a");
+    for pair in times.windows(2) {
+        assert!(
+            pair[1] - pair[0] >= Duration::from_secs(1),
+            "{:?} apart",
+            pair[1] - pair[0]
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_server_is_given_up_after_the_read_timeout() {
+    let hang = Arc::new(tokio::sync::Notify::new());
+    let (base, log) = news_host(1, Some(hang.clone())).await;
+    let ctx = context(FetchConfig {
+        read_timeout_secs: 1,
+        max_retries: 0,
+        ..config()
+    });
+    let run = within(run_once(&ctx, compile(vec![feed_source("s", &base)]))).await;
+    assert!(run.pages.is_empty());
+    assert_eq!(log.count("/a/0"), 1);
+    assert_eq!(ctx.stats.snapshot()["s"].failed, 1);
+    hang.notify_waiters();
 }

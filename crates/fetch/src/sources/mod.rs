@@ -5,6 +5,7 @@
 mod discovery;
 mod feed;
 mod local_dir;
+mod section_page;
 mod sitemap;
 mod warc_archive;
 
@@ -21,6 +22,7 @@ use crate::config::{SourceConfig, SourceKind, UrlFilter};
 use crate::http::{FetchError, HttpFetcher, Purpose, Validators};
 
 pub use local_dir::{content_type_for, list_files};
+pub use section_page::article_links;
 pub use sitemap::{SitemapDocument, SitemapEntry, parse_sitemap};
 pub use warc_archive::parse_http_response;
 
@@ -224,6 +226,7 @@ impl Source {
         match self.config.kind {
             SourceKind::Feed => feed::poll(self, ctx, jobs).await,
             SourceKind::Sitemap => sitemap::poll(self, ctx, jobs).await,
+            SourceKind::Page => section_page::poll(self, ctx, jobs).await,
             SourceKind::Dir => poll_blocking(self, ctx, jobs, local_dir::read).await,
             SourceKind::Warc => poll_blocking(self, ctx, jobs, warc_archive::read).await,
         }
