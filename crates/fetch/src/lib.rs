@@ -26,5 +26,5 @@ pub mod stages;
 pub use config::{FetchConfig, SourceConfig, SourceKind};
 pub use http::{FetchError, HttpFetcher};
 pub use scheduler::run_fetch;
-pub use sources::{FetchStats, PollContext, SeenUrls, Source, SourceCounts};
+pub use sources::{FetchStats, GivenUp, PollContext, SeenUrls, Source, SourceCounts};
 pub use stages::{PollMode, SourceFailure, run_sources};

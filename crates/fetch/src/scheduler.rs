@@ -14,7 +14,7 @@ use tokio::task::JoinSet;
 
 use crate::hosts::NotReady;
 use crate::http::{FetchError, Purpose, Response, origin_of};
-use crate::sources::PollContext;
+use crate::sources::{GivenUp, PollContext};
 
 /// Longest wait between two retries of a page.
 const MAX_BACKOFF: Duration = Duration::from_secs(300);
@@ -276,6 +276,12 @@ fn handle_result(
 fn fail(ctx: &PollContext, job: &RemoteJob, error: &FetchError) {
     if error.is_transient() {
         ctx.seen.release(&job.url);
+    } else {
+        ctx.stats.give_up(GivenUp {
+            url: job.url.clone(),
+            source: job.source.clone(),
+            reason: error.to_string(),
+        });
     }
     match error {
         FetchError::Robots { .. } => ctx.stats.update(&job.source, |c| c.robots_disallowed += 1),

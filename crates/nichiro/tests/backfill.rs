@@ -116,6 +116,8 @@ async fn backfill_ingests_three_encodings_obeys_robots_and_stores_once() {
     // A 500 is retried three times per run (max_retries), then given up and released, so the
     // next run tries again.
     assert_eq!(site.requests("/broken"), 8);
+    // Not HTML is a permanent answer: recorded, and not asked for again by the second run.
+    assert_eq!(site.requests("/image.png"), 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

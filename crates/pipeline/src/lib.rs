@@ -121,7 +121,9 @@ impl Pipeline {
                 last_modified,
             }));
         }
-        let seen = SeenUrls::from_urls(store.seen_urls()?);
+        // Stored articles and pages given up for good are not asked for again.
+        let seen =
+            SeenUrls::from_urls(store.seen_urls()?.into_iter().chain(store.given_up_urls()?));
         tracing::info!(
             sources = sources.len(),
             documents = tagger.len(),
@@ -203,6 +205,14 @@ impl Pipeline {
         }
         tag_task.await.map_err(|e| stage_error("tag", e))?;
         let store = store_task.await.map_err(|e| stage_error("store", e))??;
+        let given_up: Vec<(String, String, String)> = ctx
+            .stats
+            .take_given_up()
+            .into_iter()
+            .map(|g| (g.url, g.source, g.reason))
+            .collect();
+        let mut store = store;
+        store.record_given_up(&given_up)?;
         let counts = ctx.stats.snapshot();
         // Validators are kept only when every item of the listing was dealt with: after a
         // stop, or with a failure, the next run must list the source in full again.

@@ -270,6 +270,33 @@ impl SqliteStore {
             .is_some())
     }
 
+    /// Records URLs given up for good: `(url, source, reason)`. A URL recorded twice keeps
+    /// its latest reason.
+    pub fn record_given_up(&mut self, urls: &[(String, String, String)]) -> Result<(), StoreError> {
+        let tx = self.conn.transaction()?;
+        {
+            let mut insert = tx.prepare_cached(
+                "INSERT INTO given_up_urls (url, source, reason, given_up_at) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT(url) DO UPDATE SET source = ?2, reason = ?3, given_up_at = ?4",
+            )?;
+            let now = Utc::now().to_rfc3339();
+            for (url, source, reason) in urls {
+                insert.execute(params![url, source, reason, now])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Every URL given up for good.
+    pub fn given_up_urls(&self) -> Result<Vec<String>, StoreError> {
+        let mut stmt = self.conn.prepare("SELECT url FROM given_up_urls")?;
+        let urls = stmt
+            .query_map([], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        Ok(urls)
+    }
+
     /// Every URL that belongs to a stored article.
     pub fn seen_urls(&self) -> Result<HashSet<String>, StoreError> {
         let mut stmt = self.conn.prepare("SELECT url FROM seen_urls")?;

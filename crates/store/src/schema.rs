@@ -50,4 +50,13 @@ pub const MIGRATIONS: &[&str] = &[
     -- so that a Russian query finds inflected forms and a Japanese one finds words in running text.
     CREATE VIRTUAL TABLE articles_fts USING fts5(terms, tokenize='unicode61 remove_diacritics 2');
     "#,
+    // 2: URLs given up for good (404, 410, robots.txt, not HTML), so later runs skip them.
+    r#"
+    CREATE TABLE given_up_urls (
+        url       TEXT PRIMARY KEY,
+        source    TEXT NOT NULL,
+        reason    TEXT NOT NULL,
+        given_up_at TEXT NOT NULL
+    );
+    "#,
 ];

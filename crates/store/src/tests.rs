@@ -199,3 +199,15 @@ fn source_validators_are_saved_replaced_and_cleared() {
     store.set_source_validators("tass", None, None).unwrap();
     assert_eq!(store.source_validators("tass").unwrap(), (None, None));
 }
+
+#[test]
+fn given_up_urls_are_kept_once() {
+    let mut store = SqliteStore::open_in_memory().unwrap();
+    let gone = (
+        "https://ex.org/gone".to_string(),
+        "s".to_string(),
+        "HTTP 404".to_string(),
+    );
+    store.record_given_up(&[gone.clone(), gone]).unwrap();
+    assert_eq!(store.given_up_urls().unwrap(), ["https://ex.org/gone"]);
+}

@@ -125,18 +125,46 @@ pub struct SourceCounts {
 
 /// Per-source counters shared by the stages.
 #[derive(Debug, Default, Clone)]
-pub struct FetchStats(Arc<Mutex<BTreeMap<String, SourceCounts>>>);
+pub struct FetchStats(Arc<Mutex<StatsInner>>);
+
+#[derive(Debug, Default)]
+struct StatsInner {
+    counts: BTreeMap<String, SourceCounts>,
+    given_up: Vec<GivenUp>,
+}
+
+/// A URL given up for good (404, 410, robots.txt, not HTML, too large): a later run need not
+/// ask again.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GivenUp {
+    /// The URL as requested.
+    pub url: String,
+    /// The source that listed it.
+    pub source: String,
+    /// Why, in one line.
+    pub reason: String,
+}
 
 impl FetchStats {
     /// Updates the counters of `source`.
     pub fn update(&self, source: &str, f: impl FnOnce(&mut SourceCounts)) {
-        let mut map = self.0.lock().expect("stats lock");
-        f(map.entry(source.to_string()).or_default());
+        let mut inner = self.0.lock().expect("stats lock");
+        f(inner.counts.entry(source.to_string()).or_default());
     }
 
     /// A copy of all counters.
     pub fn snapshot(&self) -> BTreeMap<String, SourceCounts> {
-        self.0.lock().expect("stats lock").clone()
+        self.0.lock().expect("stats lock").counts.clone()
+    }
+
+    /// Records a URL given up for good.
+    pub fn give_up(&self, given_up: GivenUp) {
+        self.0.lock().expect("stats lock").given_up.push(given_up);
+    }
+
+    /// Takes the URLs given up for good since the last call.
+    pub fn take_given_up(&self) -> Vec<GivenUp> {
+        std::mem::take(&mut self.0.lock().expect("stats lock").given_up)
     }
 }
 

@@ -179,7 +179,10 @@ impl Site {
             .route("/private/{slug}", get(article))
             .route(
                 "/image.png",
-                get(|| async { ([(header::CONTENT_TYPE, "image/png")], vec![0u8; 64]) }),
+                get(|State(state): State<Arc<SiteState>>| async move {
+                    count(&state, "/image.png");
+                    ([(header::CONTENT_TYPE, "image/png")], vec![0u8; 64])
+                }),
             )
             .with_state(state.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
