@@ -66,7 +66,12 @@ pub enum Command {
         since: Option<String>,
     },
     /// Run as a daemon: poll each source on its own interval until stopped (Ctrl-C, SIGTERM).
-    Run,
+    Run {
+        /// Serve the live counters in Prometheus' text format at http://ADDR/metrics
+        /// (for example 127.0.0.1:9898).
+        #[arg(long, value_name = "ADDR")]
+        metrics: Option<std::net::SocketAddr>,
+    },
     /// Clean HTML or text files and print one JSON object per input (id, path, url, title,
     /// authors, published, language, text, …).
     Clean {

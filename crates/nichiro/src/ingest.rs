@@ -17,6 +17,7 @@ pub async fn ingest(
     config_path: &Path,
     mode: PollMode,
     since: Option<DateTime<Utc>>,
+    metrics: Option<std::net::SocketAddr>,
 ) -> anyhow::Result<ExitCode> {
     let config = Config::load(config_path)?;
     let grace = Duration::from_secs(config.pipeline.grace_period_secs);
@@ -28,6 +29,12 @@ pub async fn ingest(
     let shutdown = Shutdown::default();
     tokio::spawn(watch_signals(shutdown.clone(), grace));
     let done = CancellationToken::new();
+    if let Some(addr) = metrics {
+        let bound = crate::metrics::serve(addr, pipeline.progress(), done.clone())
+            .await
+            .with_context(|| format!("cannot serve metrics on {addr}"))?;
+        tracing::info!(%bound, "metrics listening on http://{bound}/metrics");
+    }
     let reporter = tokio::spawn(report_progress(pipeline.progress(), mode, done.clone()));
     let summary = pipeline.run(mode, since, shutdown.clone()).await;
     done.cancel();

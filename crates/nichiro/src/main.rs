@@ -5,6 +5,7 @@ mod cli;
 mod ingest;
 mod inputs;
 mod logging;
+mod metrics;
 mod read_cmds;
 mod tag_cmd;
 
@@ -29,7 +30,7 @@ fn main() -> ExitCode {
     // On a terminal, backfill's progress bar reports progress; info lines would only break it.
     let default_level = match cli.command {
         Command::Backfill { .. } if std::io::stderr().is_terminal() => "warn",
-        Command::Backfill { .. } | Command::Run => "info",
+        Command::Backfill { .. } | Command::Run { .. } => "info",
         _ => "warn",
     };
     if let Err(e) = logging::init(cli.log_format, cli.log.as_deref(), default_level) {
@@ -51,11 +52,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Backfill { since } => {
             let since = since.as_deref().map(parse_since).transpose()?;
             let config = required_config(cli.config.as_deref())?;
-            runtime()?.block_on(ingest::ingest(&config, PollMode::Once, since))
+            runtime()?.block_on(ingest::ingest(&config, PollMode::Once, since, None))
         }
-        Command::Run => {
+        Command::Run { metrics } => {
             let config = required_config(cli.config.as_deref())?;
-            runtime()?.block_on(ingest::ingest(&config, PollMode::Forever, None))
+            runtime()?.block_on(ingest::ingest(&config, PollMode::Forever, None, metrics))
         }
         Command::Clean {
             paths,

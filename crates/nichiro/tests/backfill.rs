@@ -8,6 +8,24 @@ use std::process::Stdio;
 
 use support::*;
 
+/// The daemon's metrics page.
+async fn get_metrics(addr: &str) -> String {
+    let addr = addr.to_string();
+    tokio::task::spawn_blocking(move || {
+        use std::io::{Read, Write};
+        let mut stream = std::net::TcpStream::connect(&addr).unwrap();
+        stream
+            .write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+            .unwrap();
+        let mut response = String::new();
+        stream.read_to_string(&mut response).unwrap();
+        assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+        response
+    })
+    .await
+    .unwrap()
+}
+
 /// Waits for an event the test expects, failing (instead of hanging) if it never comes.
 async fn within<F: std::future::Future>(event: F) -> F::Output {
     tokio::time::timeout(std::time::Duration::from_secs(120), event)
@@ -230,18 +248,58 @@ async fn the_daemon_polls_again_and_picks_up_new_items_until_stopped() {
     let dir = tempfile::tempdir().unwrap();
     let source = format!("{}poll_interval_secs = 1\n", feed_source(&site));
     let config = write_config(dir.path(), &source, 1);
-    let child = nichiro()
-        .args(["run", "--config", config.to_str().unwrap()])
+    let mut child = nichiro()
+        .args([
+            "run",
+            "--config",
+            config.to_str().unwrap(),
+            "--metrics",
+            "127.0.0.1:0",
+        ])
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(Stdio::piped())
         .spawn()
         .unwrap();
+    // The log names the metrics address (port 0 picks a free one).
+    let stderr = child.stderr.take().unwrap();
+    let (addr_tx, addr_rx) = tokio::sync::oneshot::channel();
+    std::thread::spawn(move || {
+        let mut addr_tx = Some(addr_tx);
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if let Some(rest) = line.split("http://").nth(1)
+                && let Some(addr) = rest.split("/metrics").next()
+                && let Some(tx) = addr_tx.take()
+            {
+                let _ = tx.send(addr.to_string());
+            }
+        }
+    });
+    let metrics_addr = within(addr_rx).await.unwrap();
     assert_eq!(within(arrivals.recv()).await.as_deref(), Some("report-0"));
     // A new item appears after the first poll; a later poll must find it.
     site.add_page(generated_article(1));
     assert_eq!(within(arrivals.recv()).await.as_deref(), Some("report-1"));
     let polls_before_stop = site.requests("/feed.xml");
     assert!(polls_before_stop >= 2);
+    // The counters reach the metrics endpoint once both pages are stored.
+    let metrics = within(async {
+        loop {
+            let text = get_metrics(&metrics_addr).await;
+            if text.contains("nichiro_articles_new_total 2") {
+                break text;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    })
+    .await;
+    assert!(
+        metrics.contains("nichiro_source_fetched_total{source=\"site\"} 2"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("# TYPE nichiro_source_polls_total counter"),
+        "{metrics}"
+    );
     std::process::Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
