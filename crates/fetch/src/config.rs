@@ -129,10 +129,12 @@ pub struct SourceConfig {
     /// Longest interval between polls, in seconds. Default: four times `poll_interval_secs`.
     #[serde(default)]
     pub max_poll_interval_secs: Option<u64>,
-    /// Only URLs matching one of these regular expressions are taken (all when empty).
+    /// Only URLs matching one of these patterns are taken (all when empty). A pattern is a
+    /// regular expression found anywhere in the URL, or, prefixed with `glob:`, a glob over
+    /// the whole URL (`glob:https://tass.com/politics/*`, `**` crossing `/`).
     #[serde(default)]
     pub include: Vec<String>,
-    /// URLs matching any of these regular expressions are skipped.
+    /// URLs matching any of these patterns (as for `include`) are skipped.
     #[serde(default)]
     pub exclude: Vec<String>,
     /// Items older than this many days are skipped (when their date is known). Default: no
@@ -170,6 +172,26 @@ pub struct UrlFilter {
     exclude: Vec<Regex>,
 }
 
+/// A glob over a whole URL as a regular expression: `**` is anything, `*` anything but `/`,
+/// `?` one character other than `/`; everything else is literal.
+pub fn glob_to_regex(glob: &str) -> String {
+    let mut regex = String::from("^");
+    let mut chars = glob.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '*' if chars.peek() == Some(&'*') => {
+                chars.next();
+                regex.push_str(".*");
+            }
+            '*' => regex.push_str("[^/]*"),
+            '?' => regex.push_str("[^/]"),
+            c => regex.push_str(&regex::escape(&c.to_string())),
+        }
+    }
+    regex.push('$');
+    regex
+}
+
 impl UrlFilter {
     /// Compiles the patterns of a source; an invalid pattern is named in the error.
     pub fn new(source: &SourceConfig) -> Result<Self, String> {
@@ -177,7 +199,11 @@ impl UrlFilter {
             patterns
                 .iter()
                 .map(|p| {
-                    Regex::new(p).map_err(|e| {
+                    let regex = match p.strip_prefix("glob:") {
+                        Some(glob) => glob_to_regex(glob),
+                        None => p.clone(),
+                    };
+                    Regex::new(&regex).map_err(|e| {
                         // Regex syntax errors span several lines; keep the message to one.
                         let e = e
                             .to_string()
@@ -255,5 +281,34 @@ impl SourceConfig {
                 .map_err(|e| format!("source {name:?}: bad link_selector {selector:?}: {e}"))?;
         }
         UrlFilter::new(self).map(|_| ())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn glob_and_regex_patterns() {
+        let source: SourceConfig = toml::from_str(
+            "name = \"s\"\nkind = \"feed\"\nurl = \"https://tass.com/rss/v2.xml\"\n\
+             include = [\"glob:https://tass.com/politics/*\", \"/world/\\\\d+$\"]\n\
+             exclude = [\"glob:**/politics/9*\"]",
+        )
+        .unwrap();
+        source.validate().unwrap();
+        let filter = UrlFilter::new(&source).unwrap();
+        assert!(filter.allows("https://tass.com/politics/123"));
+        assert!(
+            !filter.allows("https://tass.com/politics/2019/123"),
+            "* stops at /"
+        );
+        assert!(filter.allows("https://tass.com/world/456"));
+        assert!(!filter.allows("https://tass.com/economy/1"));
+        assert!(
+            !filter.allows("https://tass.com/politics/999"),
+            "excluded by its glob"
+        );
+        assert_eq!(glob_to_regex("a*b?/**"), r"^a[^/]*b[^/]/.*$");
     }
 }

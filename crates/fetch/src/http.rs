@@ -15,7 +15,7 @@ use tokio_util::sync::CancellationToken;
 use url::Url;
 
 use crate::config::FetchConfig;
-use crate::hosts::{HostBook, HostPolicy, NotReady, Outcome};
+use crate::hosts::{BackedOff, HostBook, HostPolicy, NotReady, Outcome};
 
 /// How long a robots.txt is trusted before it is fetched again.
 const ROBOTS_TTL: Duration = Duration::from_secs(24 * 3600);
@@ -274,23 +274,25 @@ impl HttpFetcher {
             }
         }
         let result = self.fetch_started(url, purpose, validators, abort).await;
-        self.finish(&origin, &result);
+        let _ = self.finish(&origin, &result);
         result
     }
 
-    /// Tells the host book how a request started with it ended, and logs a backoff.
-    pub fn finish(&self, origin: &str, result: &Result<Response, FetchError>) {
+    /// Tells the host book how a request started with it ended; logs and returns a backoff.
+    pub fn finish(&self, origin: &str, result: &Result<Response, FetchError>) -> Option<BackedOff> {
         let outcome = match result {
             Ok(_) => Outcome::Answered,
             Err(e) => e.host_outcome(),
         };
-        if let Some(backed_off) = self.hosts.finish(origin, outcome) {
+        let backed_off = self.hosts.finish(origin, outcome);
+        if let Some(b) = &backed_off {
             tracing::warn!(
-                host = %backed_off.origin,
-                cooldown_secs = backed_off.cooldown.as_secs(),
+                host = %b.origin,
+                cooldown_secs = b.cooldown.as_secs(),
                 "host keeps failing; backed off"
             );
         }
+        backed_off
     }
 
     /// Fetches `url` once its host's turn has been taken ([`HostBook::try_start`]): checks the
@@ -579,5 +581,48 @@ impl reqwest::dns::Resolve for PublicOnlyResolver {
             }
             Ok(Box::new(addrs.into_iter()) as reqwest::dns::Addrs)
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::dns::Resolve;
+
+    #[tokio::test]
+    async fn names_that_resolve_only_to_private_addresses_are_refused() {
+        let name: reqwest::dns::Name = "localhost".parse().unwrap();
+        let err = match PublicOnlyResolver.resolve(name).await {
+            Ok(_) => panic!("localhost resolved to a public address"),
+            Err(e) => e.to_string(),
+        };
+        assert!(err.contains("private addresses"), "{err}");
+    }
+
+    #[test]
+    fn private_ranges_and_retry_after() {
+        for ip in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.1.1",
+            "100.64.0.1",
+            "::1",
+            "fc00::1",
+            "fe80::1",
+            "::ffff:10.0.0.1",
+        ] {
+            assert!(is_private(ip.parse().unwrap()), "{ip}");
+        }
+        for ip in ["8.8.8.8", "2a00:1450::1"] {
+            assert!(!is_private(ip.parse().unwrap()), "{ip}");
+        }
+        assert_eq!(parse_retry_after("120"), Some(Duration::from_secs(120)));
+        assert_eq!(
+            parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(parse_retry_after("soon"), None);
     }
 }

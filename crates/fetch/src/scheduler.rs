@@ -98,7 +98,9 @@ pub async fn run_fetch(
             () = ctx.stop.cancelled(), if !stopping => {}
             Some(done) = in_flight.join_next(), if !in_flight.is_empty() => {
                 let Ok((origin, pending, result)) = done else { continue };
-                ctx.fetcher.finish(&origin, &result);
+                if let Some(backed_off) = ctx.fetcher.finish(&origin, &result) {
+                    ctx.stats.backed_off(backed_off);
+                }
                 if let Some(page) = handle_result(&ctx, &mut queues, origin, pending, result)
                     && pages.send(page).await.is_err()
                 {

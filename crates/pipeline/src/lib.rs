@@ -229,6 +229,12 @@ impl Pipeline {
         }
         let mut summary = progress.summary.lock().expect("summary lock").clone();
         summary.absorb_sources(counts, &failures);
+        summary.hosts_backed_off = ctx
+            .stats
+            .hosts_backed_off()
+            .into_iter()
+            .map(|b| (b.origin, b.cooldown.as_secs()))
+            .collect();
         Ok(summary)
     }
 }

@@ -33,6 +33,8 @@ pub struct RunSummary {
     pub sources: BTreeMap<String, SourceCounts>,
     /// Sources whose listing failed.
     pub source_failures: Vec<(String, String)>,
+    /// Hosts backed off after repeated failures, with the cooldown in seconds.
+    pub hosts_backed_off: Vec<(String, u64)>,
 }
 
 impl RunSummary {
@@ -100,6 +102,12 @@ impl fmt::Display for RunSummary {
         }
         for (name, error) in &self.source_failures {
             writeln!(f, "  source {name} failed: {error}")?;
+        }
+        for (host, secs) in &self.hosts_backed_off {
+            writeln!(
+                f,
+                "  host {host} backed off for {secs} s after repeated failures"
+            )?;
         }
         Ok(())
     }

@@ -131,6 +131,7 @@ pub struct FetchStats(Arc<Mutex<StatsInner>>);
 struct StatsInner {
     counts: BTreeMap<String, SourceCounts>,
     given_up: Vec<GivenUp>,
+    backed_off: Vec<crate::hosts::BackedOff>,
 }
 
 /// A URL given up for good (404, 410, robots.txt, not HTML, too large): a later run need not
@@ -160,6 +161,20 @@ impl FetchStats {
     /// Records a URL given up for good.
     pub fn give_up(&self, given_up: GivenUp) {
         self.0.lock().expect("stats lock").given_up.push(given_up);
+    }
+
+    /// Records a host backed off after repeated failures.
+    pub fn backed_off(&self, backed_off: crate::hosts::BackedOff) {
+        self.0
+            .lock()
+            .expect("stats lock")
+            .backed_off
+            .push(backed_off);
+    }
+
+    /// The hosts backed off so far.
+    pub fn hosts_backed_off(&self) -> Vec<crate::hosts::BackedOff> {
+        self.0.lock().expect("stats lock").backed_off.clone()
     }
 
     /// Takes the URLs given up for good since the last call.
