@@ -630,6 +630,9 @@ async fn a_host_that_keeps_failing_is_backed_off() {
         10,
         "every page is accounted for"
     );
+    let backed_off = ctx.stats.hosts_backed_off();
+    assert_eq!(backed_off.len(), 1, "and the backoff is reported");
+    assert_eq!(backed_off[0].origin, base);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
