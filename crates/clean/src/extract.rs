@@ -38,7 +38,6 @@ const SKIPPED_TAGS: &[&str] = &[
     "header",
     "footer",
     "aside",
-    "form",
     "button",
     "select",
     "textarea",
@@ -238,7 +237,13 @@ fn choose_containers(blocks: &[Block]) -> Vec<NodeId> {
             .max_by(|a, b| a.1.total_cmp(b.1).then_with(|| b.0.cmp(a.0)))
             .map(|(id, score)| (*id, *score))
     };
-    let Some((best, best_score)) = best_of(true).or_else(|| best_of(false)) else {
+    // A container outside every boilerplate-marked element is preferred, unless one inside
+    // is clearly stronger (a page whose whole layout sits in `<form>` or `has-sidebar`).
+    let preferred = match (best_of(true), best_of(false)) {
+        (Some(outside), Some(any)) if outside.1 >= any.1 * 0.5 => Some(outside),
+        (_, any) => any,
+    };
+    let Some((best, best_score)) = preferred else {
         // No prose at all: keep every block under <body> (the caller judges the result).
         return blocks
             .iter()
@@ -419,6 +424,10 @@ fn is_hidden(element: &scraper::node::Element) -> bool {
 }
 
 fn is_boilerplate(element: &scraper::node::Element) -> bool {
+    // Forms hold search boxes and sign-ups, but some sites wrap the whole page in one.
+    if element.name() == "form" {
+        return true;
+    }
     if matches!(element.name(), "html" | "body" | "article" | "main") {
         return false;
     }
