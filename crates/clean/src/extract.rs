@@ -199,6 +199,10 @@ fn choose_containers(blocks: &[Block]) -> Vec<NodeId> {
     let mut parent_of: HashMap<NodeId, NodeId> = HashMap::new();
     // Containers that lie inside an element marked as boilerplate.
     let mut inside_hinted: std::collections::HashSet<NodeId> = std::collections::HashSet::new();
+    // Per container: characters of prose below it (not behind boilerplate), and of all text
+    // and linked text below it.
+    let mut prose: HashMap<NodeId, usize> = HashMap::new();
+    let mut text: HashMap<NodeId, (usize, usize)> = HashMap::new();
     for block in blocks {
         if let Some(h) = block.hinted {
             inside_hinted.extend(&block.chain[..h]);
@@ -207,7 +211,16 @@ fn choose_containers(blocks: &[Block]) -> Vec<NodeId> {
             parent_of.insert(pair[0], pair[1]);
         }
         let chars = block.chars();
-        if chars < 25 || block.link_density() > 0.33 || block.is_heading() {
+        let is_prose = chars >= 25 && block.link_density() <= 0.33 && !block.is_heading();
+        for (level, id) in block.chain.iter().enumerate() {
+            let all = text.entry(*id).or_default();
+            all.0 += chars;
+            all.1 += block.link_chars;
+            if is_prose && block.hinted.is_none_or(|h| h >= level) {
+                *prose.entry(*id).or_default() += chars;
+            }
+        }
+        if !is_prose {
             continue;
         }
         let commas = block
@@ -250,6 +263,20 @@ fn choose_containers(blocks: &[Block]) -> Vec<NodeId> {
             .filter_map(|b| b.chain.last().copied())
             .collect();
     };
+    // Climb while the parent holds much more prose than the container, at a low link
+    // density: an article split into sections or page-builder widgets is one article.
+    let mut best = best;
+    while let Some(&parent) = parent_of.get(&best) {
+        let (parent_chars, parent_links) = text.get(&parent).copied().unwrap_or_default();
+        let grows = prose.get(&parent).copied().unwrap_or(0) * 2
+            >= prose.get(&best).copied().unwrap_or(0) * 3;
+        let linky = parent_links * 3 > parent_chars;
+        if !grows || linky || parent_of.get(&parent).is_none() {
+            break;
+        }
+        best = parent;
+    }
+    let best_score = scores.get(&best).copied().unwrap_or(best_score);
     let mut chosen = vec![best];
     if let Some(parent) = parent_of.get(&best) {
         let threshold = (best_score * 0.25).max(8.0);
