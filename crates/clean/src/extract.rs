@@ -271,7 +271,7 @@ fn choose_containers(blocks: &[Block]) -> Vec<NodeId> {
         let grows = prose.get(&parent).copied().unwrap_or(0) * 2
             >= prose.get(&best).copied().unwrap_or(0) * 3;
         let linky = parent_links * 3 > parent_chars;
-        if !grows || linky || parent_of.get(&parent).is_none() {
+        if !grows || linky || !parent_of.contains_key(&parent) {
             break;
         }
         best = parent;
