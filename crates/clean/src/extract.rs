@@ -263,18 +263,31 @@ fn choose_containers(blocks: &[Block]) -> Vec<NodeId> {
             .filter_map(|b| b.chain.last().copied())
             .collect();
     };
-    // Climb while the parent holds much more prose than the container, at a low link
-    // density: an article split into sections or page-builder widgets is one article.
+    // Climb to the nearest ancestor (looking up to six levels, past wrappers that add
+    // nothing) that holds much more prose at a low link density, while there is one: an
+    // article split into sections or page-builder widgets is one article.
+    const CLIMB_LEVELS: usize = 6;
     let mut best = best;
-    while let Some(&parent) = parent_of.get(&best) {
-        let (parent_chars, parent_links) = text.get(&parent).copied().unwrap_or_default();
-        let grows = prose.get(&parent).copied().unwrap_or(0) * 2
-            >= prose.get(&best).copied().unwrap_or(0) * 3;
-        let linky = parent_links * 3 > parent_chars;
-        if !grows || linky || !parent_of.contains_key(&parent) {
-            break;
+    'climb: loop {
+        let here = prose.get(&best).copied().unwrap_or(0);
+        let mut ancestor = best;
+        for _ in 0..CLIMB_LEVELS {
+            let Some(&parent) = parent_of.get(&ancestor) else {
+                break 'climb;
+            };
+            // Never the root (<html>): it holds everything.
+            if !parent_of.contains_key(&parent) {
+                break 'climb;
+            }
+            let (chars, links) = text.get(&parent).copied().unwrap_or_default();
+            let grows = prose.get(&parent).copied().unwrap_or(0) * 2 >= here * 3;
+            if grows && links * 3 <= chars {
+                best = parent;
+                continue 'climb;
+            }
+            ancestor = parent;
         }
-        best = parent;
+        break;
     }
     let best_score = scores.get(&best).copied().unwrap_or(best_score);
     let mut chosen = vec![best];
