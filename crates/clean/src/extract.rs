@@ -124,6 +124,14 @@ impl Block {
         self.link_chars as f32 / self.chars().max(1) as f32
     }
 
+    /// A short line that does not end a sentence: a label, not prose.
+    fn is_weak(&self) -> bool {
+        self.chars() < 40
+            && !self
+                .text
+                .ends_with(['.', '!', '?', '。', '！', '？', '"', '”', '»', ':'])
+    }
+
     fn is_heading(&self) -> bool {
         matches!(self.tag.as_str(), "h1" | "h2" | "h3" | "h4" | "h5" | "h6")
     }
@@ -157,7 +165,7 @@ pub fn main_content(
     walker.visit(html.tree.root(), false, 0)?;
     walker.flush();
     let Walker { blocks, links, .. } = walker;
-    let chosen = choose_containers(&blocks);
+    let Choice { chosen, parent } = choose_containers(&blocks);
     // Where a chain reaches a chosen container, unless boilerplate lies in between.
     let admitted = |chain: &[NodeId], hinted: Option<usize>| {
         chain
@@ -165,16 +173,49 @@ pub fn main_content(
             .position(|id| chosen.contains(id))
             .is_some_and(|at| hinted.is_none_or(|h| h >= at))
     };
+    // A paragraph standing directly beside the chosen container (the first paragraphs of an
+    // article whose rest sits in a `div.paywall`) belongs to the article when it is solid
+    // prose with few links.
+    let beside = |block: &Block| {
+        parent.is_some()
+            && block.chain.get(1) == parent.as_ref()
+            && block.hinted.is_none()
+            && block.chars() >= 80
+            && block.text.split_whitespace().count() >= 8
+            && block.link_density() < 0.25
+            && !block.is_heading()
+    };
     let mut content = MainContent::default();
-    for block in &blocks {
-        if !admitted(&block.chain, block.hinted) || block.chars() == 0 {
-            continue;
-        }
-        if !block.is_heading() && block.link_density() > 0.5 {
-            continue;
-        }
-        content.paragraphs.push(block.text.clone());
+    let mut kept: Vec<&Block> = blocks
+        .iter()
+        .filter(|block| {
+            (admitted(&block.chain, block.hinted) || beside(block)) && block.chars() > 0
+        })
+        // A bare address on a line of its own is a share or print artefact.
+        .filter(|block| {
+            !(block.text.starts_with("http") && !block.text.contains(char::is_whitespace))
+        })
+        // Mostly-link blocks are navigation or teasers; headings stay (subheads and product
+        // names are often links).
+        .filter(|block| block.is_heading() || block.link_density() <= 0.5)
+        .collect();
+    // Labels left at the edges of the content ("Tags", "Advert", "Comments", a date line)
+    // are not the article's.
+    // A longer run of short lines is a list, and kept.
+    const MAX_EDGE_LABELS: usize = 3;
+    let leading = kept.iter().take_while(|b| b.is_weak()).count();
+    if leading <= MAX_EDGE_LABELS {
+        kept.drain(..leading);
     }
+    let trailing = kept
+        .iter()
+        .rev()
+        .take_while(|b| b.is_weak() || b.is_heading())
+        .count();
+    if trailing <= MAX_EDGE_LABELS {
+        kept.truncate(kept.len() - trailing);
+    }
+    content.paragraphs = kept.iter().map(|b| b.text.clone()).collect();
     content.links = links
         .into_iter()
         .filter(|link| admitted(&link.chain, link.hinted))
@@ -194,7 +235,13 @@ pub fn text_weight<S: AsRef<str>>(paragraphs: &[S]) -> usize {
 }
 
 /// Scores containers by the prose below them and returns the best one and its strong siblings.
-fn choose_containers(blocks: &[Block]) -> Vec<NodeId> {
+/// The containers chosen for the article, and the parent of the best one.
+struct Choice {
+    chosen: Vec<NodeId>,
+    parent: Option<NodeId>,
+}
+
+fn choose_containers(blocks: &[Block]) -> Choice {
     let mut scores: HashMap<NodeId, f32> = HashMap::new();
     let mut parent_of: HashMap<NodeId, NodeId> = HashMap::new();
     // Containers that lie inside an element marked as boilerplate.
@@ -258,10 +305,13 @@ fn choose_containers(blocks: &[Block]) -> Vec<NodeId> {
     };
     let Some((best, best_score)) = preferred else {
         // No prose at all: keep every block under <body> (the caller judges the result).
-        return blocks
-            .iter()
-            .filter_map(|b| b.chain.last().copied())
-            .collect();
+        return Choice {
+            chosen: blocks
+                .iter()
+                .filter_map(|b| b.chain.last().copied())
+                .collect(),
+            parent: None,
+        };
     };
     // Climb to the nearest ancestor (looking up to six levels, past wrappers that add
     // nothing) that holds much more prose at a low link density, while there is one: an
@@ -302,7 +352,10 @@ fn choose_containers(blocks: &[Block]) -> Vec<NodeId> {
                 .map(|(id, _)| *id),
         );
     }
-    chosen
+    Choice {
+        chosen,
+        parent: parent_of.get(&best).copied(),
+    }
 }
 
 /// An open block element.
@@ -453,8 +506,27 @@ impl Walker<'_> {
     }
 }
 
+/// Class names that hide an element on every screen (not `hidden-xs`, which hides it on
+/// small screens only).
+const HIDING_CLASSES: &[&str] = &[
+    "hidden",
+    "hide",
+    "is-hidden",
+    "d-none",
+    "invisible",
+    "visually-hidden",
+    "sr-only",
+    "screen-reader-text",
+    "element-hidden",
+    "u-hidden",
+    "visuallyhidden",
+];
+
 fn is_hidden(element: &scraper::node::Element) -> bool {
-    element.attr("hidden").is_some()
+    element.attr("class").is_some_and(|c| {
+        c.split_whitespace()
+            .any(|t| HIDING_CLASSES.contains(&t.to_ascii_lowercase().as_str()))
+    }) || element.attr("hidden").is_some()
         || element.attr("aria-hidden") == Some("true")
         || element.attr("style").is_some_and(|style| {
             let style: String = style.chars().filter(|c| !c.is_whitespace()).collect();
