@@ -192,9 +192,7 @@ pub fn main_content(
             (admitted(&block.chain, block.hinted) || beside(block)) && block.chars() > 0
         })
         // A bare address on a line of its own is a share or print artefact.
-        .filter(|block| {
-            !(block.text.starts_with("http") && !block.text.contains(char::is_whitespace))
-        })
+        .filter(|block| !block.text.starts_with("http") || block.text.contains(char::is_whitespace))
         // Mostly-link blocks are navigation or teasers; headings stay (subheads and product
         // names are often links).
         .filter(|block| block.is_heading() || block.link_density() <= 0.5)
