@@ -95,6 +95,15 @@ static BOILERPLATE_HINT: LazyLock<Regex> = LazyLock::new(|| {
     .expect("valid regex")
 });
 
+/// Calls to action that close (or open) an article: newsletters, sign-ups, tips to the
+/// author, apps; in English, Russian and Japanese.
+static CALL_TO_ACTION: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)\bsubscribe\b|\bsign up\b|newsletter|\bfollow (us|me|him|her)\b|download (our|the) app|may be reached at|\S+@\S+\.\w+|подпис(ыв)?айтесь|рассылк|メルマガ|ニュースレター|フォローして",
+    )
+    .expect("valid regex")
+});
+
 /// Class or id words that rescue a container from the boilerplate test.
 static CONTENT_HINT: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)article|content|story|body|post|entry|text|main|column|news-detail")
@@ -124,12 +133,14 @@ impl Block {
         self.link_chars as f32 / self.chars().max(1) as f32
     }
 
-    /// A short line that does not end a sentence: a label, not prose.
+    /// A short line that does not end a sentence (a label, not prose), or a call to action
+    /// (subscribe, sign up, write to the author).
     fn is_weak(&self) -> bool {
-        self.chars() < 40
+        let label = self.chars() < 40
             && !self
                 .text
-                .ends_with(['.', '!', '?', '。', '！', '？', '"', '”', '»', ':'])
+                .ends_with(['.', '!', '?', '。', '！', '？', '"', '”', '»', ':']);
+        label || (self.chars() < 300 && CALL_TO_ACTION.is_match(&self.text))
     }
 
     fn is_heading(&self) -> bool {
@@ -552,7 +563,10 @@ fn is_boilerplate(element: &scraper::node::Element) -> bool {
         .filter_map(|attr| element.attr(attr))
         .flat_map(str::split_whitespace)
         .collect();
-    let marked = tokens.iter().any(|t| BOILERPLATE_HINT.is_match(t));
+    // An embedded post (`social-media-embed`) is quoted by the article: content.
+    let marked = tokens
+        .iter()
+        .any(|t| BOILERPLATE_HINT.is_match(t) && !t.to_ascii_lowercase().contains("embed"));
     let rescued = tokens
         .iter()
         .any(|t| CONTENT_HINT.is_match(t) && !BOILERPLATE_HINT.is_match(t));
