@@ -114,6 +114,8 @@ static CONTENT_HINT: LazyLock<Regex> = LazyLock::new(|| {
 #[derive(Debug)]
 struct Block {
     text: String,
+    /// Characters of `text`.
+    chars: usize,
     /// Characters of `text` inside links.
     link_chars: usize,
     /// Tag of the innermost block element holding the text.
@@ -126,7 +128,7 @@ struct Block {
 
 impl Block {
     fn chars(&self) -> usize {
-        self.text.chars().count()
+        self.chars
     }
 
     fn link_density(&self) -> f32 {
@@ -469,21 +471,23 @@ impl Walker<'_> {
     }
 
     fn push_text(&mut self, text: &str, in_link: bool) {
-        let before = self.buf.chars().count();
+        let mut added = 0;
         let mut last_space = self.buf.is_empty() || self.buf.ends_with(' ');
         for c in text.chars() {
             if c.is_whitespace() {
                 if !last_space {
                     self.buf.push(' ');
                     last_space = true;
+                    added += 1;
                 }
             } else {
                 self.buf.push(c);
                 last_space = false;
+                added += 1;
             }
         }
         if in_link {
-            self.link_chars += self.buf.chars().count() - before;
+            self.link_chars += added;
         }
     }
 
@@ -502,8 +506,10 @@ impl Walker<'_> {
             let tag = open.tag.clone();
             let text = text.to_string();
             let (chain, hinted) = self.chain();
+            let chars = text.chars().count();
             self.blocks.push(Block {
-                link_chars: self.link_chars.min(text.chars().count()),
+                link_chars: self.link_chars.min(chars),
+                chars,
                 text,
                 tag,
                 chain,

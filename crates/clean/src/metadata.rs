@@ -1,10 +1,8 @@
 //! Article metadata from a parsed HTML document: JSON-LD, OpenGraph and article meta tags,
 //! `<time>`, `<title>`, `<link rel=canonical>`.
 
-use std::sync::LazyLock;
-
 use chrono::{DateTime, FixedOffset};
-use scraper::{ElementRef, Html, Selector};
+use scraper::{ElementRef, Html};
 use serde_json::Value;
 
 use nichiro_model::parse_date;
@@ -28,48 +26,85 @@ pub struct Metadata {
     pub description: Option<String>,
 }
 
-fn selector(css: &str) -> Selector {
-    Selector::parse(css).expect("valid selector")
+/// The raw signals of a document, gathered in one pass over its elements.
+#[derive(Default)]
+struct Signals {
+    meta: MetaTags,
+    title: Option<String>,
+    h1: Option<String>,
+    canonical: Option<String>,
+    lang: Option<String>,
+    json_ld: Vec<String>,
+    times: Vec<String>,
+    author_links: Vec<String>,
 }
 
-static META: LazyLock<Selector> = LazyLock::new(|| selector("meta"));
-static TITLE: LazyLock<Selector> = LazyLock::new(|| selector("title"));
-static H1: LazyLock<Selector> = LazyLock::new(|| selector("h1"));
-static CANONICAL: LazyLock<Selector> = LazyLock::new(|| selector("link[rel~=canonical][href]"));
-static HTML_TAG: LazyLock<Selector> = LazyLock::new(|| selector("html[lang]"));
-static JSON_LD: LazyLock<Selector> =
-    LazyLock::new(|| selector(r#"script[type="application/ld+json"]"#));
-static TIME: LazyLock<Selector> = LazyLock::new(|| selector("time[datetime]"));
-static AUTHOR_LINK: LazyLock<Selector> = LazyLock::new(|| selector("a[rel~=author]"));
+fn gather(html: &Html) -> Signals {
+    let mut signals = Signals::default();
+    for node in html.tree.nodes() {
+        let Some(element) = ElementRef::wrap(node) else { continue };
+        let value = element.value();
+        match value.name() {
+            "meta" => {
+                let key = value
+                    .attr("property")
+                    .or_else(|| value.attr("name"))
+                    .or_else(|| value.attr("itemprop"));
+                if let (Some(key), Some(content)) = (key, value.attr("content")) {
+                    let content = collapse(content);
+                    if !content.is_empty() {
+                        signals.meta.0.push((key.to_ascii_lowercase(), content));
+                    }
+                }
+            }
+            "title" if signals.title.is_none() => signals.title = Some(text_of(element)),
+            "h1" if signals.h1.is_none() => {
+                signals.h1 = Some(text_of(element)).filter(|t| !t.is_empty());
+            }
+            "link" if signals.canonical.is_none() => {
+                let canonical = value
+                    .attr("rel")
+                    .is_some_and(|r| r.split_whitespace().any(|r| r.eq_ignore_ascii_case("canonical")));
+                if canonical {
+                    signals.canonical = value.attr("href").map(str::to_string);
+                }
+            }
+            "html" if signals.lang.is_none() => signals.lang = value.attr("lang").map(str::to_string),
+            "script" if value.attr("type").is_some_and(|t| t.trim().eq_ignore_ascii_case("application/ld+json")) => {
+                signals.json_ld.push(element.inner_html());
+            }
+            "time" => signals.times.extend(value.attr("datetime").map(str::to_string)),
+            "a" if value.attr("rel").is_some_and(|r| r.split_whitespace().any(|r| r.eq_ignore_ascii_case("author"))) => {
+                signals.author_links.push(text_of(element));
+            }
+            _ => {}
+        }
+    }
+    signals
+}
 
 /// Reads the document's metadata.
 pub fn read(html: &Html) -> Metadata {
-    let mut meta = MetaTags::default();
-    for element in html.select(&META) {
-        let key = element
-            .attr("property")
-            .or_else(|| element.attr("name"))
-            .or_else(|| element.attr("itemprop"));
-        if let (Some(key), Some(content)) = (key, element.attr("content")) {
-            let content = collapse(content);
-            if !content.is_empty() {
-                meta.0.push((key.to_ascii_lowercase(), content));
-            }
-        }
-    }
-    let ld = json_ld_article(html);
+    let Signals {
+        meta,
+        title: page_title,
+        h1,
+        canonical,
+        lang,
+        json_ld,
+        times,
+        author_links,
+    } = gather(html);
+    let ld = json_ld
+        .iter()
+        .filter_map(|text| serde_json::from_str::<Value>(text).ok())
+        .find_map(|value| find_article(value, 0));
     let site_name = meta.get(&["og:site_name", "application-name"]).or_else(|| {
         ld.as_ref()
             .and_then(|v| v.pointer("/publisher/name"))
             .and_then(as_text)
     });
 
-    let page_title = html.select(&TITLE).next().map(text_of);
-    let h1 = html
-        .select(&H1)
-        .next()
-        .map(text_of)
-        .filter(|t| !t.is_empty());
     let title = ld
         .as_ref()
         .and_then(|v| v.get("headline"))
@@ -88,7 +123,7 @@ pub fn read(html: &Html) -> Metadata {
         authors.extend(meta.all(&["author", "article:author", "dc.creator", "byl"]));
     }
     if authors.is_empty() {
-        authors.extend(html.select(&AUTHOR_LINK).map(text_of));
+        authors.extend(author_links);
     }
     let mut authors: Vec<String> = authors
         .into_iter()
@@ -118,29 +153,19 @@ pub fn read(html: &Html) -> Metadata {
             "dc.date",
             "sailthru.date",
         ]))
-        .chain(
-            html.select(&TIME)
-                .filter_map(|t| t.attr("datetime").map(str::to_string)),
-        )
+        .chain(times)
         .find_map(|s| parse_date(&s));
 
     Metadata {
         title,
         authors,
         published,
-        lang_attr: html
-            .select(&HTML_TAG)
-            .next()
-            .and_then(|e| e.attr("lang"))
+        lang_attr: lang
+            .as_deref()
             .and_then(|l| l.split(['-', '_']).next())
             .map(|l| l.trim().to_ascii_lowercase())
             .filter(|l| !l.is_empty()),
-        canonical: html
-            .select(&CANONICAL)
-            .next()
-            .and_then(|e| e.attr("href"))
-            .map(str::to_string)
-            .or_else(|| meta.get(&["og:url"])),
+        canonical: canonical.or_else(|| meta.get(&["og:url"])),
         site_name,
         description: meta.get(&["description", "og:description", "twitter:description"]),
     }
@@ -163,13 +188,6 @@ impl MetaTags {
             .map(|(_, v)| v.clone())
             .collect()
     }
-}
-
-/// The first JSON-LD object whose type is an article, looking inside `@graph` and arrays.
-fn json_ld_article(html: &Html) -> Option<Value> {
-    html.select(&JSON_LD)
-        .filter_map(|script| serde_json::from_str::<Value>(&script.inner_html()).ok())
-        .find_map(|value| find_article(value, 0))
 }
 
 fn find_article(value: Value, depth: usize) -> Option<Value> {
