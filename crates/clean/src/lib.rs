@@ -22,6 +22,7 @@
 
 pub mod charset;
 pub mod extract;
+pub mod human_dates;
 pub mod metadata;
 pub mod plain_text;
 
@@ -194,7 +195,11 @@ pub fn clean_html(
     article.text = paragraphs.join("\n\n");
     article.title = meta.title;
     article.authors = meta.authors;
-    article.published = meta.published;
+    // Without a date in the metadata: the URL, then a date written near the top of the text.
+    article.published = meta.published.or_else(|| {
+        human_dates::date_from_url(&article.url)
+            .or_else(|| human_dates::find_date(&article.text.chars().take(600).collect::<String>()))
+    });
     article.site_name = meta.site_name;
     article.description = meta.description;
     article.language = detect_language(&article.text).or(meta.lang_attr);
@@ -209,6 +214,9 @@ pub fn clean_text(text: &str, url: &str, limits: &Limits) -> Article {
     let mut article = Article::empty(url);
     article.text = classified.paragraphs.join("\n\n");
     article.title = classified.title;
+    // A dateline usually sits in the first lines, boilerplate included.
+    let head: String = text.lines().take(25).collect::<Vec<_>>().join("\n");
+    article.published = human_dates::find_date(&head);
     article.language = detect_language(&article.text);
     article.kind = kind_of(&article.text, limits);
     article

@@ -42,7 +42,9 @@ struct Signals {
 fn gather(html: &Html) -> Signals {
     let mut signals = Signals::default();
     for node in html.tree.nodes() {
-        let Some(element) = ElementRef::wrap(node) else { continue };
+        let Some(element) = ElementRef::wrap(node) else {
+            continue;
+        };
         let value = element.value();
         match value.name() {
             "meta" => {
@@ -62,19 +64,32 @@ fn gather(html: &Html) -> Signals {
                 signals.h1 = Some(text_of(element)).filter(|t| !t.is_empty());
             }
             "link" if signals.canonical.is_none() => {
-                let canonical = value
-                    .attr("rel")
-                    .is_some_and(|r| r.split_whitespace().any(|r| r.eq_ignore_ascii_case("canonical")));
+                let canonical = value.attr("rel").is_some_and(|r| {
+                    r.split_whitespace()
+                        .any(|r| r.eq_ignore_ascii_case("canonical"))
+                });
                 if canonical {
                     signals.canonical = value.attr("href").map(str::to_string);
                 }
             }
-            "html" if signals.lang.is_none() => signals.lang = value.attr("lang").map(str::to_string),
-            "script" if value.attr("type").is_some_and(|t| t.trim().eq_ignore_ascii_case("application/ld+json")) => {
+            "html" if signals.lang.is_none() => {
+                signals.lang = value.attr("lang").map(str::to_string)
+            }
+            "script"
+                if value
+                    .attr("type")
+                    .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/ld+json")) =>
+            {
                 signals.json_ld.push(element.inner_html());
             }
-            "time" => signals.times.extend(value.attr("datetime").map(str::to_string)),
-            "a" if value.attr("rel").is_some_and(|r| r.split_whitespace().any(|r| r.eq_ignore_ascii_case("author"))) => {
+            "time" => signals
+                .times
+                .extend(value.attr("datetime").map(str::to_string)),
+            "a" if value.attr("rel").is_some_and(|r| {
+                r.split_whitespace()
+                    .any(|r| r.eq_ignore_ascii_case("author"))
+            }) =>
+            {
                 signals.author_links.push(text_of(element));
             }
             _ => {}

@@ -1,0 +1,289 @@
+//! Dates as people write them, for pages whose metadata gives none: in English ("May 21,
+//! 2018", "11 May 2019"), Russian ("21 мая 2019 г."), Japanese ("2019年5月31日", era years
+//! such as "令和元年5月31日"), numeric forms, and article URLs (`/2019/05/31/`). A time of
+//! day and a zone (`UTC+3`, `GMT`, `JST`, `MSK`) right after the date are taken too.
+
+use std::sync::LazyLock;
+
+use chrono::{DateTime, FixedOffset, NaiveDate, NaiveTime, TimeZone};
+use regex::Regex;
+
+const EN_MONTHS: &str = r"jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?";
+const RU_MONTHS: &str =
+    r"января|февраля|марта|апреля|мая|июня|июля|августа|сентября|октября|ноября|декабря";
+
+static EN_MDY: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(&format!(
+        r"(?i)\b({EN_MONTHS})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+(\d{{4}})\b"
+    ))
+    .expect("valid regex")
+});
+static EN_DMY: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(&format!(
+        r"(?i)\b(\d{{1,2}})\s*({EN_MONTHS})\.?,?\s+(\d{{4}})\b"
+    ))
+    .expect("valid regex")
+});
+static RU_DMY: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(&format!(r"(?i)\b(\d{{1,2}})\s+({RU_MONTHS})\s+(\d{{4}})")).expect("valid regex")
+});
+static JA_YMD: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日").expect("valid regex")
+});
+static JA_ERA: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(令和|平成|昭和)\s*(元|\d{1,2})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日")
+        .expect("valid regex")
+});
+static NUMERIC: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\b(?:(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})|(\d{1,2})\.(\d{1,2})\.(\d{4}))\b")
+        .expect("valid regex")
+});
+static TIME_AFTER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)^[\s,.\-–—|г]*(?:at\s+|в\s+|года,?\s*)?(\d{1,2})(?::|時)(\d{2})?(?:分)?(?:\s*(UTC|GMT)\s*([+-]\d{1,2})?|\s*(JST|MSK))?")
+        .expect("valid regex")
+});
+static LABEL: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)(publish(?:ed)?(?:\s+(?:date|on))?|posted(?:\s+on)?|date|updated|опубликовано|дата публикации|公開|掲載|配信)\s*:?\s*$")
+        .expect("valid regex")
+});
+static URL_DATE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"/((?:19|20)\d\d)[/-]?(0[1-9]|1[0-2])[/-]?(0[1-9]|[12]\d|3[01])(?:/|-|\.|$|[^\d])")
+        .expect("valid regex")
+});
+
+fn month_number(name: &str) -> Option<u32> {
+    let name = name.to_lowercase();
+    let en = [
+        "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
+    ];
+    if let Some(i) = en.iter().position(|m| name.starts_with(m)) {
+        return Some(i as u32 + 1);
+    }
+    RU_MONTHS
+        .split('|')
+        .position(|m| m == name)
+        .map(|i| i as u32 + 1)
+}
+
+/// Full-width digits and spaces as ASCII, so `２０１９年５月` reads like `2019年5月`.
+fn ascii_digits(text: &str) -> String {
+    text.chars()
+        .map(|c| match c {
+            '０'..='９' => char::from(b'0' + (c as u32 - '０' as u32) as u8),
+            '\u{3000}' => ' ',
+            c => c,
+        })
+        .collect()
+}
+
+/// One date found in a text: where it starts, and when it is.
+struct Found {
+    start: usize,
+    end: usize,
+    date: NaiveDate,
+}
+
+fn candidates(text: &str) -> Vec<Found> {
+    let mut found = Vec::new();
+    let mut push = |start: usize, end: usize, y: i32, m: u32, d: u32| {
+        if (1900..=2100).contains(&y)
+            && let Some(date) = NaiveDate::from_ymd_opt(y, m, d)
+        {
+            found.push(Found { start, end, date });
+        }
+    };
+    let num = |s: &str| s.parse::<u32>().unwrap_or(0);
+    for c in EN_MDY.captures_iter(text) {
+        let m = c.get(0).expect("match");
+        if let Some(month) = month_number(&c[1]) {
+            push(m.start(), m.end(), num(&c[3]) as i32, month, num(&c[2]));
+        }
+    }
+    for c in EN_DMY.captures_iter(text).chain(RU_DMY.captures_iter(text)) {
+        let m = c.get(0).expect("match");
+        if let Some(month) = month_number(&c[2]) {
+            push(m.start(), m.end(), num(&c[3]) as i32, month, num(&c[1]));
+        }
+    }
+    for c in JA_YMD.captures_iter(text) {
+        let m = c.get(0).expect("match");
+        push(
+            m.start(),
+            m.end(),
+            num(&c[1]) as i32,
+            num(&c[2]),
+            num(&c[3]),
+        );
+    }
+    for c in JA_ERA.captures_iter(text) {
+        let m = c.get(0).expect("match");
+        let first_year = match &c[1] {
+            "令和" => 2019,
+            "平成" => 1989,
+            _ => 1926, // 昭和
+        };
+        let era_year = if &c[2] == "元" { 1 } else { num(&c[2]) as i32 };
+        push(
+            m.start(),
+            m.end(),
+            first_year + era_year - 1,
+            num(&c[3]),
+            num(&c[4]),
+        );
+    }
+    for c in NUMERIC.captures_iter(text) {
+        let m = c.get(0).expect("match");
+        match (c.get(1), c.get(4)) {
+            (Some(y), _) => push(
+                m.start(),
+                m.end(),
+                num(y.as_str()) as i32,
+                num(&c[2]),
+                num(&c[3]),
+            ),
+            (None, Some(d)) => push(
+                m.start(),
+                m.end(),
+                num(&c[6]) as i32,
+                num(&c[5]),
+                num(d.as_str()),
+            ),
+            _ => {}
+        }
+    }
+    found.sort_by_key(|f| f.start);
+    found
+}
+
+/// The time and zone written right after a date, if any.
+fn time_after(rest: &str) -> (NaiveTime, Option<FixedOffset>) {
+    let Some(c) = TIME_AFTER.captures(rest) else {
+        return (NaiveTime::MIN, None);
+    };
+    let hour = c[1].parse().unwrap_or(0);
+    let minute = c.get(2).map_or(0, |m| m.as_str().parse().unwrap_or(0));
+    let Some(time) = NaiveTime::from_hms_opt(hour, minute, 0) else {
+        return (NaiveTime::MIN, None);
+    };
+    let zone = match (
+        c.get(3),
+        c.get(4),
+        c.get(5).map(|m| m.as_str().to_ascii_uppercase()),
+    ) {
+        (Some(_), Some(hours), _) => hours
+            .as_str()
+            .parse::<i32>()
+            .ok()
+            .and_then(|h| FixedOffset::east_opt(h * 3600)),
+        (Some(_), None, _) => FixedOffset::east_opt(0),
+        (_, _, Some(zone)) if zone == "JST" => FixedOffset::east_opt(9 * 3600),
+        (_, _, Some(zone)) if zone == "MSK" => FixedOffset::east_opt(3 * 3600),
+        _ => None,
+    };
+    (time, zone)
+}
+
+/// The publication date written in `text`: a date after a label ("Publish Date:",
+/// "Опубликовано", "公開") if there is one, else the first date. Without a written zone the
+/// time is taken as UTC.
+pub fn find_date(text: &str) -> Option<DateTime<FixedOffset>> {
+    let text = ascii_digits(text);
+    let found = candidates(&text);
+    let chosen = found
+        .iter()
+        .find(|f| {
+            let before = &text[..f.start];
+            let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+            LABEL.is_match(before[line_start..].trim_end())
+        })
+        .or(found.first())?;
+    let (time, zone) = time_after(&text[chosen.end..]);
+    let zone = zone.unwrap_or_else(|| FixedOffset::east_opt(0).expect("UTC"));
+    zone.from_local_datetime(&chosen.date.and_time(time))
+        .single()
+}
+
+/// The date in an article URL (`/2019/05/31/`, `/20190531`, `/2019-05-31-slug`).
+pub fn date_from_url(url: &str) -> Option<DateTime<FixedOffset>> {
+    let c = URL_DATE.captures(url)?;
+    let date = NaiveDate::from_ymd_opt(c[1].parse().ok()?, c[2].parse().ok()?, c[3].parse().ok()?)?;
+    Some(FixedOffset::east_opt(0)?.from_utc_datetime(&date.and_time(NaiveTime::MIN)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_in_three_languages() {
+        let cases = [
+            (
+                "May 21, 2018, 9:56 UTC+3 TOKYO",
+                "2018-05-21T09:56:00+03:00",
+            ),
+            (
+                "Publish Date: 11May 2019 - 14:08",
+                "2019-05-11T14:08:00+00:00",
+            ),
+            (
+                "24 November 2024\nmost visited\nPublish Date: 11May 2019",
+                "2019-05-11T00:00:00+00:00",
+            ),
+            ("date 2019-05-31 Register", "2019-05-31T00:00:00+00:00"),
+            (
+                "Опубликовано: 21 мая 2019 г., 14:08 MSK",
+                "2019-05-21T14:08:00+03:00",
+            ),
+            (
+                "МОСКВА, 10 мая 2019 года. Министр…",
+                "2019-05-10T00:00:00+00:00",
+            ),
+            ("2019年5月31日 21時00分", "2019-05-31T21:00:00+00:00"),
+            ("２０１９年５月３１日", "2019-05-31T00:00:00+00:00"),
+            ("令和元年5月31日 21:00 JST", "2019-05-31T21:00:00+09:00"),
+            ("平成31年4月30日", "2019-04-30T00:00:00+00:00"),
+            (
+                "昭和31年10月19日、日ソ共同宣言",
+                "1956-10-19T00:00:00+00:00",
+            ),
+            ("Posted on 31.05.2019", "2019-05-31T00:00:00+00:00"),
+            (
+                "on Friday, June 1st, 2019 in Tokyo",
+                "2019-06-01T00:00:00+00:00",
+            ),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(
+                find_date(text).map(|d| d.to_rfc3339()).as_deref(),
+                Some(expected),
+                "{text}"
+            );
+        }
+        for text in [
+            "No date here.",
+            "Room 2019 on floor 5",
+            "31 февраля 2019",
+            "2019年13月1日",
+        ] {
+            assert_eq!(find_date(text), None, "{text}");
+        }
+    }
+
+    #[test]
+    fn dates_in_urls() {
+        let cases = [
+            (
+                "https://ex.org/world/2019/05/31/lavrov-kono.html",
+                Some("2019-05-31"),
+            ),
+            ("https://ex.org/news/20190531-nichiro", Some("2019-05-31")),
+            ("https://ex.org/2019-05-31-talks", Some("2019-05-31")),
+            ("https://ex.org/news/123456789", None),
+            ("https://ex.org/2019/13/40/x", None),
+        ];
+        for (url, expected) in cases {
+            let got = date_from_url(url).map(|d| d.date_naive().to_string());
+            assert_eq!(got.as_deref(), expected, "{url}");
+        }
+    }
+}
