@@ -90,16 +90,21 @@ const BLOCK_TAGS: &[&str] = &[
 /// Class or id words of boilerplate containers (after Readability's "unlikely candidates").
 static BOILERPLATE_HINT: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)comment|share|sharing|social|related|recommend|promo|cookie|consent|newsletter|subscri|signup|advert|\bads?\b|banner|breadcrumb|\bnav|menu|footer|sidebar|widget|caption|credit|byline|popular|most-read|trending|outbrain|taboola|sponsor|modal|popup|teaser|masthead|toolbar|pagination|disqus|rating",
+        r"(?i)comment|share|sharing|social|related|recommend|promo|cookie|consent|newsletter|subscri|signup|advert|\bads?\b|banner|breadcrumb|\bnav|menu|footer|sidebar|widget|caption|credit|byline|popular|most-read|trending|outbrain|taboola|sponsor|modal|popup|teaser|masthead|toolbar|pagination|disqus|rating|prompt|upsell|regwall",
     )
     .expect("valid regex")
+});
+
+/// A time of day alone (`12:40`, `9.15 pm`).
+static TIME_ONLY: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)^\d{1,2}[:.]\d{2}(?:\s*[ap]\.?m\.?)?$").expect("valid regex")
 });
 
 /// Calls to action that close (or open) an article: newsletters, sign-ups, tips to the
 /// author, apps; in English, Russian and Japanese.
 static CALL_TO_ACTION: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)\bsubscribe\b|\bsign up\b|newsletter|\bfollow (us|me|him|her)\b|download (our|the) app|may be reached at|\S+@\S+\.\w+|подпис(ыв)?айтесь|рассылк|メルマガ|ニュースレター|フォローして",
+        r"(?i)\bsubscribe\b|\bsign up\b|newsletter|unlimited access|cancel anytime|already a subscriber|(keep|continue) reading|log in to (read|continue)|\bfollow (us|me|him|her)\b|download (our|the) app|may be reached at|\S+@\S+\.\w+|подпис(ыв)?айтесь|рассылк|メルマガ|ニュースレター|フォローして",
     )
     .expect("valid regex")
 });
@@ -143,6 +148,14 @@ impl Block {
                 .text
                 .ends_with(['.', '!', '?', '。', '！', '？', '"', '”', '»', ':']);
         label || (self.chars() < 300 && CALL_TO_ACTION.is_match(&self.text))
+    }
+
+    /// A short line that is only a date or a time (a dateline, a live-blog timestamp).
+    fn is_dateline(&self) -> bool {
+        self.chars < 40
+            && (TIME_ONLY.is_match(&self.text)
+                || (self.text.split_whitespace().count() <= 6
+                    && crate::human_dates::find_date(&self.text).is_some()))
     }
 
     fn is_heading(&self) -> bool {
@@ -204,6 +217,8 @@ pub fn main_content(
         .filter(|block| {
             (admitted(&block.chain, block.hinted) || beside(block)) && block.chars() > 0
         })
+        // A date or time on a line of its own is a dateline: metadata, not body.
+        .filter(|block| !block.is_dateline())
         // A bare address on a line of its own is a share or print artefact.
         .filter(|block| !block.text.starts_with("http") || block.text.contains(char::is_whitespace))
         // Mostly-link blocks are navigation or teasers; headings stay (subheads and product

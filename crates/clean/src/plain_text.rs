@@ -53,20 +53,77 @@ pub fn classify(text: &str) -> PlainText {
     let Some(first_prose) = kinds.iter().position(|k| *k == LineKind::Prose) else {
         return PlainText::default();
     };
-    let last_prose = kinds
+    let (start, end) = body_span(&lines, &kinds);
+    let title = headline(&lines[..start], &kinds[..start])
+        .or_else(|| headline(&lines[..first_prose], &kinds[..first_prose]));
+    let paragraphs = lines[start..=end]
         .iter()
-        .rposition(|k| *k == LineKind::Prose)
-        .unwrap_or(first_prose);
-    let title = headline(&lines[..first_prose], &kinds[..first_prose]);
-    let paragraphs = lines[first_prose..=last_prose]
-        .iter()
-        .zip(&kinds[first_prose..=last_prose])
+        .zip(&kinds[start..=end])
         .filter(|(line, kind)| {
             **kind != LineKind::Boilerplate && Some(line.as_str()) != title.as_deref()
         })
         .map(|(line, _)| line.clone())
         .collect();
     PlainText { title, paragraphs }
+}
+
+/// The body: the run of non-boilerplate lines with the most prose, joined by its neighbours
+/// when a single boilerplate line (a photo credit) separates them and they carry at least
+/// three tenths as much prose; from its first prose line to its last. Forum headers, teasers
+/// and footers in runs of their own stay out.
+fn body_span(lines: &[String], kinds: &[LineKind]) -> (usize, usize) {
+    // Runs of non-boilerplate lines, as (first, last) line indices.
+    let mut runs: Vec<(usize, usize)> = Vec::new();
+    for (i, kind) in kinds.iter().enumerate() {
+        if *kind == LineKind::Boilerplate {
+            continue;
+        }
+        match runs.last_mut() {
+            Some((_, last)) if *last + 1 == i => *last = i,
+            _ => runs.push((i, i)),
+        }
+    }
+    let prose = |&(first, last): &(usize, usize)| -> usize {
+        (first..=last)
+            .filter(|&i| kinds[i] == LineKind::Prose)
+            .map(|i| lines[i].chars().count())
+            .sum()
+    };
+    let main = (0..runs.len())
+        .max_by_key(|&i| (prose(&runs[i]), std::cmp::Reverse(i)))
+        .unwrap_or(0);
+    let main_prose = prose(&runs[main]);
+    let joins = |a: (usize, usize), b: (usize, usize)| {
+        b.0 == a.1 + 2 && prose(&a).min(prose(&b)) * 10 >= main_prose * 3
+    };
+    // A run that opens with a news dateline ("TOKYO, May 21. /TASS/.") starts the story,
+    // even when a box of boilerplate (an id, a date line) stands between it and the rest.
+    let opens_story = |(first, last): (usize, usize)| {
+        (first..=last)
+            .find(|&i| kinds[i] == LineKind::Prose)
+            .is_some_and(|i| DATELINE_LEAD.is_match(&lines[i]))
+    };
+    let (mut lo, mut hi) = (main, main);
+    while lo > 0
+        && (joins(runs[lo - 1], runs[lo])
+            || (runs[lo].0 <= runs[lo - 1].1 + 4 && opens_story(runs[lo - 1])))
+    {
+        lo -= 1;
+    }
+    while hi + 1 < runs.len() && joins(runs[hi], runs[hi + 1]) {
+        hi += 1;
+    }
+    let span = runs[lo].0..=runs[hi].1;
+    let start = span
+        .clone()
+        .find(|&i| kinds[i] == LineKind::Prose)
+        .unwrap_or(runs[lo].0);
+    let end = span
+        .clone()
+        .rev()
+        .find(|&i| kinds[i] == LineKind::Prose)
+        .unwrap_or(runs[hi].1);
+    (start, end)
 }
 
 /// The headline among the lines before the body: the first line of the last run of heading
@@ -99,6 +156,12 @@ fn starts_like_a_heading(line: &str) -> bool {
         .find(|c| c.is_alphanumeric())
         .is_some_and(|c| !c.is_lowercase())
 }
+
+/// A news dateline opening a paragraph: a place in capitals, maybe an agency or a date, then
+/// a dash, comma or stop (`TEHRAN (defapress)-`, `TOKYO, May 21. /TASS/.`, `МОСКВА, 10 мая.`).
+static DATELINE_LEAD: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^\p{Lu}[\p{Lu} .'-]{2,}(?:\s*\([^)]{1,40}\))?\s*[,–—-]").expect("valid regex")
+});
 
 /// Length in words, counting CJK characters as a third of a word each.
 fn word_len(line: &str) -> usize {

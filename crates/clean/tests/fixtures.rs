@@ -1,6 +1,7 @@
-//! Each folder in tests/fixtures holds `input.html` (in its own encoding), an optional
-//! `content-type.txt` (the HTTP header the page came with) and `expected.json`: the article
-//! the cleaner must produce. `UPDATE_EXPECTED=1 cargo test -p nichiro-clean --test fixtures`
+//! Each folder in tests/fixtures holds `input.html` (in its own encoding) or
+//! `input-path.txt` (a file elsewhere in the repository, such as a corpus document), an
+//! optional `content-type.txt` (the HTTP header the page came with) and `expected.json`: the
+//! article the cleaner must produce. `UPDATE_EXPECTED=1 cargo test -p nichiro-clean --test fixtures`
 //! rewrites the expected files from the current output, for review as a diff.
 
 use std::path::Path;
@@ -16,10 +17,16 @@ fn fixtures_match_their_expected_articles() {
         .map(|e| e.unwrap().path())
         .collect();
     cases.sort();
-    assert!(cases.len() >= 4, "fixtures are missing");
+    assert!(cases.len() >= 16, "fixtures are missing");
     let mut failures = Vec::new();
     for case in cases {
-        let input = std::fs::read(case.join("input.html")).unwrap();
+        let input = match std::fs::read_to_string(case.join("input-path.txt")) {
+            Ok(relative) => {
+                let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+                std::fs::read(repo.join(relative.trim())).unwrap()
+            }
+            Err(_) => std::fs::read(case.join("input.html")).unwrap(),
+        };
         let content_type = std::fs::read_to_string(case.join("content-type.txt")).ok();
         let url = format!(
             "https://fixtures.example/{}",
