@@ -195,14 +195,33 @@ pub fn clean_html(
     article.text = paragraphs.join("\n\n");
     article.title = meta.title;
     article.authors = meta.authors;
+    let mut signals = meta.signals;
     // Without a date in the metadata: the URL, then a date written near the top of the text.
     article.published = meta.published.or_else(|| {
-        human_dates::date_from_url(&article.url)
-            .or_else(|| human_dates::find_date(&article.text.chars().take(600).collect::<String>()))
+        let head: String = article.text.chars().take(600).collect();
+        let (signal, date) = human_dates::date_from_url(&article.url)
+            .map(|d| ("url", d))
+            .or_else(|| human_dates::find_date(&head).map(|d| ("text", d)))?;
+        signals.insert("published".into(), signal.into());
+        Some(date)
     });
+    article.modified = meta.modified;
+    article.image = meta.image.and_then(|i| match &base {
+        Some(base) => base.join(&i).ok().map(|u| u.to_string()),
+        None => Some(i),
+    });
+    article.section = meta.section;
+    article.keywords = meta.keywords;
     article.site_name = meta.site_name;
     article.description = meta.description;
-    article.language = detect_language(&article.text).or(meta.lang_attr);
+    article.language = match detect_language(&article.text) {
+        Some(language) => {
+            signals.insert("language".into(), "whatlang".into());
+            Some(language)
+        }
+        None => meta.lang_attr,
+    };
+    article.signals = signals;
     article.links = resolve_links(base.as_ref(), content.links);
     article.kind = kind_of(&article.text, limits);
     Ok(article)
@@ -214,24 +233,36 @@ pub fn clean_text(text: &str, url: &str, limits: &Limits) -> Article {
     let mut article = Article::empty(url);
     article.text = classified.paragraphs.join("\n\n");
     article.title = classified.title;
+    if article.title.is_some() {
+        article.signals.insert("title".into(), "text".into());
+    }
     // A dateline usually sits in the first lines, boilerplate included.
     let head: String = text.lines().take(25).collect::<Vec<_>>().join("\n");
     article.published = human_dates::find_date(&head);
+    if article.published.is_some() {
+        article.signals.insert("published".into(), "text".into());
+    }
     article.language = detect_language(&article.text);
+    if article.language.is_some() {
+        article.signals.insert("language".into(), "whatlang".into());
+    }
     article.kind = kind_of(&article.text, limits);
     article
 }
 
 /// Fills what the page did not say from what the source knew.
 pub fn apply_hints(article: &mut Article, hints: &ItemHints) {
-    if article.title.is_none() {
+    if article.title.is_none() && hints.title.is_some() {
         article.title.clone_from(&hints.title);
+        article.signals.insert("title".into(), "source".into());
     }
-    if article.published.is_none() {
+    if article.published.is_none() && hints.published.is_some() {
         article.published = hints.published;
+        article.signals.insert("published".into(), "source".into());
     }
-    if article.language.is_none() {
+    if article.language.is_none() && hints.language.is_some() {
         article.language.clone_from(&hints.language);
+        article.signals.insert("language".into(), "source".into());
     }
 }
 

@@ -1,6 +1,8 @@
 //! Article metadata from a parsed HTML document: JSON-LD, OpenGraph and article meta tags,
 //! `<time>`, `<title>`, `<link rel=canonical>`.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, FixedOffset};
 use scraper::{ElementRef, Html};
 use serde_json::Value;
@@ -24,6 +26,17 @@ pub struct Metadata {
     pub site_name: Option<String>,
     /// Meta or OpenGraph description.
     pub description: Option<String>,
+    /// Last modification time.
+    pub modified: Option<DateTime<FixedOffset>>,
+    /// The lead image, as written (maybe relative).
+    pub image: Option<String>,
+    /// The site's section (World, Politics).
+    pub section: Option<String>,
+    /// Keywords or tags the page gives.
+    pub keywords: Vec<String>,
+    /// For each field found, the signal it came from (`json-ld`, `opengraph`, `meta`,
+    /// `title-tag`, `h1`, `time-element`, `rel-author`, `rel-canonical`, `html-lang`).
+    pub signals: BTreeMap<String, String>,
 }
 
 /// The raw signals of a document, gathered in one pass over its elements.
@@ -114,31 +127,45 @@ pub fn read(html: &Html) -> Metadata {
         .iter()
         .filter_map(|text| serde_json::from_str::<Value>(text).ok())
         .find_map(|value| find_article(value, 0));
-    let site_name = meta.get(&["og:site_name", "application-name"]).or_else(|| {
-        ld.as_ref()
-            .and_then(|v| v.pointer("/publisher/name"))
-            .and_then(as_text)
-    });
+    let mut signals = BTreeMap::new();
+    let ld_text = |key: &str| ld.as_ref().and_then(|v| v.pointer(key)).and_then(as_text);
 
-    let title = ld
-        .as_ref()
-        .and_then(|v| v.get("headline"))
-        .and_then(as_text)
-        .or_else(|| meta.get(&["og:title", "twitter:title"]))
-        .or(h1.clone())
-        .or(page_title)
-        .map(|t| strip_site_suffix(&t, site_name.as_deref()))
-        .filter(|t| !t.is_empty());
+    let site_name = first(
+        &mut signals,
+        "site_name",
+        vec![
+            ("opengraph", meta.get(&["og:site_name"])),
+            ("meta", meta.get(&["application-name"])),
+            ("json-ld", ld_text("/publisher/name")),
+        ],
+    );
+    let title = first(
+        &mut signals,
+        "title",
+        vec![
+            ("json-ld", ld_text("/headline")),
+            ("opengraph", meta.get(&["og:title"])),
+            ("meta", meta.get(&["twitter:title"])),
+            ("h1", h1),
+            ("title-tag", page_title),
+        ],
+    )
+    .map(|t| strip_site_suffix(&t, site_name.as_deref()))
+    .filter(|t| !t.is_empty());
 
     let mut authors: Vec<String> = Vec::new();
+    let mut author_signal = None;
     if let Some(author) = ld.as_ref().and_then(|v| v.get("author")) {
         collect_names(author, &mut authors);
+        author_signal = Some("json-ld");
     }
     if authors.is_empty() {
         authors.extend(meta.all(&["author", "article:author", "dc.creator", "byl"]));
+        author_signal = Some("meta");
     }
     if authors.is_empty() {
         authors.extend(author_links);
+        author_signal = Some("rel-author");
     }
     let mut authors: Vec<String> = authors
         .into_iter()
@@ -151,39 +178,172 @@ pub fn read(html: &Html) -> Metadata {
         .filter(|a| !a.is_empty() && !a.starts_with("http") && a.chars().count() < 80)
         .collect();
     authors.dedup();
+    if let (false, Some(signal)) = (authors.is_empty(), author_signal) {
+        signals.insert("authors".into(), signal.into());
+    }
 
-    let published = ld
-        .as_ref()
-        .and_then(|v| v.get("datePublished"))
-        .and_then(as_text)
-        .into_iter()
-        .chain(meta.all(&[
-            "article:published_time",
-            "og:published_time",
-            "datepublished",
-            "pubdate",
-            "publishdate",
-            "date",
-            "dc.date.issued",
-            "dc.date",
-            "sailthru.date",
-        ]))
-        .chain(times)
-        .find_map(|s| parse_date(&s));
+    let published = first_date(
+        &mut signals,
+        "published",
+        vec![
+            ("json-ld", ld_text("/datePublished").into_iter().collect()),
+            (
+                "opengraph",
+                meta.all(&["article:published_time", "og:published_time"]),
+            ),
+            (
+                "meta",
+                meta.all(&[
+                    "datepublished",
+                    "pubdate",
+                    "publishdate",
+                    "date",
+                    "dc.date.issued",
+                    "dc.date",
+                    "sailthru.date",
+                ]),
+            ),
+            ("time-element", times),
+        ],
+    );
+    let modified = first_date(
+        &mut signals,
+        "modified",
+        vec![
+            ("json-ld", ld_text("/dateModified").into_iter().collect()),
+            (
+                "opengraph",
+                meta.all(&["article:modified_time", "og:updated_time"]),
+            ),
+            (
+                "meta",
+                meta.all(&["datemodified", "last-modified", "dc.date.modified"]),
+            ),
+        ],
+    );
+    let image = first(
+        &mut signals,
+        "image",
+        vec![
+            ("opengraph", meta.get(&["og:image", "og:image:url"])),
+            ("meta", meta.get(&["twitter:image", "twitter:image:src"])),
+            (
+                "json-ld",
+                ld.as_ref()
+                    .and_then(|v| v.get("image"))
+                    .and_then(|i| match i {
+                        Value::String(s) => Some(s.clone()),
+                        Value::Array(items) => items.first().and_then(|f| {
+                            f.as_str()
+                                .map(str::to_string)
+                                .or_else(|| f.get("url").and_then(as_text))
+                        }),
+                        Value::Object(_) => i.get("url").and_then(as_text),
+                        _ => None,
+                    }),
+            ),
+        ],
+    );
+    let section = first(
+        &mut signals,
+        "section",
+        vec![
+            ("json-ld", ld_text("/articleSection")),
+            ("opengraph", meta.get(&["article:section"])),
+            ("meta", meta.get(&["section", "category"])),
+        ],
+    );
+    let keyword_list = |text: String| -> Vec<String> {
+        text.split([',', ';', '、'])
+            .map(collapse)
+            .filter(|k| !k.is_empty())
+            .collect()
+    };
+    let mut keywords: Vec<String> = meta.all(&["article:tag"]);
+    if keywords.is_empty() {
+        keywords = first(
+            &mut signals,
+            "keywords",
+            vec![
+                ("json-ld", ld_text("/keywords")),
+                ("meta", meta.get(&["keywords", "news_keywords"])),
+            ],
+        )
+        .map(keyword_list)
+        .unwrap_or_default();
+    } else {
+        signals.insert("keywords".into(), "opengraph".into());
+    }
+    keywords.dedup();
+    let lang_attr = lang
+        .as_deref()
+        .and_then(|l| l.split(['-', '_']).next())
+        .map(|l| l.trim().to_ascii_lowercase())
+        .filter(|l| !l.is_empty());
+    if lang_attr.is_some() {
+        signals.insert("language".into(), "html-lang".into());
+    }
+    let canonical = first(
+        &mut signals,
+        "canonical",
+        vec![
+            ("rel-canonical", canonical),
+            ("opengraph", meta.get(&["og:url"])),
+        ],
+    );
+    let description = first(
+        &mut signals,
+        "description",
+        vec![
+            ("meta", meta.get(&["description"])),
+            ("opengraph", meta.get(&["og:description"])),
+            ("meta", meta.get(&["twitter:description"])),
+        ],
+    );
 
     Metadata {
         title,
         authors,
         published,
-        lang_attr: lang
-            .as_deref()
-            .and_then(|l| l.split(['-', '_']).next())
-            .map(|l| l.trim().to_ascii_lowercase())
-            .filter(|l| !l.is_empty()),
-        canonical: canonical.or_else(|| meta.get(&["og:url"])),
+        lang_attr,
+        canonical,
         site_name,
-        description: meta.get(&["description", "og:description", "twitter:description"]),
+        description,
+        modified,
+        image,
+        section,
+        keywords,
+        signals,
     }
+}
+
+/// The first candidate that is there, recording its signal for `field`.
+fn first(
+    signals: &mut BTreeMap<String, String>,
+    field: &str,
+    candidates: Vec<(&str, Option<String>)>,
+) -> Option<String> {
+    let (signal, value) = candidates
+        .into_iter()
+        .find_map(|(signal, value)| value.filter(|v| !v.is_empty()).map(|v| (signal, v)))?;
+    signals.insert(field.to_string(), signal.to_string());
+    Some(value)
+}
+
+/// The first candidate that parses as a date, recording its signal for `field`.
+fn first_date(
+    signals: &mut BTreeMap<String, String>,
+    field: &str,
+    candidates: Vec<(&str, Vec<String>)>,
+) -> Option<DateTime<FixedOffset>> {
+    let (signal, date) = candidates.into_iter().find_map(|(signal, values)| {
+        values
+            .iter()
+            .find_map(|v| parse_date(v))
+            .map(|d| (signal, d))
+    })?;
+    signals.insert(field.to_string(), signal.to_string());
+    Some(date)
 }
 
 #[derive(Default)]
@@ -328,5 +488,56 @@ mod tests {
         );
         assert_eq!(meta.lang_attr.as_deref(), Some("ru"));
         assert_eq!(meta.site_name.as_deref(), Some("ТАСС"));
+    }
+}
+
+#[cfg(test)]
+mod more_tests {
+    use super::*;
+
+    #[test]
+    fn every_field_says_where_it_came_from() {
+        let html = Html::parse_document(
+            r#"<html lang="ja"><head><title>日露首脳会談 | 北海ニュース</title>
+            <meta property="og:image" content="/img/summit.jpg">
+            <meta property="article:section" content="政治">
+            <meta property="article:tag" content="日露"><meta property="article:tag" content="北方領土">
+            <meta property="article:modified_time" content="2019-06-01T08:00:00+09:00">
+            <meta name="description" content="首脳会談の詳報">
+            <link rel="canonical" href="/seiji/1">
+            </head><body><h1>日露首脳会談、平和条約交渉を継続</h1>
+            <time datetime="2019-05-31T21:00:00+09:00">5月31日</time></body></html>"#,
+        );
+        let meta = read(&html);
+        assert_eq!(
+            meta.title.as_deref(),
+            Some("日露首脳会談、平和条約交渉を継続")
+        );
+        assert_eq!(meta.image.as_deref(), Some("/img/summit.jpg"));
+        assert_eq!(meta.section.as_deref(), Some("政治"));
+        assert_eq!(meta.keywords, ["日露", "北方領土"]);
+        assert_eq!(
+            meta.modified.unwrap().to_rfc3339(),
+            "2019-06-01T08:00:00+09:00"
+        );
+        let signals: Vec<(&str, &str)> = meta
+            .signals
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        assert_eq!(
+            signals,
+            [
+                ("canonical", "rel-canonical"),
+                ("description", "meta"),
+                ("image", "opengraph"),
+                ("keywords", "opengraph"),
+                ("language", "html-lang"),
+                ("modified", "opengraph"),
+                ("published", "time-element"),
+                ("section", "opengraph"),
+                ("title", "h1"),
+            ]
+        );
     }
 }

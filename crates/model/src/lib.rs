@@ -135,6 +135,23 @@ pub struct Article {
     pub links: Vec<String>,
     /// Whether this looks like an article at all.
     pub kind: PageKind,
+    /// Last modification time, when the page gives one.
+    #[serde(default)]
+    pub modified: Option<DateTime<FixedOffset>>,
+    /// Absolute URL of the lead image.
+    #[serde(default)]
+    pub image: Option<String>,
+    /// The site's section (World, Politics).
+    #[serde(default)]
+    pub section: Option<String>,
+    /// Keywords or tags the page gives.
+    #[serde(default)]
+    pub keywords: Vec<String>,
+    /// For each metadata field found, the signal it came from: `json-ld`, `opengraph`,
+    /// `meta`, `title-tag`, `h1`, `time-element`, `rel-author`, `rel-canonical`, `html-lang`,
+    /// `url`, `text`, `whatlang`, `source` (the feed or folder's hint).
+    #[serde(default)]
+    pub signals: std::collections::BTreeMap<String, String>,
 }
 
 impl Article {
@@ -151,6 +168,11 @@ impl Article {
             description: None,
             links: Vec::new(),
             kind: PageKind::Article,
+            modified: None,
+            image: None,
+            section: None,
+            keywords: Vec::new(),
+            signals: std::collections::BTreeMap::new(),
         }
     }
 

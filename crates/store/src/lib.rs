@@ -103,6 +103,16 @@ pub struct StoredArticle {
     pub stored_at: DateTime<Utc>,
     /// Text.
     pub text: String,
+    /// Last modification time.
+    pub modified: Option<DateTime<FixedOffset>>,
+    /// Lead image.
+    pub image: Option<String>,
+    /// Section.
+    pub section: Option<String>,
+    /// Keywords.
+    pub keywords: Vec<String>,
+    /// Where each metadata field came from.
+    pub signals: std::collections::BTreeMap<String, String>,
 }
 
 /// Which articles [`SqliteStore::list`] returns.
@@ -140,7 +150,7 @@ impl std::fmt::Debug for SqliteStore {
 
 const COLUMNS: &str = "url, title, authors, published, language, site_name, description, source, \
     requested_url, relevant, relevance, topics, related, duplicate_of, duplicate_shared, kind, \
-    fetched_at, stored_at, text";
+    fetched_at, stored_at, text, modified, image, section, keywords, signals";
 
 impl SqliteStore {
     /// Opens (creating when missing) the database at `path` and brings its schema up to date.
@@ -201,8 +211,8 @@ impl SqliteStore {
             let mut insert = tx.prepare_cached(
                 "INSERT INTO articles (url, requested_url, source, title, authors, published, language,
                     site_name, description, text, links, kind, relevant, relevance, topics, related,
-                    duplicate_of, duplicate_shared, fetched_at, stored_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)
+duplicate_of, duplicate_shared, fetched_at, stored_at, modified, image, section, keywords, signals)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25)
                  ON CONFLICT(url) DO NOTHING",
             )?;
             let mut seen = tx.prepare_cached(
@@ -238,6 +248,11 @@ impl SqliteStore {
                     t.duplicate_of.as_ref().map(|d| d.shared),
                     item.fetched_at.to_rfc3339(),
                     now,
+                    a.modified.map(|m| m.to_rfc3339()),
+                    a.image,
+                    a.section,
+                    to_json(&a.keywords)?,
+                    to_json(&a.signals)?,
                 ])?;
                 let id: i64 =
                     tx.query_row("SELECT id FROM articles WHERE url = ?1", [&a.url], |r| {
@@ -553,6 +568,15 @@ fn read_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<RowResult> {
             stored_at: time(row.get(17).map_err(|e| e.to_string())?, utc, "stored_at")?
                 .ok_or("stored_at missing")?,
             text: row.get(18).map_err(|e| e.to_string())?,
+            modified: time(
+                row.get(19).map_err(|e| e.to_string())?,
+                |s| DateTime::parse_from_rfc3339(s).ok(),
+                "modified",
+            )?,
+            image: row.get(20).map_err(|e| e.to_string())?,
+            section: row.get(21).map_err(|e| e.to_string())?,
+            keywords: json(row.get(22).map_err(|e| e.to_string())?, "keywords")?,
+            signals: json(row.get(23).map_err(|e| e.to_string())?, "signals")?,
         })
     };
     Ok(build())

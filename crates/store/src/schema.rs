@@ -59,4 +59,12 @@ pub const MIGRATIONS: &[&str] = &[
         given_up_at TEXT NOT NULL
     );
     "#,
+    // 3: more metadata, and the signal each field came from.
+    r#"
+    ALTER TABLE articles ADD COLUMN modified TEXT;
+    ALTER TABLE articles ADD COLUMN image TEXT;
+    ALTER TABLE articles ADD COLUMN section TEXT;
+    ALTER TABLE articles ADD COLUMN keywords TEXT NOT NULL DEFAULT '[]';
+    ALTER TABLE articles ADD COLUMN signals TEXT NOT NULL DEFAULT '{}';
+    "#,
 ];
