@@ -170,6 +170,8 @@ pub struct MainContent {
     pub paragraphs: Vec<String>,
     /// Absolute or relative `href`s of links inside the chosen content.
     pub links: Vec<String>,
+    /// Date or time lines found in the content and left out of the paragraphs.
+    pub datelines: Vec<String>,
 }
 
 /// Finds the article's text blocks in `html`.
@@ -218,7 +220,13 @@ pub fn main_content(
             (admitted(&block.chain, block.hinted) || beside(block)) && block.chars() > 0
         })
         // A date or time on a line of its own is a dateline: metadata, not body.
-        .filter(|block| !block.is_dateline())
+        .filter(|block| {
+            if block.is_dateline() {
+                content.datelines.push(block.text.clone());
+                return false;
+            }
+            true
+        })
         // A bare address on a line of its own is a share or print artefact.
         .filter(|block| !block.text.starts_with("http") || block.text.contains(char::is_whitespace))
         // Mostly-link blocks are navigation or teasers; headings stay (subheads and product

@@ -199,8 +199,12 @@ pub fn clean_html(
     // Without a date in the metadata: the URL, then a date written near the top of the text.
     article.published = meta.published.or_else(|| {
         let head: String = article.text.chars().take(600).collect();
-        let (signal, date) = human_dates::date_from_url(&article.url)
-            .map(|d| ("url", d))
+        let (signal, date) = content
+            .datelines
+            .iter()
+            .find_map(|line| human_dates::find_date(line))
+            .map(|d| ("dateline", d))
+            .or_else(|| human_dates::date_from_url(&article.url).map(|d| ("url", d)))
             .or_else(|| human_dates::find_date(&head).map(|d| ("text", d)))?;
         signals.insert("published".into(), signal.into());
         Some(date)
