@@ -211,6 +211,23 @@ fn compile(configs: Vec<SourceConfig>) -> Vec<Source> {
         .collect()
 }
 
+/// Runs the fetch stage alone on `urls` (claimed, as a source would) and returns its output.
+async fn fetch_only(ctx: &PollContext, urls: Vec<String>) -> mpsc::Receiver<RawPage> {
+    let (jobs_tx, jobs_rx) = mpsc::channel(urls.len().max(1));
+    let (pages_tx, pages_rx) = mpsc::channel(urls.len().max(1));
+    for url in urls {
+        ctx.seen.claim(&url);
+        let job = nichiro_model::RemoteJob {
+            url,
+            source: "s".into(),
+            hints: Default::default(),
+        };
+        jobs_tx.send(FetchJob::Remote(job)).await.unwrap();
+    }
+    tokio::spawn(run_fetch(ctx.clone(), jobs_rx, pages_tx));
+    pages_rx
+}
+
 /// Fails instead of hanging if a test's event never comes.
 async fn within<F: std::future::Future>(event: F) -> F::Output {
     tokio::time::timeout(Duration::from_secs(120), event)
@@ -272,19 +289,7 @@ async fn retry_after_is_obeyed() {
         obey_robots: false,
         ..config()
     });
-    let (jobs_tx, jobs_rx) = mpsc::channel(4);
-    let (pages_tx, mut pages_rx) = mpsc::channel(4);
-    ctx.seen.claim(&format!("{base}/page"));
-    jobs_tx
-        .send(FetchJob::Remote(nichiro_model::RemoteJob {
-            url: format!("{base}/page"),
-            source: "s".into(),
-            hints: Default::default(),
-        }))
-        .await
-        .unwrap();
-    drop(jobs_tx);
-    tokio::spawn(run_fetch(ctx.clone(), jobs_rx, pages_tx));
+    let mut pages_rx = fetch_only(&ctx, vec![format!("{base}/page")]).await;
     let page = within(pages_rx.recv())
         .await
         .expect("the page arrives after the retry");
@@ -655,22 +660,7 @@ async fn crawl_delay_spaces_the_requests() {
         .with_state(slow.clone());
     let base = serve(router).await;
     let ctx = context(config());
-    let (jobs_tx, jobs_rx) = mpsc::channel(8);
-    let (pages_tx, mut pages_rx) = mpsc::channel(8);
-    for n in 0..3 {
-        let url = format!("{base}/a/{n}");
-        ctx.seen.claim(&url);
-        jobs_tx
-            .send(FetchJob::Remote(nichiro_model::RemoteJob {
-                url,
-                source: "s".into(),
-                hints: Default::default(),
-            }))
-            .await
-            .unwrap();
-    }
-    drop(jobs_tx);
-    tokio::spawn(run_fetch(ctx.clone(), jobs_rx, pages_tx));
+    let mut pages_rx = fetch_only(&ctx, (0..3).map(|n| format!("{base}/a/{n}")).collect()).await;
     for _ in 0..3 {
         within(pages_rx.recv()).await.expect("a page");
     }
