@@ -95,6 +95,15 @@ static BOILERPLATE_HINT: LazyLock<Regex> = LazyLock::new(|| {
     .expect("valid regex")
 });
 
+/// Whole-line interface labels, in English, Russian, Japanese and a few other languages
+/// news sites use.
+static UI_LABEL: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)^(advert(isement)?|anzeige|publicidad|sponsored( content)?|tags?|topics?|categor(y|ies|ias|ie)|comments?|comentários|like this|share( this( article)?)?|explore further|don'?t miss|subscribe|related( articles| stories)?|read more|see also|more|next|previous|\d+ (of|/) \d+|реклама|теги|комментарии|читайте также|広告|関連記事|コメント|シェア)\s*[:：]?$",
+    )
+    .expect("valid regex")
+});
+
 /// A time of day alone (`12:40`, `9.15 pm`).
 static TIME_ONLY: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)^\d{1,2}[:.]\d{2}(?:\s*[ap]\.?m\.?)?$").expect("valid regex")
@@ -227,6 +236,8 @@ pub fn main_content(
             }
             true
         })
+        // Interface labels ("Advert", "Tags", "Comments", "1 of 6") are not prose.
+        .filter(|block| block.chars >= 40 || !UI_LABEL.is_match(block.text.trim()))
         // A bare address on a line of its own is a share or print artefact.
         .filter(|block| !block.text.starts_with("http") || block.text.contains(char::is_whitespace))
         // Mostly-link blocks are navigation or teasers; headings stay (subheads and product
