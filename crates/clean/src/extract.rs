@@ -161,7 +161,11 @@ impl Block {
 
     /// A short line that is only a date or a time (a dateline, a live-blog timestamp).
     fn is_dateline(&self) -> bool {
+        // Every date form the cleaner reads has a digit: test that first, it is cheap.
         self.chars < 40
+            && self
+                .text
+                .contains(|c: char| c.is_ascii_digit() || ('０'..='９').contains(&c))
             && (TIME_ONLY.is_match(&self.text)
                 || (self.text.split_whitespace().count() <= 6
                     && crate::human_dates::find_date(&self.text).is_some()))

@@ -280,7 +280,7 @@ fn kind_of(text: &str, limits: &Limits) -> PageKind {
 
 /// ISO 639-1 code of the text's language, when whatlang is confident.
 pub fn detect_language(text: &str) -> Option<String> {
-    let sample: String = text.chars().take(1000).collect();
+    let sample: String = text.chars().take(500).collect();
     let info = whatlang::detect(&sample)?;
     if !info.is_reliable() && info.confidence() < 0.5 {
         return None;
