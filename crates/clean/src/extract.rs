@@ -202,11 +202,20 @@ pub fn main_content(
         limits,
         started,
         visited: 0,
+        articles: std::collections::HashSet::new(),
     };
     walker.visit(html.tree.root(), false, 0)?;
     walker.flush();
-    let Walker { blocks, links, .. } = walker;
-    let Choice { chosen, parent } = choose_containers(&blocks);
+    let Walker {
+        blocks,
+        links,
+        articles,
+        ..
+    } = walker;
+    let Choice { mut chosen, parent } = choose_containers(&blocks);
+    if let Some(article) = titled_article(&blocks, &articles, &chosen) {
+        chosen = vec![article];
+    }
     // Where a chain reaches a chosen container, unless boilerplate lies in between.
     let admitted = |chain: &[NodeId], hinted: Option<usize>| {
         chain
@@ -284,6 +293,41 @@ pub fn text_weight<S: AsRef<str>>(paragraphs: &[S]) -> usize {
 }
 
 /// Scores containers by the prose below them and returns the best one and its strong siblings.
+/// When the chosen containers hold several `<article>` elements (or are such elements) and
+/// exactly one of them holds the page's `<h1>`, that one: the others are separate
+/// compositions (related posts, comments), as HTML5 defines them.
+fn titled_article(
+    blocks: &[Block],
+    articles: &std::collections::HashSet<NodeId>,
+    chosen: &[NodeId],
+) -> Option<NodeId> {
+    let mut found: Vec<NodeId> = Vec::new();
+    let mut titled: Vec<NodeId> = Vec::new();
+    for block in blocks {
+        let Some(at) = block.chain.iter().position(|id| chosen.contains(id)) else {
+            continue;
+        };
+        // The outermost article from the block up to (and including) the chosen container.
+        let Some(article) = block.chain[..=at]
+            .iter()
+            .rev()
+            .find(|id| articles.contains(id))
+        else {
+            continue;
+        };
+        if !found.contains(article) {
+            found.push(*article);
+        }
+        if block.tag == "h1" && !titled.contains(article) {
+            titled.push(*article);
+        }
+    }
+    match titled.as_slice() {
+        [article] if found.len() >= 2 => Some(*article),
+        _ => None,
+    }
+}
+
 /// The containers chosen for the article, and the parent of the best one.
 struct Choice {
     chosen: Vec<NodeId>,
@@ -433,6 +477,8 @@ struct Walker<'a> {
     limits: &'a Limits,
     started: Instant,
     visited: usize,
+    /// The `<article>` elements met.
+    articles: std::collections::HashSet<NodeId>,
 }
 
 impl Walker<'_> {
@@ -468,6 +514,9 @@ impl Walker<'_> {
                 // Inline elements marked as boilerplate (a byline <span>) open a block too, so
                 // their text can be told apart.
                 let is_block = BLOCK_TAGS.contains(&name) || hinted;
+                if name == "article" {
+                    self.articles.insert(node.id());
+                }
                 if is_block {
                     self.flush();
                     self.stack.push(Open {
