@@ -203,6 +203,7 @@ pub fn main_content(
         started,
         visited: 0,
         articles: std::collections::HashSet::new(),
+        token_kinds: TokenKinds::new(),
     };
     walker.visit(html.tree.root(), false, 0)?;
     walker.flush();
@@ -479,6 +480,8 @@ struct Walker<'a> {
     visited: usize,
     /// The `<article>` elements met.
     articles: std::collections::HashSet<NodeId>,
+    /// What each class/id token says, judged once per page.
+    token_kinds: TokenKinds,
 }
 
 impl Walker<'_> {
@@ -510,7 +513,7 @@ impl Walker<'_> {
                     self.flush();
                     return Ok(());
                 }
-                let hinted = is_boilerplate(element);
+                let hinted = is_boilerplate(element, &mut self.token_kinds);
                 // Inline elements marked as boilerplate (a byline <span>) open a block too, so
                 // their text can be told apart.
                 let is_block = BLOCK_TAGS.contains(&name) || hinted;
@@ -637,7 +640,11 @@ fn is_hidden(element: &scraper::node::Element) -> bool {
         })
 }
 
-fn is_boilerplate(element: &scraper::node::Element) -> bool {
+/// Per class/id token: (marks boilerplate, marks content). Tokens repeat across a page, so
+/// each is judged once.
+type TokenKinds = HashMap<String, (bool, bool)>;
+
+fn is_boilerplate(element: &scraper::node::Element, token_kinds: &mut TokenKinds) -> bool {
     // Forms hold search boxes and sign-ups, but some sites wrap the whole page in one.
     if element.name() == "form" {
         return true;
@@ -651,17 +658,26 @@ fn is_boilerplate(element: &scraper::node::Element) -> bool {
     // Tokens of class, id and role: `related-articles` is boilerplate (a boilerplate word
     // qualifies the content word), while `article-body has-sidebar` is rescued by a token that
     // is a content word alone.
-    let tokens: Vec<&str> = ["class", "id", "role"]
+    let mut marked = false;
+    let mut rescued = false;
+    for token in ["class", "id", "role"]
         .iter()
         .filter_map(|attr| element.attr(attr))
         .flat_map(str::split_whitespace)
-        .collect();
-    // An embedded post (`social-media-embed`) is quoted by the article: content.
-    let marked = tokens
-        .iter()
-        .any(|t| BOILERPLATE_HINT.is_match(t) && !t.to_ascii_lowercase().contains("embed"));
-    let rescued = tokens
-        .iter()
-        .any(|t| CONTENT_HINT.is_match(t) && !BOILERPLATE_HINT.is_match(t));
+    {
+        let (boilerplate, content) = match token_kinds.get(token) {
+            Some(kinds) => *kinds,
+            None => {
+                // An embedded post (`social-media-embed`) is quoted by the article: content.
+                let boilerplate = BOILERPLATE_HINT.is_match(token)
+                    && !token.to_ascii_lowercase().contains("embed");
+                let content = CONTENT_HINT.is_match(token) && !BOILERPLATE_HINT.is_match(token);
+                token_kinds.insert(token.to_string(), (boilerplate, content));
+                (boilerplate, content)
+            }
+        };
+        marked |= boilerplate;
+        rescued |= content;
+    }
     marked && !rescued
 }
