@@ -209,17 +209,29 @@ impl Tagger {
 
     /// Tags one article.
     pub fn tag(&self, article: &Article) -> Tags {
+        // Each piece is tokenized once: the title, then the body sentence by sentence (sentence
+        // boundaries fall between tokens, so the pieces add up to the whole).
         let title = article.title.as_deref().unwrap_or("");
-        let text = full_text(article.title.as_deref(), &article.text);
-        let tokens = tokenize(&text);
+        let title_tokens = tokenize(title);
+        let title_matches = self.matcher.find(title, &title_tokens);
+        let title_counts = !title.is_empty() && !article.text.starts_with(title);
         let mut matches = Matches::default();
         let mut both_sides_sentences = 0;
-        for sentence in sentences(&text) {
-            let found = self.matcher.find(sentence, &tokenize(sentence));
+        let mut body_tokens = Vec::new();
+        for sentence in sentences(&article.text) {
+            let sentence_tokens = tokenize(sentence);
+            let found = self.matcher.find(sentence, &sentence_tokens);
             both_sides_sentences += usize::from(found.names_both_sides());
             matches.merge(found);
+            body_tokens.extend(sentence_tokens);
         }
-        let title_matches = self.matcher.find(title, &tokenize(title));
+        let mut tokens = Vec::with_capacity(title_tokens.len() + body_tokens.len());
+        if title_counts {
+            both_sides_sentences += usize::from(title_matches.names_both_sides());
+            matches.merge(title_matches.clone());
+            tokens.extend(title_tokens);
+        }
+        tokens.extend_from_slice(&body_tokens);
         let relevance = self.relevance(&matches, both_sides_sentences, &title_matches);
         let relevant = relevance >= self.config.relevance_threshold;
         let topics = if relevant {
@@ -251,7 +263,7 @@ impl Tagger {
         let duplicate_of = self
             .near_duplicates
             .find_copy(
-                &tokenize(&article.text),
+                &body_tokens,
                 published,
                 self.config.duplicate_min_shared,
                 self.config.duplicate_min_common,

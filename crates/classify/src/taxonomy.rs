@@ -140,7 +140,7 @@ pub struct Matcher {
 }
 
 /// Matches found in one text: per group, each term with its count.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Matches {
     /// (group, term) → count.
     pub counts: BTreeMap<Group, BTreeMap<String, usize>>,
