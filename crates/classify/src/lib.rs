@@ -161,11 +161,6 @@ impl Tagger {
         Ok(tagger)
     }
 
-    /// The taxonomy in use.
-    pub fn taxonomy(&self) -> &Taxonomy {
-        &self.taxonomy
-    }
-
     /// Number of documents compared against.
     pub fn len(&self) -> usize {
         self.similarity.len()
