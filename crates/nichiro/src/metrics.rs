@@ -4,6 +4,7 @@
 use std::fmt::Write as _;
 use std::net::SocketAddr;
 
+use nichiro_fetch::SourceCounts;
 use nichiro_pipeline::{Progress, RunSummary};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
@@ -66,65 +67,58 @@ pub fn render(summary: &RunSummary) -> String {
             .map(|(t, n)| (format!("{{topic=\"{}\"}}", escape(t)), *n))
             .collect(),
     );
-    let per_source = |f: fn(&nichiro_fetch::SourceCounts) -> u64| {
-        summary
+    for (name, help, value) in SOURCE_COUNTERS {
+        let samples = summary
             .sources
             .iter()
-            .map(|(s, c)| (format!("{{source=\"{}\"}}", escape(s)), f(c)))
-            .collect::<Vec<_>>()
-    };
-    counter(
-        "source_polls_total",
-        "Polls of each source.",
-        per_source(|c| c.polls),
-    );
-    counter(
-        "source_listed_total",
-        "Items listed by each source.",
-        per_source(|c| c.listed),
-    );
-    counter(
-        "source_queued_total",
-        "Items queued for fetching.",
-        per_source(|c| c.queued),
-    );
-    counter(
-        "source_seen_before_total",
-        "Items skipped as seen before.",
-        per_source(|c| c.seen_before),
-    );
-    counter(
-        "source_filtered_total",
-        "Items skipped by patterns or age.",
-        per_source(|c| c.filtered),
-    );
-    counter(
-        "source_not_modified_total",
-        "Listings that had not changed (304).",
-        per_source(|c| c.not_modified),
-    );
-    counter(
-        "source_fetched_total",
-        "Pages fetched per source.",
-        per_source(|c| c.fetched),
-    );
-    counter(
-        "source_failed_total",
-        "Pages or listings failed per source.",
-        per_source(|c| c.failed),
-    );
-    counter(
-        "source_retries_total",
-        "Retries per source.",
-        per_source(|c| c.retries),
-    );
-    counter(
-        "source_robots_disallowed_total",
-        "Pages robots.txt disallowed.",
-        per_source(|c| c.robots_disallowed),
-    );
+            .map(|(s, c)| (format!("{{source=\"{}\"}}", escape(s)), value(c)))
+            .collect();
+        counter(name, help, samples);
+    }
     out
 }
+
+type SourceCounter = (&'static str, &'static str, fn(&SourceCounts) -> u64);
+
+/// The per-source counters: metric name, help, value.
+const SOURCE_COUNTERS: &[SourceCounter] = &[
+    ("source_polls_total", "Polls of each source.", |c| c.polls),
+    ("source_listed_total", "Items listed by each source.", |c| {
+        c.listed
+    }),
+    ("source_queued_total", "Items queued for fetching.", |c| {
+        c.queued
+    }),
+    (
+        "source_seen_before_total",
+        "Items skipped as seen before.",
+        |c| c.seen_before,
+    ),
+    (
+        "source_filtered_total",
+        "Items skipped by patterns or age.",
+        |c| c.filtered,
+    ),
+    (
+        "source_not_modified_total",
+        "Listings that had not changed (304).",
+        |c| c.not_modified,
+    ),
+    ("source_fetched_total", "Pages fetched per source.", |c| {
+        c.fetched
+    }),
+    (
+        "source_failed_total",
+        "Pages or listings failed per source.",
+        |c| c.failed,
+    ),
+    ("source_retries_total", "Retries per source.", |c| c.retries),
+    (
+        "source_robots_disallowed_total",
+        "Pages robots.txt disallowed.",
+        |c| c.robots_disallowed,
+    ),
+];
 
 fn escape(label: &str) -> String {
     label
