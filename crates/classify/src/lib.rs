@@ -1,11 +1,15 @@
 //! nichiro's tagger: decides whether an article is about Russia–Japan relations, which topics
-//! it covers (with the evidence), which corpus or stored documents it relates to, and which
-//! stored text it copies.
+//! it covers (with the evidence), which people, places and organisations it names, which
+//! corpus or stored documents it relates to, and which stored text it copies, in English,
+//! Russian and Japanese.
 //!
-//! It is synchronous and pure: the caller loads the taxonomy and corpus once
-//! ([`Tagger::from_config`]), tags articles ([`Tagger::tag`]) and adds what it stores
+//! It is synchronous and pure: the caller loads the taxonomy, gazetteer, model and corpus
+//! once ([`Tagger::from_config`]), tags articles ([`Tagger::tag`]) and adds what it stores
 //! ([`Tagger::remember`]) so later articles are compared with it. It does not fetch, clean
-//! HTML or store anything.
+//! HTML or store anything. How it decides: the taxonomy's and gazetteer's terms are found
+//! sentence by sentence ([`taxonomy`], [`gazetteer`]), counted into language-independent
+//! features ([`features`]), and scored by logistic models ([`model`]) learned from labelled
+//! records ([`train`]).
 //!
 //! ```
 //! use nichiro_classify::{Tagger, TagConfig, taxonomy::Taxonomy};
@@ -30,22 +34,29 @@
 //! ```
 
 pub mod corpus;
+pub mod features;
+pub mod gazetteer;
+pub mod model;
 pub mod near_duplicates;
 pub mod similarity;
 pub mod taxonomy;
 pub mod tokenize;
+pub mod train;
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use nichiro_model::{Article, DuplicateOf, RelatedDoc, Tags, TopicTag};
+use nichiro_model::{Article, DuplicateOf, EntityTag, RelatedDoc, Tags, TopicTag};
 use serde::{Deserialize, Serialize};
 
 use corpus::Document;
+use features::Analysis;
+use gazetteer::Gazetteer;
+use model::Model;
 use near_duplicates::NearDuplicateIndex;
 use similarity::SimilarityIndex;
 use taxonomy::{Group, Matcher, Matches, Taxonomy};
-use tokenize::tokenize;
+use tokenize::Token;
 
 /// Why the tagger could not start.
 #[derive(Debug, thiserror::Error)]
@@ -61,6 +72,22 @@ pub enum TagError {
     /// The taxonomy file is not valid.
     #[error("bad taxonomy {path}: {message}")]
     Taxonomy {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+    /// The gazetteer file is not valid.
+    #[error("bad gazetteer {path}: {message}")]
+    Gazetteer {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+    /// The model file is not valid.
+    #[error("bad model {path}: {message}")]
+    Model {
         /// The file.
         path: PathBuf,
         /// What is wrong.
@@ -83,14 +110,24 @@ pub struct TagConfig {
     /// The taxonomy file; relative paths are taken from the config file's folder.
     /// Default `topics.toml`.
     pub topics: PathBuf,
+    /// The gazetteer file. Default: `gazetteer.toml` beside the taxonomy when there is one,
+    /// else no entities.
+    pub gazetteer: Option<PathBuf>,
+    /// The model file written by `nichiro train`. Default: `model.toml` beside the taxonomy
+    /// when there is one, else hand-set weights ([`Model::untrained`]).
+    pub model: Option<PathBuf>,
     /// The corpus folder (with its `manifest.toml`); relative paths are taken from the config
     /// file's folder. Default `../corpus`. Empty to tag without a corpus.
     pub corpus: Option<PathBuf>,
-    /// Relevance score at or above which an article is relevant. Default 0.5.
+    /// Relevance probability at or above which an article is relevant. Default 0.5: the
+    /// models are fitted without class weights, so 0.5 means even odds.
     pub relevance_threshold: f32,
+    /// Topic probability at or above which a topic is tagged. Default 0.5. A relevant
+    /// article with no topic that likely gets its most likely one.
+    pub min_topic_score: f32,
     /// Most related documents listed per article. Default 5.
     pub max_related: usize,
-    /// Lowest cosine similarity for a related document. Default 0.1.
+    /// Lowest similarity for a related document. Default 0.1.
     pub min_related_similarity: f32,
     /// Lowest share of an article's text found in a stored one for `duplicate_of`.
     /// Default 0.1: a republished wire story padded with local text still counts (corpus
@@ -100,32 +137,76 @@ pub struct TagConfig {
     /// sampled, so 15 is about 60 words copied verbatim): one shared sentence or stock
     /// phrase is not a copy. Default 15.
     pub duplicate_min_common: usize,
-    /// Lowest topic score for a topic to be listed. Default 0.35 (one clear mention).
-    pub min_topic_score: f32,
 }
 
 impl Default for TagConfig {
     fn default() -> Self {
         TagConfig {
             topics: PathBuf::from("topics.toml"),
+            gazetteer: None,
+            model: None,
             corpus: Some(PathBuf::from("../corpus")),
             relevance_threshold: 0.5,
+            min_topic_score: 0.5,
             max_related: 5,
             min_related_similarity: 0.1,
             duplicate_min_shared: 0.1,
             duplicate_min_common: 15,
-            min_topic_score: 0.35,
         }
     }
 }
+
+impl TagConfig {
+    /// The gazetteer file to read: the configured one, or `gazetteer.toml` beside the
+    /// taxonomy if it exists.
+    pub fn gazetteer_path(&self) -> Option<PathBuf> {
+        self.gazetteer
+            .clone()
+            .or_else(|| beside(&self.topics, "gazetteer.toml"))
+    }
+
+    /// The model file to read: the configured one, or `model.toml` beside the taxonomy if it
+    /// exists.
+    pub fn model_path(&self) -> Option<PathBuf> {
+        self.model
+            .clone()
+            .or_else(|| beside(&self.topics, "model.toml"))
+    }
+}
+
+/// Reads a text file and parses it, naming the file in either error.
+fn load_file<T>(
+    path: &Path,
+    parse: impl FnOnce(&str) -> Result<T, String>,
+    invalid: impl FnOnce(PathBuf, String) -> TagError,
+) -> Result<T, TagError> {
+    let text = std::fs::read_to_string(path).map_err(|source| TagError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    parse(&text).map_err(|message| invalid(path.to_path_buf(), message))
+}
+
+fn beside(file: &Path, name: &str) -> Option<PathBuf> {
+    Some(file.with_file_name(name)).filter(|p| p.is_file())
+}
+
+/// Similarity by shared concepts (entities, topics) counts this much of similarity by shared
+/// words: it is what relates texts in different languages.
+const CONCEPT_SIMILARITY_WEIGHT: f32 = 0.8;
 
 /// The corpus model and the tagging rules.
 #[derive(Debug)]
 pub struct Tagger {
     taxonomy: Taxonomy,
+    gazetteer: Gazetteer,
     matcher: Matcher,
+    model: Model,
     config: TagConfig,
+    /// Similarity by words.
     similarity: SimilarityIndex,
+    /// Similarity by concepts: the gazetteer's entities and the taxonomy's topics.
+    concepts: SimilarityIndex,
     near_duplicates: NearDuplicateIndex,
     /// Document id → title.
     titles: HashMap<String, Option<String>>,
@@ -134,31 +215,63 @@ pub struct Tagger {
 }
 
 impl Tagger {
-    /// A tagger with a taxonomy and no documents yet.
+    /// A tagger with a taxonomy, no gazetteer, hand-set weights and no documents yet.
     pub fn new(taxonomy: Taxonomy, config: TagConfig) -> Self {
+        let model = Model::untrained(&taxonomy);
+        Self::with_parts(taxonomy, Gazetteer::default(), model, config)
+    }
+
+    /// A tagger from its parts, with no documents yet.
+    pub fn with_parts(
+        taxonomy: Taxonomy,
+        gazetteer: Gazetteer,
+        model: Model,
+        config: TagConfig,
+    ) -> Self {
         Tagger {
-            matcher: Matcher::new(&taxonomy),
+            matcher: Matcher::with_gazetteer(&taxonomy, &gazetteer),
             taxonomy,
+            gazetteer,
+            model,
             config,
             similarity: SimilarityIndex::default(),
+            concepts: SimilarityIndex::default(),
             near_duplicates: NearDuplicateIndex::default(),
             titles: HashMap::new(),
             ids_by_url: HashMap::new(),
         }
     }
 
-    /// Loads the taxonomy file and the corpus folder named by `config` (paths as given:
+    /// Loads the taxonomy, gazetteer, model and corpus named by `config` (paths as given:
     /// the caller resolves relative ones).
     pub fn from_config(config: TagConfig) -> Result<Self, TagError> {
         let taxonomy = Taxonomy::load(&config.topics)?;
+        let gazetteer = match config.gazetteer_path() {
+            Some(path) => Gazetteer::load(&path)?,
+            None => Gazetteer::default(),
+        };
+        let model = match config.model_path() {
+            Some(path) => Model::load(&path, &taxonomy)?,
+            None => Model::untrained(&taxonomy),
+        };
         let corpus = config.corpus.clone().filter(|p| !p.as_os_str().is_empty());
-        let mut tagger = Tagger::new(taxonomy, config);
+        let mut tagger = Tagger::with_parts(taxonomy, gazetteer, model, config);
         if let Some(dir) = corpus {
             for document in corpus::load(&dir)? {
                 tagger.add_document(&document);
             }
         }
         Ok(tagger)
+    }
+
+    /// The taxonomy and the term matcher (for training and evaluation).
+    pub fn parts(&self) -> (&Taxonomy, &Matcher) {
+        (&self.taxonomy, &self.matcher)
+    }
+
+    /// What the model file says it was trained on.
+    pub fn model_origin(&self) -> &str {
+        &self.model.trained_on
     }
 
     /// Number of documents compared against.
@@ -180,10 +293,12 @@ impl Tagger {
         if self.titles.contains_key(&document.id) || known_url {
             return;
         }
-        let tokens = tokenize(&full_text(document.title.as_deref(), &document.text));
-        self.similarity.add(&document.id, &tokens);
+        let analysis = Analysis::of(&self.matcher, document.title.as_deref(), &document.text);
+        self.similarity.add(&document.id, &analysis.tokens);
+        self.concepts
+            .add(&document.id, &concept_tokens(&analysis.all));
         self.near_duplicates
-            .add(&document.id, document.published, &tokenize(&document.text));
+            .add(&document.id, document.published, &analysis.body_tokens);
         self.titles
             .insert(document.id.clone(), document.title.clone());
         if let Some(url) = &document.url {
@@ -204,61 +319,41 @@ impl Tagger {
 
     /// Tags one article.
     pub fn tag(&self, article: &Article) -> Tags {
-        // Each piece is tokenized once: the title, then the body sentence by sentence (sentence
-        // boundaries fall between tokens, so the pieces add up to the whole).
-        let title = article.title.as_deref().unwrap_or("");
-        let title_tokens = tokenize(title);
-        let title_matches = self.matcher.find(title, &title_tokens);
-        let title_counts = !title.is_empty() && !article.text.starts_with(title);
-        let mut matches = Matches::default();
-        let mut both_sides_sentences = 0;
-        let mut body_tokens = Vec::new();
-        for sentence in sentences(&article.text) {
-            let sentence_tokens = tokenize(sentence);
-            let found = self.matcher.find(sentence, &sentence_tokens);
-            both_sides_sentences += usize::from(found.names_both_sides());
-            matches.merge(found);
-            body_tokens.extend(sentence_tokens);
-        }
-        let mut tokens = Vec::with_capacity(title_tokens.len() + body_tokens.len());
-        if title_counts {
-            both_sides_sentences += usize::from(title_matches.names_both_sides());
-            matches.merge(title_matches.clone());
-            tokens.extend(title_tokens);
-        }
-        tokens.extend_from_slice(&body_tokens);
-        let relevance = self.relevance(&matches, both_sides_sentences, &title_matches);
-        let relevant = relevance >= self.config.relevance_threshold;
-        let topics = if relevant {
-            self.topics(&matches)
-        } else {
-            Vec::new()
-        };
+        let analysis = Analysis::of(&self.matcher, article.title.as_deref(), &article.text);
+        let judgement = self.model.judge(
+            &self.taxonomy,
+            &analysis,
+            self.config.relevance_threshold,
+            self.config.min_topic_score,
+        );
+        let relevance_evidence = self
+            .model
+            .relevance
+            .contributions(&analysis.relevance_features(&self.taxonomy))
+            .into_iter()
+            .take(6)
+            .map(|(feature, c)| format!("{feature}: {c:+.2}"))
+            .collect();
+        let topics = judgement
+            .topics
+            .into_iter()
+            .map(|(topic, score)| TopicTag {
+                evidence: analysis.all.evidence(&Group::Topic(topic.clone())),
+                topic,
+                score,
+            })
+            .collect();
 
         // The article itself may already be a document (a corpus file ingested again).
         let itself = self.ids_by_url.get(&article.url).map(String::as_str);
-        let related = self
-            .similarity
-            .most_similar(
-                &tokens,
-                self.config.max_related,
-                self.config.min_related_similarity,
-                itself,
-            )
-            .into_iter()
-            .map(|(id, similarity)| RelatedDoc {
-                title: self.titles.get(&id).cloned().flatten(),
-                id,
-                similarity,
-            })
-            .collect();
+        let related = self.related(&analysis, itself);
         let published = article
             .published
             .or_else(|| itself.and_then(|id| self.near_duplicates.published(id)));
         let duplicate_of = self
             .near_duplicates
             .find_copy(
-                &body_tokens,
+                &analysis.body_tokens,
                 published,
                 self.config.duplicate_min_shared,
                 self.config.duplicate_min_common,
@@ -269,101 +364,90 @@ impl Tagger {
                 shared: copy.shared,
             });
         Tags {
-            relevant,
-            relevance,
+            relevant: judgement.relevant,
+            relevance: judgement.relevance,
+            relevance_evidence,
             topics,
             related,
             duplicate_of,
+            entities: self.entities(&analysis.all),
         }
     }
 
-    /// A logistic score over what the text says of the two sides and the relation. What
-    /// counts most is the two sides named in one sentence (an interaction), or the relation
-    /// named outright; two countries merely listed in one text count little.
-    fn relevance(&self, matches: &Matches, both_sides_sentences: usize, title: &Matches) -> f32 {
-        let ln1p = |x: f32| (1.0 + x).ln();
-        let russia = matches.side("russia") as f32;
-        let japan = matches.side("japan") as f32;
-        let bilateral = matches.total(&Group::Bilateral) as f32;
-        let topical: f32 = self
-            .taxonomy
-            .topics
-            .iter()
-            .map(|(id, def)| def.bilateral * matches.total(&Group::Topic(id.clone())) as f32)
-            .sum();
-        let z = -4.2
-            + 0.6 * ln1p(russia).min(2.5)
-            + 0.6 * ln1p(japan).min(2.5)
-            + 2.5 * ln1p(both_sides_sentences as f32)
-            + 1.5 * ln1p(bilateral)
-            + 1.2 * ln1p(topical)
-            + if title.names_both_sides() { 1.5 } else { 0.0 };
-        1.0 / (1.0 + (-z).exp())
+    /// Documents most similar by words or, scaled by [`CONCEPT_SIMILARITY_WEIGHT`], by
+    /// concepts (so an article in Russian finds the English report on the same islands).
+    fn related(&self, analysis: &Analysis, itself: Option<&str>) -> Vec<RelatedDoc> {
+        let k = self.config.max_related;
+        let min = self.config.min_related_similarity;
+        let mut best: HashMap<String, f32> = HashMap::new();
+        for (id, similarity) in self
+            .similarity
+            .most_similar(&analysis.tokens, k, min, itself)
+        {
+            best.insert(id, similarity);
+        }
+        let concepts = concept_tokens(&analysis.all);
+        for (id, similarity) in self.concepts.most_similar(&concepts, k, min, itself) {
+            let similarity = similarity * CONCEPT_SIMILARITY_WEIGHT;
+            let entry = best.entry(id).or_default();
+            *entry = entry.max(similarity);
+        }
+        let mut related: Vec<RelatedDoc> = best
+            .into_iter()
+            .filter(|(_, s)| *s >= min)
+            .map(|(id, similarity)| RelatedDoc {
+                title: self.titles.get(&id).cloned().flatten(),
+                id,
+                similarity,
+            })
+            .collect();
+        related.sort_by(|a, b| {
+            b.similarity
+                .total_cmp(&a.similarity)
+                .then_with(|| a.id.cmp(&b.id))
+        });
+        related.truncate(k);
+        related
     }
 
-    fn topics(&self, matches: &Matches) -> Vec<TopicTag> {
-        let mut topics: Vec<TopicTag> = self
-            .taxonomy
-            .topics
-            .keys()
-            .filter_map(|id| {
-                let group = Group::Topic(id.clone());
-                let count = matches.total(&group) as f32;
-                let score = 1.0 - (-count / 2.0).exp();
-                (score >= self.config.min_topic_score).then(|| TopicTag {
-                    topic: id.clone(),
-                    score,
-                    evidence: matches.evidence(&group),
+    fn entities(&self, matches: &Matches) -> Vec<EntityTag> {
+        let mut entities: Vec<EntityTag> = matches
+            .entities()
+            .filter_map(|(id, terms)| {
+                let def = self.gazetteer.get(id)?;
+                Some(EntityTag {
+                    id: id.to_string(),
+                    name: def.name.clone(),
+                    kind: def.kind.as_str().to_string(),
+                    mentions: terms.values().sum(),
+                    found_as: terms.keys().cloned().collect(),
                 })
             })
             .collect();
-        topics.sort_by(|a, b| {
-            b.score
-                .total_cmp(&a.score)
-                .then_with(|| a.topic.cmp(&b.topic))
-        });
-        topics
+        entities.sort_by(|a, b| b.mentions.cmp(&a.mentions).then_with(|| a.id.cmp(&b.id)));
+        entities
     }
 }
 
-/// Splits text into sentences: at `。！？`, line breaks, and `.!?` followed by a space and
-/// a capital letter, a digit or a quote.
-fn sentences(text: &str) -> Vec<&str> {
-    let mut out = Vec::new();
-    let mut start = 0;
-    let chars = text.char_indices();
-    for (i, c) in chars {
-        let end = i + c.len_utf8();
-        let boundary =
-            match c {
-                '。' | '！' | '？' | '\n' => true,
-                '.' | '!' | '?' => {
-                    let rest = &text[end..];
-                    rest.starts_with(char::is_whitespace)
-                        && rest.trim_start().chars().next().is_none_or(|n| {
-                            n.is_uppercase() || n.is_numeric() || "\"«“'".contains(n)
-                        })
-                }
-                _ => false,
-            };
-        if boundary {
-            let sentence = text[start..end].trim();
-            if !sentence.is_empty() {
-                out.push(sentence);
-            }
-            start = end;
+/// The concepts a text mentions, as tokens for the concept index: each entity and each topic
+/// once per mention.
+fn concept_tokens(matches: &Matches) -> Vec<Token> {
+    let mut tokens = Vec::new();
+    for (group, terms) in &matches.counts {
+        let name = match group {
+            Group::Entity(id) => format!("@entity:{id}"),
+            Group::Topic(id) => format!("@topic:{id}"),
+            Group::Bilateral => "@bilateral".to_string(),
+            _ => continue,
+        };
+        let n: usize = terms.values().sum();
+        for _ in 0..n {
+            tokens.push(Token {
+                norm: name.clone(),
+                raw: name.clone(),
+                cjk: false,
+            });
         }
     }
-    let last = text[start..].trim();
-    if !last.is_empty() {
-        out.push(last);
-    }
-    out
-}
-
-fn full_text(title: Option<&str>, text: &str) -> String {
-    match title {
-        Some(title) if !text.starts_with(title) => format!("{title}\n\n{text}"),
-        _ => text.to_string(),
-    }
+    tokens
 }

@@ -13,6 +13,7 @@ use std::path::Path;
 use serde::Deserialize;
 
 use crate::TagError;
+use crate::gazetteer::Gazetteer;
 use crate::tokenize::{Token, is_cjk, tokenize};
 
 /// Terms in each language. Matching does not depend on which list a term is in; the lists
@@ -57,28 +58,40 @@ pub struct TopicDef {
     pub terms: Terms,
 }
 
+/// A cue: terms that say what else a text may be about (sports, markets, a multilateral
+/// meeting, a commemoration). Cues are features of the relevance model, not tags.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CueDef {
+    /// Human-readable name.
+    pub label: String,
+    /// The cue's terms.
+    #[serde(flatten)]
+    pub terms: Terms,
+}
+
 /// The whole taxonomy file.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Taxonomy {
-    /// `russia` and `japan`: names of each side (countries, capitals, leaders, ministers).
+    /// `russia` and `japan`: names of each side (countries, capitals, institutions). People
+    /// and places of either side are in the gazetteer, whose entries name their side.
     pub sides: BTreeMap<String, Terms>,
     /// Terms naming the relation itself (`Russia-Japan`, `日露`).
     #[serde(default)]
     pub bilateral: Terms,
     /// Topics by id.
     pub topics: BTreeMap<String, TopicDef>,
+    /// Cues by id.
+    #[serde(default)]
+    pub cues: BTreeMap<String, CueDef>,
 }
 
 impl Taxonomy {
     /// Reads a taxonomy from a TOML file.
     pub fn load(path: &Path) -> Result<Self, TagError> {
-        let text = std::fs::read_to_string(path).map_err(|source| TagError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        Self::parse(&text).map_err(|message| TagError::Taxonomy {
-            path: path.to_path_buf(),
+        crate::load_file(path, Self::parse, |path, message| TagError::Taxonomy {
+            path,
             message,
         })
     }
@@ -109,12 +122,51 @@ pub enum Group {
     Bilateral,
     /// A topic by id.
     Topic(String),
+    /// A cue by id.
+    Cue(String),
+    /// A gazetteer entity by id.
+    Entity(String),
+}
+
+/// One word of a term: a stem, or a prefix of the lower-cased word (`Лавров*` matches
+/// `Лаврова`, `Лавровым`, where stems of Russian surnames differ by case).
+#[derive(Debug, Clone, PartialEq)]
+enum WordPattern {
+    Stem(String),
+    Prefix(String),
+}
+
+impl WordPattern {
+    fn matches(&self, token: &Token) -> bool {
+        match self {
+            WordPattern::Stem(stem) => token.norm == *stem,
+            WordPattern::Prefix(prefix) => starts_with_lowercase(&token.raw, prefix),
+        }
+    }
+}
+
+/// Whether `word`, lower-cased (with `ё` as `е`), starts with `prefix`.
+fn starts_with_lowercase(word: &str, prefix: &str) -> bool {
+    let mut lowered = word
+        .chars()
+        .flat_map(char::to_lowercase)
+        .map(|c| if c == 'ё' { 'е' } else { c });
+    prefix.chars().all(|p| lowered.next() == Some(p))
+}
+
+/// The key under which a prefix pattern is indexed: its first three characters.
+fn prefix_key(word: &str) -> Option<[char; 3]> {
+    let mut chars = word
+        .chars()
+        .flat_map(char::to_lowercase)
+        .map(|c| if c == 'ё' { 'е' } else { c });
+    Some([chars.next()?, chars.next()?, chars.next()?])
 }
 
 #[derive(Debug)]
 enum Pattern {
-    /// A sequence of word stems.
-    Words(Vec<String>),
+    /// A sequence of word stems or prefixes.
+    Words(Vec<WordPattern>),
     /// A sequence of words matched as written (acronyms).
     Raw(Vec<String>),
     /// A CJK substring.
@@ -124,6 +176,8 @@ enum Pattern {
 #[derive(Debug)]
 struct CompiledTerm {
     group: Group,
+    /// A second group the match counts for (an entity's side).
+    also: Option<Group>,
     term: String,
     pattern: Pattern,
 }
@@ -134,6 +188,8 @@ pub struct Matcher {
     terms: Vec<CompiledTerm>,
     /// First stem → terms starting with it.
     by_first_norm: HashMap<String, Vec<usize>>,
+    /// First three letters of a first-word prefix → terms starting with it.
+    by_first_prefix: HashMap<[char; 3], Vec<usize>>,
     /// First raw word → acronym terms starting with it.
     by_first_raw: HashMap<String, Vec<usize>>,
     substrings: Vec<usize>,
@@ -155,6 +211,23 @@ impl Matches {
                 *into.entry(term).or_default() += n;
             }
         }
+    }
+
+    /// Entities found: id → (term → count).
+    pub fn entities(&self) -> impl Iterator<Item = (&str, &BTreeMap<String, usize>)> {
+        self.counts.iter().filter_map(|(group, terms)| match group {
+            Group::Entity(id) => Some((id.as_str(), terms)),
+            _ => None,
+        })
+    }
+
+    /// Total matches of all topics.
+    pub fn topic_total(&self) -> usize {
+        self.counts
+            .iter()
+            .filter(|(group, _)| matches!(group, Group::Topic(_)))
+            .map(|(_, terms)| terms.values().sum::<usize>())
+            .sum()
     }
 
     /// Mentions of a side, less its false friends (`Sea of Japan` for Japan).
@@ -191,32 +264,50 @@ impl Matches {
 impl Matcher {
     /// Compiles the terms of `taxonomy`.
     pub fn new(taxonomy: &Taxonomy) -> Self {
+        Self::with_gazetteer(taxonomy, &Gazetteer::default())
+    }
+
+    /// Compiles the terms of `taxonomy` and the names of `gazetteer`'s entities. A mention of
+    /// an entity with a side counts as a mention of that side too.
+    pub fn with_gazetteer(taxonomy: &Taxonomy, gazetteer: &Gazetteer) -> Self {
         let mut matcher = Matcher {
             terms: Vec::new(),
             by_first_norm: HashMap::new(),
+            by_first_prefix: HashMap::new(),
             by_first_raw: HashMap::new(),
             substrings: Vec::new(),
         };
         for (side, terms) in &taxonomy.sides {
             for term in terms.all() {
-                matcher.add(Group::Side(side.clone()), term);
+                matcher.add(Group::Side(side.clone()), None, term);
             }
             for term in &terms.except {
-                matcher.add(Group::SideExcept(side.clone()), term);
+                matcher.add(Group::SideExcept(side.clone()), None, term);
             }
         }
         for term in taxonomy.bilateral.all() {
-            matcher.add(Group::Bilateral, term);
+            matcher.add(Group::Bilateral, None, term);
         }
         for (id, topic) in &taxonomy.topics {
             for term in topic.terms.all() {
-                matcher.add(Group::Topic(id.clone()), term);
+                matcher.add(Group::Topic(id.clone()), None, term);
+            }
+        }
+        for (id, cue) in &taxonomy.cues {
+            for term in cue.terms.all() {
+                matcher.add(Group::Cue(id.clone()), None, term);
+            }
+        }
+        for entity in &gazetteer.entity {
+            let side = entity.side.clone().map(Group::Side);
+            for term in entity.names() {
+                matcher.add(Group::Entity(entity.id.clone()), side.clone(), term);
             }
         }
         matcher
     }
 
-    fn add(&mut self, group: Group, term: &str) {
+    fn add(&mut self, group: Group, also: Option<Group>, term: &str) {
         let term = term.trim();
         let pattern = if term.chars().any(is_cjk) {
             if term.chars().count() < 2 {
@@ -236,16 +327,40 @@ impl Matcher {
             if acronym {
                 Pattern::Raw(tokens.into_iter().map(|t| t.raw).collect())
             } else {
-                Pattern::Words(tokens.into_iter().map(|t| t.norm).collect())
+                // A word written with a trailing `*` is a prefix.
+                let words = term.split_whitespace().collect::<Vec<_>>();
+                let prefixes = words.len() == tokens.len();
+                Pattern::Words(
+                    tokens
+                        .into_iter()
+                        .enumerate()
+                        .map(|(i, t)| match words.get(i) {
+                            Some(w)
+                                if prefixes && w.ends_with('*') && prefix_key(&t.raw).is_some() =>
+                            {
+                                WordPattern::Prefix(t.raw.to_lowercase().replace('ё', "е"))
+                            }
+                            _ => WordPattern::Stem(t.norm),
+                        })
+                        .collect(),
+                )
             }
         };
+        let term = term.replace('*', "");
         let index = self.terms.len();
         match &pattern {
-            Pattern::Words(words) => self
-                .by_first_norm
-                .entry(words[0].clone())
-                .or_default()
-                .push(index),
+            Pattern::Words(words) => match &words[0] {
+                WordPattern::Stem(stem) => self
+                    .by_first_norm
+                    .entry(stem.clone())
+                    .or_default()
+                    .push(index),
+                WordPattern::Prefix(prefix) => self
+                    .by_first_prefix
+                    .entry(prefix_key(prefix).expect("prefixes have three letters"))
+                    .or_default()
+                    .push(index),
+            },
             Pattern::Raw(words) => self
                 .by_first_raw
                 .entry(words[0].clone())
@@ -255,7 +370,8 @@ impl Matcher {
         }
         self.terms.push(CompiledTerm {
             group,
-            term: term.to_string(),
+            also,
+            term,
             pattern,
         });
     }
@@ -265,12 +381,21 @@ impl Matcher {
         let mut matches = Matches::default();
         let mut record = |index: usize, n: usize| {
             let term = &self.terms[index];
-            *matches
-                .counts
-                .entry(term.group.clone())
-                .or_default()
-                .entry(term.term.clone())
-                .or_default() += n;
+            for group in std::iter::once(&term.group).chain(&term.also) {
+                *matches
+                    .counts
+                    .entry(group.clone())
+                    .or_default()
+                    .entry(term.term.clone())
+                    .or_default() += n;
+            }
+        };
+        let word_at = |i: usize, words: &[WordPattern]| {
+            tokens.len() >= i + words.len()
+                && tokens[i..i + words.len()]
+                    .iter()
+                    .zip(words)
+                    .all(|(t, w)| !t.cjk && w.matches(t))
         };
         for (i, token) in tokens.iter().enumerate() {
             if token.cjk {
@@ -278,9 +403,20 @@ impl Matcher {
             }
             for &index in self.by_first_norm.get(&token.norm).into_iter().flatten() {
                 if let Pattern::Words(words) = &self.terms[index].pattern
-                    && sequence_at(tokens, i, words, |t| &t.norm)
+                    && word_at(i, words)
                 {
                     record(index, 1);
+                }
+            }
+            if !self.by_first_prefix.is_empty()
+                && let Some(key) = prefix_key(&token.raw)
+            {
+                for &index in self.by_first_prefix.get(&key).into_iter().flatten() {
+                    if let Pattern::Words(words) = &self.terms[index].pattern
+                        && word_at(i, words)
+                    {
+                        record(index, 1);
+                    }
                 }
             }
             for &index in self.by_first_raw.get(&token.raw).into_iter().flatten() {

@@ -223,12 +223,34 @@ pub struct Tags {
     pub relevant: bool,
     /// Relevance score in [0, 1]; 0.5 is the decision boundary.
     pub relevance: f32,
+    /// What moved the relevance score most: `feature: contribution` to its log-odds,
+    /// largest first (`both_sides: +2.31`, `cue:sports: -1.40`).
+    #[serde(default)]
+    pub relevance_evidence: Vec<String>,
     /// Topics with scores and evidence, strongest first.
     pub topics: Vec<TopicTag>,
     /// Most similar corpus and stored documents, most similar first.
     pub related: Vec<RelatedDoc>,
     /// The stored text this one copies, if any.
     pub duplicate_of: Option<DuplicateOf>,
+    /// People, places and organisations of the gazetteer it mentions, most mentioned first.
+    #[serde(default)]
+    pub entities: Vec<EntityTag>,
+}
+
+/// An entity of the gazetteer found in an article, whatever language named it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct EntityTag {
+    /// Gazetteer id (`lavrov`, `iturup`): the same in every language.
+    pub id: String,
+    /// Display name (English).
+    pub name: String,
+    /// `person`, `place` or `organisation`.
+    pub kind: String,
+    /// How many times it is mentioned.
+    pub mentions: usize,
+    /// The names it was found by, as the gazetteer writes them (`Лавров`, `ラブロフ`).
+    pub found_as: Vec<String>,
 }
 
 /// An article with its tags and provenance: what the store keeps.

@@ -104,6 +104,31 @@ pub enum Command {
         #[arg(long, value_name = "FILE")]
         topics: Option<PathBuf>,
     },
+    /// Learn the relevance and topic models from labelled records (JSON Lines of {title,
+    /// text, relevant, topics}), print cross-validated figures, and write the model file.
+    Train {
+        /// The labelled records (`-` for stdin).
+        #[arg(long, value_name = "FILE")]
+        jsonl: PathBuf,
+        /// Where to write the model (default: model.toml beside the taxonomy).
+        #[arg(long, value_name = "FILE")]
+        output: Option<PathBuf>,
+        /// Folds of cross-validation (0 for none).
+        #[arg(long, default_value_t = 10)]
+        folds: usize,
+        /// Strength of the L2 penalty on the weights.
+        #[arg(long, default_value_t = 1.0)]
+        l2: f64,
+        /// Report only; write no model.
+        #[arg(long)]
+        dry_run: bool,
+        /// List the records cross-validation judged wrongly.
+        #[arg(long)]
+        errors: bool,
+        /// The taxonomy file (default: the config's, else ./config/topics.toml).
+        #[arg(long, value_name = "FILE")]
+        topics: Option<PathBuf>,
+    },
     /// Search stored articles (all words must match; Russian and Japanese work too).
     Search {
         /// The words to look for.

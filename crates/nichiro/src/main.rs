@@ -8,6 +8,7 @@ mod logging;
 mod metrics;
 mod read_cmds;
 mod tag_cmd;
+mod train_cmd;
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -84,6 +85,34 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 None => tag_cmd::TagSources::defaults(),
             };
             tag_cmd::tag(sources, &paths, jsonl.as_deref(), corpus, topics)
+        }
+        Command::Train {
+            jsonl,
+            output,
+            folds,
+            l2,
+            dry_run,
+            errors,
+            topics,
+        } => {
+            let mut config = match optional_config(cli.config.as_deref())? {
+                Some(config) => config.tag,
+                None => tag_cmd::TagSources::defaults().config,
+            };
+            if let Some(topics) = topics {
+                config.topics = topics;
+            }
+            train_cmd::train(
+                config,
+                train_cmd::TrainRequest {
+                    jsonl: &jsonl,
+                    output,
+                    folds,
+                    l2,
+                    dry_run,
+                    errors,
+                },
+            )
         }
         Command::Search { query, limit } => {
             let config = read_config(cli.config.as_deref())?;

@@ -20,7 +20,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, FixedOffset, Utc};
-use nichiro_model::{DuplicateOf, PageKind, RelatedDoc, TaggedArticle, TopicTag};
+use nichiro_model::{DuplicateOf, EntityTag, PageKind, RelatedDoc, TaggedArticle, TopicTag};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 
@@ -113,6 +113,10 @@ pub struct StoredArticle {
     pub keywords: Vec<String>,
     /// Where each metadata field came from.
     pub signals: std::collections::BTreeMap<String, String>,
+    /// People, places and organisations named.
+    pub entities: Vec<EntityTag>,
+    /// What moved the relevance score most.
+    pub relevance_evidence: Vec<String>,
 }
 
 /// Which articles [`SqliteStore::list`] returns.
@@ -150,7 +154,8 @@ impl std::fmt::Debug for SqliteStore {
 
 const COLUMNS: &str = "url, title, authors, published, language, site_name, description, source, \
     requested_url, relevant, relevance, topics, related, duplicate_of, duplicate_shared, kind, \
-    fetched_at, stored_at, text, modified, image, section, keywords, signals";
+    fetched_at, stored_at, text, modified, image, section, keywords, signals, entities, \
+    relevance_evidence";
 
 impl SqliteStore {
     /// Opens (creating when missing) the database at `path` and brings its schema up to date.
@@ -211,8 +216,9 @@ impl SqliteStore {
             let mut insert = tx.prepare_cached(
                 "INSERT INTO articles (url, requested_url, source, title, authors, published, language,
                     site_name, description, text, links, kind, relevant, relevance, topics, related,
-duplicate_of, duplicate_shared, fetched_at, stored_at, modified, image, section, keywords, signals)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25)
+duplicate_of, duplicate_shared, fetched_at, stored_at, modified, image, section, keywords, signals,
+entities, relevance_evidence)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27)
                  ON CONFLICT(url) DO NOTHING",
             )?;
             let mut seen = tx.prepare_cached(
@@ -253,6 +259,8 @@ duplicate_of, duplicate_shared, fetched_at, stored_at, modified, image, section,
                     a.section,
                     to_json(&a.keywords)?,
                     to_json(&a.signals)?,
+                    to_json(&t.entities)?,
+                    to_json(&t.relevance_evidence)?,
                 ])?;
                 let id: i64 =
                     tx.query_row("SELECT id FROM articles WHERE url = ?1", [&a.url], |r| {
@@ -577,6 +585,11 @@ fn read_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<RowResult> {
             section: row.get(21).map_err(|e| e.to_string())?,
             keywords: json(row.get(22).map_err(|e| e.to_string())?, "keywords")?,
             signals: json(row.get(23).map_err(|e| e.to_string())?, "signals")?,
+            entities: json(row.get(24).map_err(|e| e.to_string())?, "entities")?,
+            relevance_evidence: json(
+                row.get(25).map_err(|e| e.to_string())?,
+                "relevance_evidence",
+            )?,
         })
     };
     Ok(build())

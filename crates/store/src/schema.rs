@@ -67,4 +67,9 @@ pub const MIGRATIONS: &[&str] = &[
     ALTER TABLE articles ADD COLUMN keywords TEXT NOT NULL DEFAULT '[]';
     ALTER TABLE articles ADD COLUMN signals TEXT NOT NULL DEFAULT '{}';
     "#,
+    // 4: the tagger's entities and the reasons for its relevance score.
+    r#"
+    ALTER TABLE articles ADD COLUMN entities TEXT NOT NULL DEFAULT '[]';
+    ALTER TABLE articles ADD COLUMN relevance_evidence TEXT NOT NULL DEFAULT '[]';
+    "#,
 ];

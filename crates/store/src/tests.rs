@@ -21,6 +21,7 @@ fn tagged(url: &str, title: &str, text: &str, topics: &[&str]) -> TaggedArticle 
                 .collect(),
             related: vec![],
             duplicate_of: None,
+            ..Tags::default()
         },
         source: "test".into(),
         requested_url: format!("{url}?utm_source=feed"),

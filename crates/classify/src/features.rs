@@ -1,0 +1,268 @@
+//! What the relevance and topic models see of an article: the taxonomy's and gazetteer's
+//! matches, counted over the whole text, the headline and lead, and the sentences that name
+//! both sides, turned into named features. Every feature is a count of language-independent
+//! concepts (a side, a topic, a cue), so one model serves English, Russian and Japanese text.
+
+use crate::taxonomy::{Group, Matcher, Matches, Taxonomy};
+use crate::tokenize::{Token, is_cjk, tokenize};
+
+/// Named feature values of one article (names are stable: the model file refers to them).
+pub type Features = Vec<(String, f32)>;
+
+/// The lead is the opening sentences up to this many characters (a dateline alone is not a
+/// lead).
+const LEAD_CHARS: usize = 150;
+
+/// An article read against the taxonomy.
+#[derive(Debug, Default)]
+pub struct Analysis {
+    /// Matches in the title (when the text does not repeat it) and the body.
+    pub all: Matches,
+    /// Matches in the title, or in the first sentence when there is no title.
+    pub headline: Matches,
+    /// Matches in the lead: the first sentences of the body.
+    pub lead: Matches,
+    /// Matches in the sentences that name both sides (or the relation).
+    pub with_both: Matches,
+    /// Sentences counted (the title is one when it counts).
+    pub sentences: usize,
+    /// Sentences naming both sides or the relation.
+    pub both_sentences: usize,
+    /// Tokens of the title (when it counts) and the body.
+    pub tokens: Vec<Token>,
+    /// Tokens of the body alone.
+    pub body_tokens: Vec<Token>,
+}
+
+impl Analysis {
+    /// Reads `title` and `text` (paragraphs or sentences), tokenizing each piece once.
+    pub fn of(matcher: &Matcher, title: Option<&str>, text: &str) -> Analysis {
+        let title = title.map(str::trim).unwrap_or("");
+        let mut analysis = Analysis::default();
+        let title_tokens = tokenize(title);
+        let title_matches = matcher.find(title, &title_tokens);
+        // A title the text opens with is read once, as the text's first sentence.
+        let title_counts = !title.is_empty() && !text.trim_start().starts_with(title);
+        let mut lead_chars = 0;
+        for (i, sentence) in sentences(text).into_iter().enumerate() {
+            let tokens = tokenize(sentence);
+            let found = matcher.find(sentence, &tokens);
+            if title.is_empty() && i == 0 {
+                analysis.headline = found.clone();
+            }
+            if lead_chars < LEAD_CHARS {
+                analysis.lead.merge(found.clone());
+                lead_chars += sentence.chars().count();
+            }
+            analysis.count_sentence(found);
+            analysis.body_tokens.extend(tokens);
+        }
+        if !title.is_empty() {
+            analysis.headline = title_matches.clone();
+        }
+        if title_counts {
+            analysis.count_sentence(title_matches);
+            analysis.tokens = title_tokens;
+        }
+        analysis.tokens.extend_from_slice(&analysis.body_tokens);
+        analysis
+    }
+
+    fn count_sentence(&mut self, found: Matches) {
+        self.sentences += 1;
+        if found.names_both_sides() {
+            self.both_sentences += 1;
+            self.with_both.merge(found.clone());
+        }
+        self.all.merge(found);
+    }
+
+    /// The features of the relevance model.
+    pub fn relevance_features(&self, taxonomy: &Taxonomy) -> Features {
+        let ln1p = |n: usize| (n as f32).ln_1p();
+        let mut features: Features = vec![
+            ("russia".into(), ln1p(self.all.side("russia")).min(3.0)),
+            ("japan".into(), ln1p(self.all.side("japan")).min(3.0)),
+            ("both_sides".into(), ln1p(self.both_sentences)),
+            (
+                "both_sides_share".into(),
+                self.both_sentences as f32 / self.sentences.max(1) as f32,
+            ),
+            (
+                "headline_both".into(),
+                f32::from(u8::from(self.headline.names_both_sides())),
+            ),
+            (
+                "lead_both".into(),
+                f32::from(u8::from(self.lead.names_both_sides())),
+            ),
+            ("bilateral".into(), ln1p(self.all.total(&Group::Bilateral))),
+            (
+                "sea_of_japan".into(),
+                ln1p(self.all.total(&Group::SideExcept("japan".into()))),
+            ),
+            (
+                "topics_with_both".into(),
+                ln1p(self.with_both.topic_total()),
+            ),
+            ("sentences".into(), ln1p(self.sentences)),
+        ];
+        for id in taxonomy.topics.keys() {
+            let count = self.all.total(&Group::Topic(id.clone()));
+            features.push((format!("topic:{id}"), ln1p(count)));
+        }
+        for id in taxonomy.cues.keys() {
+            let count = self.all.total(&Group::Cue(id.clone()));
+            features.push((format!("cue:{id}"), ln1p(count)));
+        }
+        features
+    }
+
+    /// The features of one topic's model.
+    pub fn topic_features(&self, topic: &str) -> Features {
+        let ln1p = |n: usize| (n as f32).ln_1p();
+        let group = Group::Topic(topic.to_string());
+        let count = self.all.total(&group);
+        let total = self.all.topic_total();
+        vec![
+            ("terms".into(), ln1p(count)),
+            (
+                "headline".into(),
+                ln1p(self.headline.total(&group) + self.lead.total(&group)),
+            ),
+            ("with_both".into(), ln1p(self.with_both.total(&group))),
+            (
+                "share".into(),
+                if total == 0 {
+                    0.0
+                } else {
+                    count as f32 / total as f32
+                },
+            ),
+            ("no_topic_terms".into(), f32::from(u8::from(total == 0))),
+            (
+                "distinct_terms".into(),
+                ln1p(self.all.counts.get(&group).map_or(0, |terms| terms.len())),
+            ),
+        ]
+    }
+}
+
+/// Splits text into sentences: at `。！？`, line breaks, and `.!?` followed by a space and
+/// a capital letter, a digit or a quote.
+pub fn sentences(text: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    for (i, c) in text.char_indices() {
+        let end = i + c.len_utf8();
+        let boundary = match c {
+            '。' | '！' | '？' | '\n' => true,
+            '.' | '!' | '?' => {
+                let rest = &text[end..];
+                rest.starts_with(char::is_whitespace)
+                    && rest.trim_start().chars().next().is_none_or(|n| {
+                        n.is_uppercase() || n.is_numeric() || is_cjk(n) || "\"«“'".contains(n)
+                    })
+            }
+            _ => false,
+        };
+        if boundary {
+            let sentence = text[start..end].trim();
+            if !sentence.is_empty() {
+                out.push(sentence);
+            }
+            start = end;
+        }
+    }
+    let last = text[start..].trim();
+    if !last.is_empty() {
+        out.push(last);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TAXONOMY: &str = r#"
+        [sides.russia]
+        en = ["Russia", "Moscow"]
+        ru = ["Росси*"]
+        ja = ["ロシア"]
+        [sides.japan]
+        en = ["Japan", "Tokyo"]
+        ru = ["Япони*"]
+        ja = ["日本"]
+        [topics.territorial-dispute]
+        label = "Territory"
+        en = ["Kuril Islands"]
+        ru = ["Курил*"]
+        ja = ["北方領土"]
+        [cues.sports]
+        label = "Sport"
+        en = ["tennis"]
+    "#;
+
+    fn features(title: &str, text: &str) -> Vec<(String, f32)> {
+        let taxonomy = Taxonomy::parse(TAXONOMY).unwrap();
+        let matcher = Matcher::new(&taxonomy);
+        Analysis::of(&matcher, Some(title), text).relevance_features(&taxonomy)
+    }
+
+    fn value(features: &[(String, f32)], name: &str) -> f32 {
+        features.iter().find(|(n, _)| n == name).unwrap().1
+    }
+
+    #[test]
+    fn the_same_story_gives_the_same_features_in_three_languages() {
+        let en = features(
+            "Japan protests to Russia",
+            "Tokyo protested to Moscow over the Kuril Islands. Talks went on.",
+        );
+        let ru = features(
+            "Япония выразила протест России",
+            "Япония заявила протест России из-за Курил. Переговоры продолжились.",
+        );
+        let ja = features(
+            "日本がロシアに抗議",
+            "日本政府はロシアに北方領土をめぐり抗議した。協議は続いた。",
+        );
+        for name in ["both_sides", "headline_both", "topic:territorial-dispute"] {
+            assert_eq!(
+                value(&en, name),
+                value(&ru, name),
+                "{name}: en {en:?} ru {ru:?}"
+            );
+            assert_eq!(
+                value(&en, name),
+                value(&ja, name),
+                "{name}: en {en:?} ja {ja:?}"
+            );
+        }
+        assert!(value(&en, "both_sides") > 0.0);
+    }
+
+    #[test]
+    fn cues_and_co_mentions_are_separate_features() {
+        let f = features(
+            "",
+            "Russia beat Japan at tennis. Russia won the tennis final.",
+        );
+        assert!(value(&f, "cue:sports") > 1.0);
+        assert!(value(&f, "both_sides_share") > 0.4);
+        assert_eq!(
+            value(&f, "headline_both"),
+            1.0,
+            "without a title the first sentence heads"
+        );
+    }
+
+    #[test]
+    fn sentences_split_on_punctuation_in_each_script() {
+        assert_eq!(
+            sentences("One. Two? «Three» Четыре. 五。六"),
+            ["One.", "Two?", "«Three» Четыре.", "五。", "六"]
+        );
+    }
+}
