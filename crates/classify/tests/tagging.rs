@@ -1,0 +1,316 @@
+//! The tagger as shipped (config/topics.toml, gazetteer.toml, model.toml and the corpus)
+//! against articles written for these tests in English, Russian and Japanese, the corpus
+//! itself, rewritten wire copy, and a collection that grows.
+//!
+//! Each fixture folder holds `article.json` ({title, text, language}) and `expected.json`:
+//! `relevant`, and the topics, entity ids and related documents that must be among the
+//! tagger's (the scores move when the model is retrained; these facts must not).
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use nichiro_classify::{TagConfig, Tagger, corpus};
+use nichiro_model::{Article, Tags};
+use serde::Deserialize;
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn tagger() -> Tagger {
+    Tagger::from_config(TagConfig {
+        topics: repo().join("config/topics.toml"),
+        corpus: Some(repo().join("corpus")),
+        ..TagConfig::default()
+    })
+    .expect("the shipped taxonomy, gazetteer, model and corpus load")
+}
+
+#[derive(Deserialize)]
+struct Fixture {
+    title: String,
+    text: String,
+    language: String,
+}
+
+#[derive(Deserialize)]
+struct Expected {
+    relevant: bool,
+    topics: Vec<String>,
+    entities: Vec<String>,
+    related: Vec<String>,
+}
+
+fn fixture_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
+}
+
+fn article(name: &str) -> Article {
+    let path = fixture_dir().join(name).join("article.json");
+    let fixture: Fixture = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let mut article = Article::empty(format!("https://example.org/{name}"));
+    article.title = Some(fixture.title);
+    article.text = fixture.text;
+    article.language = Some(fixture.language);
+    article
+}
+
+fn topics(tags: &Tags) -> BTreeSet<&str> {
+    tags.topics.iter().map(|t| t.topic.as_str()).collect()
+}
+
+fn entities(tags: &Tags) -> BTreeSet<&str> {
+    tags.entities.iter().map(|e| e.id.as_str()).collect()
+}
+
+#[test]
+fn fixtures_in_three_languages_tag_as_expected() {
+    let tagger = tagger();
+    let mut cases: Vec<String> = std::fs::read_dir(fixture_dir())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    cases.sort();
+    assert!(cases.len() >= 9, "three stories in three languages");
+    let mut failures = Vec::new();
+    for case in &cases {
+        let expected: Expected = serde_json::from_str(
+            &std::fs::read_to_string(fixture_dir().join(case).join("expected.json")).unwrap(),
+        )
+        .unwrap();
+        let tags = tagger.tag(&article(case));
+        let found_topics = topics(&tags);
+        let found_entities = entities(&tags);
+        let related: BTreeSet<&str> = tags.related.iter().map(|r| r.id.as_str()).collect();
+        let mut wrong = Vec::new();
+        if tags.relevant != expected.relevant {
+            wrong.push(format!(
+                "relevant {} ({:.2})",
+                tags.relevant, tags.relevance
+            ));
+        }
+        if !expected.relevant && !tags.topics.is_empty() {
+            wrong.push("topics on an article that is not relevant".to_string());
+        }
+        for t in &expected.topics {
+            if !found_topics.contains(t.as_str()) {
+                wrong.push(format!("topic {t} missing"));
+            }
+        }
+        for e in &expected.entities {
+            if !found_entities.contains(e.as_str()) {
+                wrong.push(format!("entity {e} missing"));
+            }
+        }
+        for r in &expected.related {
+            if !related.contains(r.as_str()) {
+                wrong.push(format!("related {r} missing"));
+            }
+        }
+        for topic in &tags.topics {
+            if topic.evidence.is_empty() {
+                wrong.push(format!("topic {} without evidence", topic.topic));
+            }
+        }
+        if tags.relevant && tags.relevance_evidence.is_empty() {
+            wrong.push("relevance without evidence".to_string());
+        }
+        if !wrong.is_empty() {
+            failures.push(format!(
+                "{case}: {} (topics {found_topics:?}, entities {found_entities:?}, related {related:?})",
+                wrong.join("; ")
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn one_story_in_three_languages_gets_the_same_verdict_topics_and_entities() {
+    let tagger = tagger();
+    for story in ["talks-islands", "lng-trade", "skating-negative"] {
+        let tagged: Vec<Tags> = ["en", "ru", "ja"]
+            .iter()
+            .map(|lang| tagger.tag(&article(&format!("{lang}-{story}"))))
+            .collect();
+        let relevant: Vec<bool> = tagged.iter().map(|t| t.relevant).collect();
+        assert!(
+            relevant.iter().all(|&r| r == relevant[0]),
+            "{story}: {relevant:?}"
+        );
+        // Vocabularies differ a little by language, so a borderline topic may fall either
+        // side of 0.5; at most one topic in four may differ from the English version's.
+        let topic_sets: Vec<BTreeSet<&str>> = tagged.iter().map(topics).collect();
+        for other in &topic_sets[1..] {
+            let common = other.intersection(&topic_sets[0]).count();
+            let all = other.union(&topic_sets[0]).count();
+            assert!(
+                all == 0 || common as f64 / all as f64 >= 0.75,
+                "{story}: {topic_sets:?}"
+            );
+        }
+        let scores: Vec<f32> = tagged.iter().map(|t| t.relevance).collect();
+        assert!(
+            scores.iter().all(|s| (s - scores[0]).abs() < 0.2),
+            "{story}: {scores:?}"
+        );
+    }
+}
+
+#[test]
+fn gazetteer_names_one_person_and_one_island_in_every_language_and_spelling() {
+    let tagger = tagger();
+    let texts = [
+        ("Lavrov visited Iturup.", "en"),
+        ("Sergey Lavrov's trip to Etorofu.", "en"),
+        ("Лавров посетил Итуруп.", "ru"),
+        ("Визит Лаврова на Итурупе.", "ru"),
+        ("Встреча с Лавровым об Итурупе.", "ru"),
+        ("ラブロフ外相が択捉島を訪問した。", "ja"),
+    ];
+    for (text, language) in texts {
+        let mut article = Article::empty("https://example.org/x");
+        article.text = text.to_string();
+        article.language = Some(language.to_string());
+        let tags = tagger.tag(&article);
+        let found = entities(&tags);
+        assert!(
+            found.contains("lavrov") && found.contains("iturup"),
+            "{text}: {found:?}"
+        );
+        let lavrov = tags.entities.iter().find(|e| e.id == "lavrov").unwrap();
+        assert_eq!(
+            (lavrov.name.as_str(), lavrov.kind.as_str(), lavrov.mentions),
+            ("Sergey Lavrov", "person", 1),
+            "{text}"
+        );
+    }
+}
+
+#[test]
+fn corpus_documents_tag_as_relevant_with_their_manifest_topics() {
+    let tagger = tagger();
+    let manifest: nichiro_model::manifest::Manifest =
+        toml::from_str(&std::fs::read_to_string(repo().join("corpus/manifest.toml")).unwrap())
+            .unwrap();
+    let documents = corpus::load(&repo().join("corpus")).unwrap();
+    let (mut listed, mut found_listed, mut found) = (0, 0, 0);
+    let mut report = Vec::new();
+    for (document, entry) in documents.iter().zip(&manifest.document) {
+        let mut article = Article::empty(document.url.clone().unwrap());
+        article.title = document.title.clone();
+        article.text = document.text.clone();
+        article.published = document.published;
+        let tags = tagger.tag(&article);
+        assert!(tags.relevant, "{}: {:.2}", entry.file, tags.relevance);
+        let predicted = topics(&tags);
+        listed += entry.topics.len();
+        found += predicted.len();
+        found_listed += entry
+            .topics
+            .iter()
+            .filter(|t| predicted.contains(t.as_str()))
+            .count();
+        report.push(format!(
+            "{}: {predicted:?} vs {:?}",
+            entry.file, entry.topics
+        ));
+        if entry.file.starts_with("003") {
+            let copy = tags.duplicate_of.expect("003 republishes 004's background");
+            assert_eq!(copy.id, "corpus:004_3f926fbd34ea6708.txt");
+            assert!(copy.shared > 0.05 && copy.shared < 0.5, "{}", copy.shared);
+        } else {
+            assert!(tags.duplicate_of.is_none(), "{}", entry.file);
+        }
+    }
+    let recall = found_listed as f64 / listed as f64;
+    let precision = found_listed as f64 / found as f64;
+    assert!(
+        recall >= 0.9 && precision >= 0.8,
+        "recall {recall:.2} precision {precision:.2}\n{}",
+        report.join("\n")
+    );
+}
+
+const WIRE: &str = "Russian Foreign Minister Sergey Lavrov said on Friday that Moscow and Tokyo \
+had agreed to continue negotiations on a peace treaty at the level of deputy foreign ministers. \
+Speaking at a news conference after talks with his Japanese counterpart, Lavrov said the sides \
+had discussed joint economic activities on the southern Kuril Islands, including aquaculture, \
+greenhouse farming, tourism and wind power. He added that the results of the Second World War, \
+including Russian sovereignty over the islands, must be recognised by Japan before any treaty \
+could be signed. The Japanese minister said Tokyo would keep working patiently towards a \
+solution acceptable to both countries.";
+
+const REWRITE: &str = "Moscow and Tokyo agreed on Friday to keep negotiating a peace treaty at the \
+level of deputy foreign ministers, Russian Foreign Minister Sergey Lavrov said. \
+Speaking at a news conference after talks with his Japanese counterpart, Lavrov said the sides \
+had discussed joint economic activities on the southern Kuril Islands, including aquaculture, \
+greenhouse farming, tourism and wind power. He added that the results of the Second World War, \
+including Russian sovereignty over the islands, must be recognised by Japan before any treaty \
+could be signed, local media reported.";
+
+const UNRELATED: &str = "Japanese and Russian officials met in Vladivostok on Monday to discuss \
+fishing quotas for salmon and crab in the Sea of Okhotsk for the coming season. The fisheries \
+agencies of both countries agreed to cut the total catch by a tenth because of falling stocks, \
+and to share data on migration gathered by research vessels. Fishermen from Hokkaido said the \
+cut would hurt small cooperatives that depend on the autumn salmon run.";
+
+#[test]
+fn a_rewritten_wire_story_is_a_duplicate_and_an_unrelated_one_is_not() {
+    let mut tagger = tagger();
+    let mut original = Article::empty("https://wire.example/lavrov-talks");
+    original.title = Some("Lavrov: peace treaty talks go on".into());
+    original.text = WIRE.into();
+    original.published = chrono::DateTime::parse_from_rfc3339("2026-03-06T10:00:00+03:00").ok();
+    assert!(tagger.tag(&original).duplicate_of.is_none());
+    tagger.remember(&original);
+
+    let mut copy = Article::empty("https://local.example/news/123");
+    copy.title = Some("Russia and Japan to continue treaty talks".into());
+    copy.text = REWRITE.into();
+    copy.published = chrono::DateTime::parse_from_rfc3339("2026-03-06T15:00:00+03:00").ok();
+    let found = tagger
+        .tag(&copy)
+        .duplicate_of
+        .expect("the rewrite copies the wire");
+    assert_eq!(found.id, "https://wire.example/lavrov-talks");
+    assert!(found.shared > 0.5, "{}", found.shared);
+
+    let mut other = Article::empty("https://local.example/news/124");
+    other.title = Some("Fishing quotas cut".into());
+    other.text = UNRELATED.into();
+    assert!(tagger.tag(&other).duplicate_of.is_none());
+}
+
+#[test]
+fn an_article_stored_now_is_related_to_the_next_one() {
+    let mut tagger = tagger();
+    let mut first = Article::empty("https://example.org/quotas-1");
+    first.title = Some("Russia and Japan cut salmon quotas".into());
+    first.text = UNRELATED.into();
+    let before = tagger.len();
+    let mut next = Article::empty("https://example.org/quotas-2");
+    next.title = Some("Hokkaido fishermen fear salmon quota cut agreed with Russia".into());
+    next.text = "Fishing cooperatives in Hokkaido warned that the salmon and crab quota cut \
+        agreed with Russian fisheries officials in Vladivostok would hurt the autumn run."
+        .into();
+    let related_before: Vec<String> = tagger
+        .tag(&next)
+        .related
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
+    assert!(!related_before.contains(&first.url));
+    tagger.remember(&first);
+    assert_eq!(tagger.len(), before + 1);
+    let related = tagger.tag(&next).related;
+    assert_eq!(
+        related.first().map(|r| r.id.as_str()),
+        Some(first.url.as_str()),
+        "{related:?}"
+    );
+    assert_eq!(
+        related[0].title.as_deref(),
+        Some("Russia and Japan cut salmon quotas")
+    );
+}
