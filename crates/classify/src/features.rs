@@ -15,7 +15,7 @@ const LEAD_CHARS: usize = 150;
 
 /// An article read against the taxonomy.
 #[derive(Debug, Default)]
-pub struct Analysis {
+pub struct Analysis<'a> {
     /// Matches in the title (when the text does not repeat it) and the body.
     pub all: Matches,
     /// Matches in the title, or in the first sentence when there is no title.
@@ -28,21 +28,25 @@ pub struct Analysis {
     pub sentences: usize,
     /// Sentences naming both sides or the relation.
     pub both_sentences: usize,
-    /// Tokens of the title (when it counts) and the body.
-    pub tokens: Vec<Token>,
-    /// Tokens of the body alone.
-    pub body_tokens: Vec<Token>,
+    /// Tokens of the title (when it counts), then of the body.
+    pub tokens: Vec<Token<'a>>,
+    /// Where the body's tokens start in `tokens`.
+    body_start: usize,
 }
 
-impl Analysis {
+impl<'a> Analysis<'a> {
     /// Reads `title` and `text` (paragraphs or sentences), tokenizing each piece once.
-    pub fn of(matcher: &Matcher, title: Option<&str>, text: &str) -> Analysis {
+    pub fn of(matcher: &Matcher, title: Option<&'a str>, text: &'a str) -> Analysis<'a> {
         let title = title.map(str::trim).unwrap_or("");
         let mut analysis = Analysis::default();
         let title_tokens = tokenize(title);
         let title_matches = matcher.find(title, &title_tokens);
         // A title the text opens with is read once, as the text's first sentence.
         let title_counts = !title.is_empty() && !text.trim_start().starts_with(title);
+        if title_counts {
+            analysis.body_start = title_tokens.len();
+            analysis.tokens = title_tokens;
+        }
         let mut lead_chars = 0;
         for (i, sentence) in sentences(text).into_iter().enumerate() {
             let tokens = tokenize(sentence);
@@ -55,17 +59,20 @@ impl Analysis {
                 lead_chars += sentence.chars().count();
             }
             analysis.count_sentence(found);
-            analysis.body_tokens.extend(tokens);
+            analysis.tokens.extend(tokens);
         }
         if !title.is_empty() {
             analysis.headline = title_matches.clone();
         }
         if title_counts {
             analysis.count_sentence(title_matches);
-            analysis.tokens = title_tokens;
         }
-        analysis.tokens.extend_from_slice(&analysis.body_tokens);
         analysis
+    }
+
+    /// Tokens of the body alone.
+    pub fn body_tokens(&self) -> &[Token<'a>] {
+        &self.tokens[self.body_start..]
     }
 
     fn count_sentence(&mut self, found: Matches) {

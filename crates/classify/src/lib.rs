@@ -43,7 +43,7 @@ pub mod taxonomy;
 pub mod tokenize;
 pub mod train;
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 use std::path::{Path, PathBuf};
 
 use nichiro_model::{Article, DuplicateOf, EntityTag, RelatedDoc, Tags, TopicTag};
@@ -237,8 +237,8 @@ impl Tagger {
             similarity: SimilarityIndex::default(),
             concepts: SimilarityIndex::default(),
             near_duplicates: NearDuplicateIndex::default(),
-            titles: HashMap::new(),
-            ids_by_url: HashMap::new(),
+            titles: HashMap::default(),
+            ids_by_url: HashMap::default(),
         }
     }
 
@@ -298,7 +298,7 @@ impl Tagger {
         self.concepts
             .add(&document.id, &concept_tokens(&analysis.all));
         self.near_duplicates
-            .add(&document.id, document.published, &analysis.body_tokens);
+            .add(&document.id, document.published, analysis.body_tokens());
         self.titles
             .insert(document.id.clone(), document.title.clone());
         if let Some(url) = &document.url {
@@ -353,7 +353,7 @@ impl Tagger {
         let duplicate_of = self
             .near_duplicates
             .find_copy(
-                &analysis.body_tokens,
+                analysis.body_tokens(),
                 published,
                 self.config.duplicate_min_shared,
                 self.config.duplicate_min_common,
@@ -379,7 +379,7 @@ impl Tagger {
     fn related(&self, analysis: &Analysis, itself: Option<&str>) -> Vec<RelatedDoc> {
         let k = self.config.max_related;
         let min = self.config.min_related_similarity;
-        let mut best: HashMap<String, f32> = HashMap::new();
+        let mut best: HashMap<String, f32> = HashMap::default();
         for (id, similarity) in self
             .similarity
             .most_similar(&analysis.tokens, k, min, itself)
@@ -431,20 +431,20 @@ impl Tagger {
 
 /// The concepts a text mentions, as tokens for the concept index: each entity and each topic
 /// once per mention.
-fn concept_tokens(matches: &Matches) -> Vec<Token> {
+fn concept_tokens(matches: &Matches) -> Vec<Token<'static>> {
     let mut tokens = Vec::new();
     for (group, terms) in &matches.counts {
-        let name = match group {
-            Group::Entity(id) => format!("@entity:{id}"),
-            Group::Topic(id) => format!("@topic:{id}"),
-            Group::Bilateral => "@bilateral".to_string(),
+        let name: std::rc::Rc<str> = match group {
+            Group::Entity(id) => format!("@entity:{id}").into(),
+            Group::Topic(id) => format!("@topic:{id}").into(),
+            Group::Bilateral => "@bilateral".into(),
             _ => continue,
         };
         let n: usize = terms.values().sum();
         for _ in 0..n {
             tokens.push(Token {
                 norm: name.clone(),
-                raw: name.clone(),
+                raw: "",
                 cjk: false,
             });
         }

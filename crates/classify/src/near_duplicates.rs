@@ -5,7 +5,7 @@
 //! estimated from the samples. Containment rather than resemblance: a republished wire story
 //! padded with other text still contains the original.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
 
 use chrono::{DateTime, FixedOffset};
@@ -98,7 +98,7 @@ impl NearDuplicateIndex {
         if sample.is_empty() {
             return None;
         }
-        let mut common: HashMap<u32, usize> = HashMap::new();
+        let mut common: HashMap<u32, usize> = HashMap::default();
         for hash in &sample {
             if let Some(docs) = self.postings.get(hash)
                 && docs.len() <= MAX_POSTINGS

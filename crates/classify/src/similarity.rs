@@ -1,7 +1,7 @@
 //! TF-IDF cosine similarity through an inverted index: a query touches only the postings of
 //! its own terms, so its cost follows the rarity of its words, not the size of the collection.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 use crate::tokenize::{Token, is_stopword};
 
@@ -9,25 +9,39 @@ use crate::tokenize::{Token, is_stopword};
 /// collection has more than 50 documents): such terms say nothing about a text's subject.
 const MAX_DF_SHARE: f32 = 0.5;
 
-#[derive(Debug)]
-struct Doc {
-    id: String,
-    norm: f32,
-}
-
 /// Documents searchable by similarity.
 #[derive(Debug, Default)]
 pub struct SimilarityIndex {
-    docs: Vec<Doc>,
-    /// Term → (document index, 1 + ln tf).
-    postings: HashMap<String, Vec<(u32, f32)>>,
+    /// Document ids, by index.
+    ids: Vec<String>,
+    /// Vector norms, by index (apart from the ids, so scoring reads a dense array).
+    norms: Vec<f32>,
+    /// Term key ([`term_key`]) → (document index, 1 + ln tf). Keys are 64-bit hashes, not
+    /// strings: lookups compare no text, and a million distinct terms collide with odds
+    /// of about one in ten million.
+    postings: HashMap<u64, Vec<Posting>>,
+}
+
+/// (document index, 1 + ln tf).
+type Posting = (u32, f32);
+
+/// The 64-bit key of a term.
+pub fn term_key(term: &str) -> u64 {
+    use std::hash::Hasher;
+    let mut hasher = rustc_hash::FxHasher::default();
+    hasher.write(term.as_bytes());
+    // splitmix64's finalizer spreads the bits over the whole word.
+    let mut z = hasher.finish();
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
 }
 
 /// Term frequencies of a token stream, without stopwords and one-letter words.
-pub fn term_frequencies(tokens: &[Token]) -> HashMap<&str, u32> {
-    let mut tf: HashMap<&str, u32> = HashMap::new();
+pub fn term_frequencies<'t>(tokens: &'t [Token<'_>]) -> HashMap<&'t str, u32> {
+    let mut tf: HashMap<&str, u32> = HashMap::default();
     for token in tokens {
-        let norm = token.norm.as_str();
+        let norm: &str = &token.norm;
         if is_stopword(norm) || (!token.cjk && norm.chars().count() < 2) {
             continue;
         }
@@ -39,40 +53,45 @@ pub fn term_frequencies(tokens: &[Token]) -> HashMap<&str, u32> {
 impl SimilarityIndex {
     /// Number of documents.
     pub fn len(&self) -> usize {
-        self.docs.len()
+        self.ids.len()
     }
 
     /// Whether the index holds no document.
     pub fn is_empty(&self) -> bool {
-        self.docs.is_empty()
+        self.ids.is_empty()
     }
 
     fn idf(&self, df: usize) -> f32 {
-        ((self.docs.len() as f32 + 1.0) / (df as f32 + 1.0)).ln() + 1.0
+        ((self.ids.len() as f32 + 1.0) / (df as f32 + 1.0)).ln() + 1.0
     }
 
     /// Adds a document. Its vector norm uses the document frequencies known now.
     pub fn add(&mut self, id: &str, tokens: &[Token]) {
-        let index = self.docs.len() as u32;
-        self.docs.push(Doc {
-            id: id.to_string(),
-            norm: 0.0,
-        });
+        let index = self.ids.len() as u32;
+        self.ids.push(id.to_string());
+        self.norms.push(0.0);
         let tf = term_frequencies(tokens);
         let mut norm = 0.0f32;
         for (term, count) in tf {
             let weight = 1.0 + (count as f32).ln();
-            let postings = self.postings.entry(term.to_string()).or_default();
+            let postings = self.postings.entry(term_key(term)).or_default();
             postings.push((index, weight));
             let df = postings.len();
             let w = weight * self.idf(df);
             norm += w * w;
         }
-        self.docs[index as usize].norm = norm.sqrt();
+        self.norms[index as usize] = norm.sqrt();
     }
 
     /// The `k` documents most similar to `tokens`, with cosine similarity at least `min`,
     /// leaving out `exclude` (the document itself).
+    ///
+    /// The cost of a query is bounded whatever the size of the collection: only the query's
+    /// [`MAX_QUERY_TERMS`] weightiest terms are looked up, and of each posting list only the
+    /// newest [`MAX_SCANNED_POSTINGS`] documents are scored (postings are appended in
+    /// insertion order, so for a term shared by many documents the most recent stories win,
+    /// which is what a news reader following a story wants). A term rare enough to have a
+    /// short list is scored in full.
     pub fn most_similar(
         &self,
         tokens: &[Token],
@@ -81,42 +100,80 @@ impl SimilarityIndex {
         exclude: Option<&str>,
     ) -> Vec<(String, f32)> {
         let tf = term_frequencies(tokens);
-        let mut scores: HashMap<u32, f32> = HashMap::new();
+        let max_df = ((self.ids.len() as f32) * MAX_DF_SHARE) as usize;
+        // (query weight, idf, postings) per looked-up term.
+        let mut query: Vec<(f32, f32, &[Posting])> = Vec::with_capacity(tf.len());
         let mut query_norm = 0.0f32;
-        let max_df = ((self.docs.len() as f32) * MAX_DF_SHARE) as usize;
         for (term, count) in tf {
-            let Some(postings) = self.postings.get(term) else {
+            let Some(postings) = self.postings.get(&term_key(term)) else {
                 continue;
             };
-            if self.docs.len() > 50 && postings.len() > max_df {
+            if self.ids.len() > 50 && postings.len() > max_df {
                 continue;
             }
             let idf = self.idf(postings.len());
             let q = (1.0 + (count as f32).ln()) * idf;
             query_norm += q * q;
-            for &(doc, weight) in postings {
-                *scores.entry(doc).or_default() += q * weight * idf;
-            }
+            query.push((q, idf, postings.as_slice()));
         }
         let query_norm = query_norm.sqrt();
         if query_norm == 0.0 {
             return Vec::new();
         }
-        let mut ranked: Vec<(String, f32)> = scores
-            .into_iter()
-            .filter_map(|(doc, dot)| {
-                let d = &self.docs[doc as usize];
-                if Some(d.id.as_str()) == exclude || d.norm == 0.0 {
-                    return None;
+        query.sort_by(|a, b| b.0.total_cmp(&a.0));
+        query.truncate(MAX_QUERY_TERMS);
+        SCORES.with_borrow_mut(|scores| {
+            scores.resize(self.ids.len(), 0.0);
+            let mut touched: Vec<u32> = Vec::new();
+            for (q, idf, postings) in &query {
+                let newest = postings.len().saturating_sub(MAX_SCANNED_POSTINGS);
+                for &(doc, weight) in &postings[newest..] {
+                    let score = &mut scores[doc as usize];
+                    if *score == 0.0 {
+                        touched.push(doc);
+                    }
+                    *score += q * weight * idf;
                 }
-                let sim = (dot / (query_norm * d.norm)).clamp(0.0, 1.0);
-                (sim >= min).then(|| (d.id.clone(), sim))
-            })
-            .collect();
-        ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-        ranked.truncate(k);
-        ranked
+            }
+            let mut ranked: Vec<(u32, f32)> = Vec::new();
+            for &doc in &touched {
+                let dot = std::mem::take(&mut scores[doc as usize]);
+                let norm = self.norms[doc as usize];
+                if norm == 0.0 {
+                    continue;
+                }
+                let sim = (dot / (query_norm * norm)).clamp(0.0, 1.0);
+                if sim >= min {
+                    ranked.push((doc, sim));
+                }
+            }
+            // One more than asked for, in case the document itself is among them.
+            let keep = k + usize::from(exclude.is_some());
+            let by_score = |a: &(u32, f32), b: &(u32, f32)| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0));
+            if ranked.len() > keep {
+                ranked.select_nth_unstable_by(keep, by_score);
+                ranked.truncate(keep);
+            }
+            ranked.sort_by(by_score);
+            ranked
+                .into_iter()
+                .map(|(doc, sim)| (self.ids[doc as usize].clone(), sim))
+                .filter(|(id, _)| Some(id.as_str()) != exclude)
+                .take(k)
+                .collect()
+        })
     }
+}
+
+/// Query terms looked up per query (the weightiest by tf·idf).
+pub const MAX_QUERY_TERMS: usize = 12;
+/// Postings scored per query term (the newest).
+pub const MAX_SCANNED_POSTINGS: usize = 300;
+
+thread_local! {
+    /// Score accumulator, one slot per document, kept between queries (each query resets
+    /// what it touched): no allocation the size of the collection per query.
+    static SCORES: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 #[cfg(test)]

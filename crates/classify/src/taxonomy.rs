@@ -7,7 +7,10 @@
 //! preposition `про`), and Japanese terms as substrings. Terms of a single CJK character
 //! (`露`, `ロ`) are too ambiguous alone and are kept only inside longer terms.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use aho_corasick::AhoCorasick;
+use rustc_hash::FxHashMap as HashMap;
 use std::path::Path;
 
 use serde::Deserialize;
@@ -139,8 +142,8 @@ enum WordPattern {
 impl WordPattern {
     fn matches(&self, token: &Token) -> bool {
         match self {
-            WordPattern::Stem(stem) => token.norm == *stem,
-            WordPattern::Prefix(prefix) => starts_with_lowercase(&token.raw, prefix),
+            WordPattern::Stem(stem) => *token.norm == **stem,
+            WordPattern::Prefix(prefix) => starts_with_lowercase(token.raw, prefix),
         }
     }
 }
@@ -152,6 +155,12 @@ fn starts_with_lowercase(word: &str, prefix: &str) -> bool {
         .flat_map(char::to_lowercase)
         .map(|c| if c == 'ё' { 'е' } else { c });
     prefix.chars().all(|p| lowered.next() == Some(p))
+}
+
+/// The first three characters of an already lower-cased word.
+fn first_three(word: &str) -> Option<[char; 3]> {
+    let mut chars = word.chars();
+    Some([chars.next()?, chars.next()?, chars.next()?])
 }
 
 /// The key under which a prefix pattern is indexed: its first three characters.
@@ -193,6 +202,8 @@ pub struct Matcher {
     /// First raw word → acronym terms starting with it.
     by_first_raw: HashMap<String, Vec<usize>>,
     substrings: Vec<usize>,
+    /// One automaton over all substring terms (pattern i is `substrings[i]`).
+    substring_automaton: Option<AhoCorasick>,
 }
 
 /// Matches found in one text: per group, each term with its count.
@@ -272,10 +283,11 @@ impl Matcher {
     pub fn with_gazetteer(taxonomy: &Taxonomy, gazetteer: &Gazetteer) -> Self {
         let mut matcher = Matcher {
             terms: Vec::new(),
-            by_first_norm: HashMap::new(),
-            by_first_prefix: HashMap::new(),
-            by_first_raw: HashMap::new(),
+            by_first_norm: HashMap::default(),
+            by_first_prefix: HashMap::default(),
+            by_first_raw: HashMap::default(),
             substrings: Vec::new(),
+            substring_automaton: None,
         };
         for (side, terms) in &taxonomy.sides {
             for term in terms.all() {
@@ -304,6 +316,16 @@ impl Matcher {
                 matcher.add(Group::Entity(entity.id.clone()), side.clone(), term);
             }
         }
+        let patterns: Vec<&str> = matcher
+            .substrings
+            .iter()
+            .filter_map(|&i| match &matcher.terms[i].pattern {
+                Pattern::Substring(s) => Some(s.as_str()),
+                _ => None,
+            })
+            .collect();
+        matcher.substring_automaton =
+            Some(AhoCorasick::new(patterns).expect("substring terms compile"));
         matcher
     }
 
@@ -325,7 +347,7 @@ impl Matcher {
                     .filter(|c| c.is_alphabetic())
                     .all(char::is_uppercase);
             if acronym {
-                Pattern::Raw(tokens.into_iter().map(|t| t.raw).collect())
+                Pattern::Raw(tokens.into_iter().map(|t| t.raw.to_string()).collect())
             } else {
                 // A word written with a trailing `*` is a prefix.
                 let words = term.split_whitespace().collect::<Vec<_>>();
@@ -336,11 +358,11 @@ impl Matcher {
                         .enumerate()
                         .map(|(i, t)| match words.get(i) {
                             Some(w)
-                                if prefixes && w.ends_with('*') && prefix_key(&t.raw).is_some() =>
+                                if prefixes && w.ends_with('*') && prefix_key(t.raw).is_some() =>
                             {
                                 WordPattern::Prefix(t.raw.to_lowercase().replace('ё', "е"))
                             }
-                            _ => WordPattern::Stem(t.norm),
+                            _ => WordPattern::Stem(t.norm.to_string()),
                         })
                         .collect(),
                 )
@@ -401,15 +423,17 @@ impl Matcher {
             if token.cjk {
                 continue;
             }
-            for &index in self.by_first_norm.get(&token.norm).into_iter().flatten() {
+            for &index in self.by_first_norm.get(&*token.norm).into_iter().flatten() {
                 if let Pattern::Words(words) = &self.terms[index].pattern
                     && word_at(i, words)
                 {
                     record(index, 1);
                 }
             }
+            // A word that starts with a prefix of three letters or more has a stem that starts
+            // with the same three (stemmers cut endings), and stems are lower-case already.
             if !self.by_first_prefix.is_empty()
-                && let Some(key) = prefix_key(&token.raw)
+                && let Some(key) = first_three(&token.norm)
             {
                 for &index in self.by_first_prefix.get(&key).into_iter().flatten() {
                     if let Pattern::Words(words) = &self.terms[index].pattern
@@ -419,20 +443,27 @@ impl Matcher {
                     }
                 }
             }
-            for &index in self.by_first_raw.get(&token.raw).into_iter().flatten() {
+            // Acronym terms start with a capital letter.
+            let capital = token.raw.chars().next().is_some_and(char::is_uppercase);
+            for &index in self
+                .by_first_raw
+                .get(token.raw)
+                .filter(|_| capital)
+                .into_iter()
+                .flatten()
+            {
                 if let Pattern::Raw(words) = &self.terms[index].pattern
-                    && sequence_at(tokens, i, words, |t| &t.raw)
+                    && sequence_at(tokens, i, words, |t| t.raw)
                 {
                     record(index, 1);
                 }
             }
         }
-        for &index in &self.substrings {
-            if let Pattern::Substring(s) = &self.terms[index].pattern {
-                let n = text.matches(s.as_str()).count();
-                if n > 0 {
-                    record(index, n);
-                }
+        // Substring terms hold CJK characters: a text without any cannot contain them.
+        let has_cjk = tokens.iter().any(|t| t.cjk);
+        if let Some(automaton) = self.substring_automaton.as_ref().filter(|_| has_cjk) {
+            for found in automaton.find_overlapping_iter(text) {
+                record(self.substrings[found.pattern().as_usize()], 1);
             }
         }
         matches
@@ -443,7 +474,7 @@ fn sequence_at(
     tokens: &[Token],
     at: usize,
     words: &[String],
-    key: impl Fn(&Token) -> &String,
+    key: impl for<'t> Fn(&'t Token<'_>) -> &'t str,
 ) -> bool {
     tokens.len() >= at + words.len()
         && tokens[at..at + words.len()]

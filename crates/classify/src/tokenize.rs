@@ -6,6 +6,7 @@
 //! decides, so mixed-language text needs no language label.
 
 use rust_stemmers::{Algorithm, Stemmer};
+use std::rc::Rc;
 use std::sync::LazyLock;
 
 static ENGLISH: LazyLock<Stemmer> = LazyLock::new(|| Stemmer::create(Algorithm::English));
@@ -13,11 +14,12 @@ static RUSSIAN: LazyLock<Stemmer> = LazyLock::new(|| Stemmer::create(Algorithm::
 
 /// One token of a text.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Token {
-    /// The normalized form: a stem for words, a bigram for CJK.
-    pub norm: String,
-    /// The word as written (for case-sensitive acronym matching).
-    pub raw: String,
+pub struct Token<'a> {
+    /// The normalized form: a stem for words, a bigram for CJK. Shared: every occurrence of
+    /// a word on a thread points at one string.
+    pub norm: Rc<str>,
+    /// The word as written (for case-sensitive acronym matching and prefixes).
+    pub raw: &'a str,
     /// Whether the token comes from a CJK run.
     pub cjk: bool,
 }
@@ -37,74 +39,115 @@ fn is_cyrillic(word: &str) -> bool {
     word.chars().any(|c| matches!(c, '\u{0400}'..='\u{04ff}'))
 }
 
-/// Stems one lower-cased word by its script.
-pub fn stem(word: &str) -> String {
-    let lower = word.to_lowercase().replace('ё', "е");
-    if is_cyrillic(&lower) {
-        RUSSIAN.stem(&lower).into_owned()
+/// Distinct words whose normal forms are remembered per thread, at most (then the memory
+/// starts afresh).
+const NORM_CACHE_WORDS: usize = 100_000;
+
+thread_local! {
+    /// Word as written → normal form (stem or bigram): news text repeats its words, and a
+    /// lookup is several times cheaper than the Snowball algorithm and shares one string.
+    static NORMS: std::cell::RefCell<rustc_hash::FxHashMap<Box<str>, Rc<str>>> =
+        std::cell::RefCell::new(rustc_hash::FxHashMap::default());
+}
+
+/// The normal form of `word`, computed by `make` the first time it is seen on this thread.
+fn normal_form(word: &str, make: impl FnOnce(&str) -> String) -> Rc<str> {
+    NORMS.with_borrow_mut(|cache| {
+        if let Some(norm) = cache.get(word) {
+            return norm.clone();
+        }
+        let norm: Rc<str> = make(word).into();
+        if cache.len() >= NORM_CACHE_WORDS {
+            cache.clear();
+        }
+        cache.insert(word.into(), norm.clone());
+        norm
+    })
+}
+
+fn snowball(word: &str) -> String {
+    let lowered;
+    let lower = if word
+        .chars()
+        .any(|c| c.is_uppercase() || c == 'ё' || c == '’')
+    {
+        lowered = word.to_lowercase().replace('ё', "е").replace('’', "'");
+        lowered.as_str()
     } else {
-        ENGLISH.stem(&lower).into_owned()
+        word
+    };
+    if is_cyrillic(lower) {
+        RUSSIAN.stem(lower).into_owned()
+    } else {
+        ENGLISH.stem(lower).into_owned()
     }
+}
+
+/// Stems one word by its script, lower-cased (`ё` read as `е`).
+pub fn stem(word: &str) -> String {
+    normal_form(word, snowball).to_string()
 }
 
 /// Splits `text` into tokens, in order.
-pub fn tokenize(text: &str) -> Vec<Token> {
+pub fn tokenize(text: &str) -> Vec<Token<'_>> {
     let mut tokens = Vec::new();
-    let mut word = String::new();
-    let mut cjk_run: Vec<char> = Vec::new();
-    for c in text.chars() {
+    // Byte ranges of the word and the CJK run being read.
+    let mut word: Option<(usize, usize)> = None;
+    let mut run: Option<usize> = None;
+    for (i, c) in text.char_indices() {
         if is_cjk(c) {
-            flush_word(&mut word, &mut tokens);
-            cjk_run.push(c);
+            flush_word(text, word.take(), &mut tokens);
+            run.get_or_insert(i);
         } else if c.is_alphanumeric() {
-            flush_cjk(&mut cjk_run, &mut tokens);
-            word.push(c);
-        } else if matches!(c, '\'' | '’') && !word.is_empty() {
-            // Possessives and elisions stay in the word for the stemmer (Lavrov's → lavrov).
-            word.push('\'');
+            flush_cjk(text, run.take(), i, &mut tokens);
+            let end = i + c.len_utf8();
+            word = Some(word.map_or((i, end), |(start, _)| (start, end)));
+        } else if matches!(c, '\'' | '’') && word.is_some() {
+            // Possessives and elisions stay in the word for the stemmer (Lavrov's → lavrov);
+            // a trailing apostrophe is left out, as the word ends at its last letter.
         } else {
-            flush_word(&mut word, &mut tokens);
-            flush_cjk(&mut cjk_run, &mut tokens);
+            flush_word(text, word.take(), &mut tokens);
+            flush_cjk(text, run.take(), i, &mut tokens);
         }
     }
-    flush_word(&mut word, &mut tokens);
-    flush_cjk(&mut cjk_run, &mut tokens);
+    flush_word(text, word.take(), &mut tokens);
+    flush_cjk(text, run.take(), text.len(), &mut tokens);
     tokens
 }
 
-fn flush_word(word: &mut String, tokens: &mut Vec<Token>) {
-    while word.ends_with('\'') {
-        word.pop();
-    }
-    if !word.is_empty() {
+fn flush_word<'a>(text: &'a str, word: Option<(usize, usize)>, tokens: &mut Vec<Token<'a>>) {
+    if let Some((start, end)) = word {
+        let raw = &text[start..end];
         tokens.push(Token {
-            norm: stem(word),
-            raw: std::mem::take(word),
+            norm: normal_form(raw, snowball),
+            raw,
             cjk: false,
         });
     }
 }
 
-fn flush_cjk(run: &mut Vec<char>, tokens: &mut Vec<Token>) {
-    match run.len() {
-        0 => {}
-        1 => tokens.push(Token {
-            norm: run[0].to_string(),
-            raw: run[0].to_string(),
+fn flush_cjk<'a>(text: &'a str, start: Option<usize>, end: usize, tokens: &mut Vec<Token<'a>>) {
+    let Some(start) = start else {
+        return;
+    };
+    let run = &text[start..end];
+    let bounds: Vec<usize> = run
+        .char_indices()
+        .map(|(i, _)| i)
+        .chain(std::iter::once(run.len()))
+        .collect();
+    let pieces: Vec<&str> = if bounds.len() == 2 {
+        vec![run]
+    } else {
+        bounds.windows(3).map(|w| &run[w[0]..w[2]]).collect()
+    };
+    for raw in pieces {
+        tokens.push(Token {
+            norm: normal_form(raw, str::to_string),
+            raw,
             cjk: true,
-        }),
-        _ => {
-            for pair in run.windows(2) {
-                let bigram: String = pair.iter().collect();
-                tokens.push(Token {
-                    norm: bigram.clone(),
-                    raw: bigram,
-                    cjk: true,
-                });
-            }
-        }
+        });
     }
-    run.clear();
 }
 
 /// Words too common to say anything about a text's subject.
@@ -211,7 +254,9 @@ pub fn is_stopword(norm: &str) -> bool {
         "った",
         "こと",
     ];
-    STOP.contains(&norm)
+    static SET: LazyLock<rustc_hash::FxHashSet<&'static str>> =
+        LazyLock::new(|| STOP.iter().copied().collect());
+    SET.contains(norm)
 }
 
 #[cfg(test)]
@@ -219,7 +264,10 @@ mod tests {
     use super::*;
 
     fn norms(text: &str) -> Vec<String> {
-        tokenize(text).into_iter().map(|t| t.norm).collect()
+        tokenize(text)
+            .into_iter()
+            .map(|t| t.norm.to_string())
+            .collect()
     }
 
     #[test]
@@ -231,6 +279,9 @@ mod tests {
             ("Lavrov's talks 2+2", &["lavrov", "talk", "2", "2"]),
             ("露", &["露"]),
             ("Россия и Япония", &["росс", "и", "япон"]),
+            ("Lavrov’s ", &["lavrov"]),
+            ("rock' 北", &["rock", "北"]),
+            ("ёлка", &["елк"]),
         ];
         for (input, expected) in cases {
             assert_eq!(norms(input), *expected, "{input}");
