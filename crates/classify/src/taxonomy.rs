@@ -400,18 +400,9 @@ impl Matcher {
 
     /// Finds every term in `text` (whose tokens are `tokens`).
     pub fn find(&self, text: &str, tokens: &[Token]) -> Matches {
-        let mut matches = Matches::default();
-        let mut record = |index: usize, n: usize| {
-            let term = &self.terms[index];
-            for group in std::iter::once(&term.group).chain(&term.also) {
-                *matches
-                    .counts
-                    .entry(group.clone())
-                    .or_default()
-                    .entry(term.term.clone())
-                    .or_default() += n;
-            }
-        };
+        // Each hit with its span: token positions for words (start, end, false), byte
+        // offsets for CJK substrings (start, end, true).
+        let mut hits: Vec<(usize, usize, bool, usize)> = Vec::new();
         let word_at = |i: usize, words: &[WordPattern]| {
             tokens.len() >= i + words.len()
                 && tokens[i..i + words.len()]
@@ -427,7 +418,7 @@ impl Matcher {
                 if let Pattern::Words(words) = &self.terms[index].pattern
                     && word_at(i, words)
                 {
-                    record(index, 1);
+                    hits.push((i, i + words.len(), false, index));
                 }
             }
             // A word that starts with a prefix of three letters or more has a stem that starts
@@ -439,7 +430,7 @@ impl Matcher {
                     if let Pattern::Words(words) = &self.terms[index].pattern
                         && word_at(i, words)
                     {
-                        record(index, 1);
+                        hits.push((i, i + words.len(), false, index));
                     }
                 }
             }
@@ -455,7 +446,7 @@ impl Matcher {
                 if let Pattern::Raw(words) = &self.terms[index].pattern
                     && sequence_at(tokens, i, words, |t| t.raw)
                 {
-                    record(index, 1);
+                    hits.push((i, i + words.len(), false, index));
                 }
             }
         }
@@ -463,7 +454,34 @@ impl Matcher {
         let has_cjk = tokens.iter().any(|t| t.cjk);
         if let Some(automaton) = self.substring_automaton.as_ref().filter(|_| has_cjk) {
             for found in automaton.find_overlapping_iter(text) {
-                record(self.substrings[found.pattern().as_usize()], 1);
+                let index = self.substrings[found.pattern().as_usize()];
+                hits.push((found.start(), found.end(), true, index));
+            }
+        }
+        let mut matches = Matches::default();
+        for &(start, end, cjk, index) in &hits {
+            let term = &self.terms[index];
+            // A term inside a longer one of its own group is one mention, not two
+            // (`Kuril` in `Kuril Islands`, `領土` in `北方領土`); of two terms of a group on
+            // the same words (`Kuril`, `Kuril*`), the first listed counts.
+            let inside_longer = hits.iter().any(|&(s, e, c, other)| {
+                c == cjk
+                    && other != index
+                    && s <= start
+                    && end <= e
+                    && ((s, e) != (start, end) || other < index)
+                    && self.terms[other].group == term.group
+            });
+            if inside_longer {
+                continue;
+            }
+            for group in std::iter::once(&term.group).chain(&term.also) {
+                *matches
+                    .counts
+                    .entry(group.clone())
+                    .or_default()
+                    .entry(term.term.clone())
+                    .or_default() += 1;
             }
         }
         matches
@@ -536,6 +554,29 @@ mod tests {
         assert_eq!(m.total(&Group::Topic("territorial-dispute".into())), 1);
         // `露` alone is too ambiguous to count as Russia.
         assert_eq!(m.total(&Group::Side("russia".into())), 0);
+    }
+
+    #[test]
+    fn a_term_inside_a_longer_one_of_its_group_counts_once() {
+        let taxonomy = Taxonomy::parse(
+            r#"
+            [sides.russia]
+            en = ["Russia"]
+            [sides.japan]
+            en = ["Japan"]
+            [topics.territorial-dispute]
+            label = "Territory"
+            en = ["Kuril Islands", "Kuril", "Kuril*"]
+            ja = ["北方領土", "領土"]
+            "#,
+        )
+        .unwrap();
+        let matcher = Matcher::new(&taxonomy);
+        let topic = Group::Topic("territorial-dispute".into());
+        let text = "The Kuril Islands and the Kurils.";
+        assert_eq!(matcher.find(text, &tokenize(text)).total(&topic), 2);
+        let text = "北方領土の領土問題";
+        assert_eq!(matcher.find(text, &tokenize(text)).total(&topic), 2);
     }
 
     #[test]

@@ -268,13 +268,30 @@ async fn tag_reads_files_and_jsonl_and_marks_copies() {
     assert!(wire["duplicate_of"]["shared"].as_f64().unwrap() > 0.5);
     let talks = objects.iter().find(|o| o["id"] == 1).unwrap();
     assert_eq!(talks["relevant"], true);
-    assert_eq!(talks["topics"][0]["topic"], "territorial-dispute");
+    let territory = talks["topics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["topic"] == "territorial-dispute")
+        .expect("the Kurils are the territorial dispute");
     assert!(
-        talks["topics"][0]["evidence"]
+        territory["evidence"]
             .as_array()
             .unwrap()
             .iter()
             .any(|e| e == "Kuril Islands")
+    );
+    let entities: Vec<&str> = talks["entities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["id"].as_str().unwrap())
+        .collect();
+    assert!(
+        ["lavrov", "kono", "kuril-islands"]
+            .iter()
+            .all(|id| entities.contains(id)),
+        "{entities:?}"
     );
     assert!(!talks["related"].as_array().unwrap().is_empty());
     let wheat = objects.iter().find(|o| o["id"] == "b").unwrap();
