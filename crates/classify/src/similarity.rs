@@ -14,15 +14,13 @@ const MAX_DF_SHARE: f32 = 0.5;
 pub struct SimilarityIndex {
     /// Document ids, by index.
     ids: Vec<String>,
-    /// Vector norms, by index (apart from the ids, so scoring reads a dense array).
-    norms: Vec<f32>,
     /// Term key ([`term_key`]) → (document index, 1 + ln tf). Keys are 64-bit hashes, not
     /// strings: lookups compare no text, and a million distinct terms collide with odds
     /// of about one in ten million.
     postings: HashMap<u64, Vec<Posting>>,
 }
 
-/// (document index, 1 + ln tf).
+/// (document index, (1 + ln tf) / the document vector's norm).
 type Posting = (u32, f32);
 
 /// The 64-bit key of a term.
@@ -65,22 +63,34 @@ impl SimilarityIndex {
         ((self.ids.len() as f32 + 1.0) / (df as f32 + 1.0)).ln() + 1.0
     }
 
-    /// Adds a document. Its vector norm uses the document frequencies known now.
+    /// Adds a document. Its vector norm uses the document frequencies known now; each
+    /// posting carries the term's weight divided by that norm, so scoring reads nothing else.
     pub fn add(&mut self, id: &str, tokens: &[Token]) {
         let index = self.ids.len() as u32;
         self.ids.push(id.to_string());
-        self.norms.push(0.0);
         let tf = term_frequencies(tokens);
-        let mut norm = 0.0f32;
-        for (term, count) in tf {
-            let weight = 1.0 + (count as f32).ln();
-            let postings = self.postings.entry(term_key(term)).or_default();
-            postings.push((index, weight));
-            let df = postings.len();
-            let w = weight * self.idf(df);
-            norm += w * w;
+        let weighted: Vec<(u64, f32, f32)> = tf
+            .into_iter()
+            .map(|(term, count)| {
+                let key = term_key(term);
+                let df = self.postings.get(&key).map_or(0, Vec::len) + 1;
+                (key, 1.0 + (count as f32).ln(), self.idf(df))
+            })
+            .collect();
+        let norm = weighted
+            .iter()
+            .map(|(_, w, idf)| (w * idf) * (w * idf))
+            .sum::<f32>()
+            .sqrt();
+        if norm == 0.0 {
+            return;
         }
-        self.norms[index as usize] = norm.sqrt();
+        for (key, weight, _) in weighted {
+            self.postings
+                .entry(key)
+                .or_default()
+                .push((index, weight / norm));
+        }
     }
 
     /// The `k` documents most similar to `tokens`, with cosine similarity at least `min`,
@@ -123,30 +133,18 @@ impl SimilarityIndex {
         query.sort_by(|a, b| b.0.total_cmp(&a.0));
         query.truncate(MAX_QUERY_TERMS);
         SCORES.with_borrow_mut(|scores| {
-            scores.resize(self.ids.len(), 0.0);
-            let mut touched: Vec<u32> = Vec::new();
+            scores.clear();
             for (q, idf, postings) in &query {
                 let newest = postings.len().saturating_sub(MAX_SCANNED_POSTINGS);
                 for &(doc, weight) in &postings[newest..] {
-                    let score = &mut scores[doc as usize];
-                    if *score == 0.0 {
-                        touched.push(doc);
-                    }
-                    *score += q * weight * idf;
+                    *scores.entry(doc).or_default() += q * weight * idf;
                 }
             }
-            let mut ranked: Vec<(u32, f32)> = Vec::new();
-            for &doc in &touched {
-                let dot = std::mem::take(&mut scores[doc as usize]);
-                let norm = self.norms[doc as usize];
-                if norm == 0.0 {
-                    continue;
-                }
-                let sim = (dot / (query_norm * norm)).clamp(0.0, 1.0);
-                if sim >= min {
-                    ranked.push((doc, sim));
-                }
-            }
+            let mut ranked: Vec<(u32, f32)> = scores
+                .iter()
+                .map(|(&doc, &dot)| (doc, (dot / query_norm).clamp(0.0, 1.0)))
+                .filter(|&(_, sim)| sim >= min)
+                .collect();
             // One more than asked for, in case the document itself is among them.
             let keep = k + usize::from(exclude.is_some());
             let by_score = |a: &(u32, f32), b: &(u32, f32)| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0));
@@ -171,9 +169,10 @@ pub const MAX_QUERY_TERMS: usize = 12;
 pub const MAX_SCANNED_POSTINGS: usize = 300;
 
 thread_local! {
-    /// Score accumulator, one slot per document, kept between queries (each query resets
-    /// what it touched): no allocation the size of the collection per query.
-    static SCORES: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
+    /// Score accumulator (document index → dot product), kept between queries so its table
+    /// is allocated once: a few thousand entries, whatever the size of the collection.
+    static SCORES: std::cell::RefCell<HashMap<u32, f32>> =
+        std::cell::RefCell::new(HashMap::default());
 }
 
 #[cfg(test)]
