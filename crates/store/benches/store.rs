@@ -68,7 +68,7 @@ fn article(i: usize, rng: &mut Rng, words: &[String]) -> TaggedArticle {
     TaggedArticle {
         article: a,
         tags: Tags {
-            relevant: i % 3 == 0,
+            relevant: i.is_multiple_of(3),
             relevance: 0.7,
             topics: vec![TopicTag {
                 topic: topic.into(),
