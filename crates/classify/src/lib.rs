@@ -329,7 +329,7 @@ impl Tagger {
         let relevance_evidence = self
             .model
             .relevance
-            .contributions(&analysis.relevance_features(&self.taxonomy))
+            .contributions(&judgement.relevance_features)
             .into_iter()
             .take(6)
             .map(|(feature, c)| format!("{feature}: {c:+.2}"))

@@ -9,7 +9,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::TagError;
-use crate::features::Analysis;
+use crate::features::{Analysis, Features};
 use crate::taxonomy::Taxonomy;
 
 /// One logistic regression: `p = 1 / (1 + e^-(bias + Σ weight·feature))`.
@@ -73,6 +73,8 @@ pub struct Judgement {
     /// above the topic threshold, or else the single most likely one (a relevant article is
     /// about something).
     pub topics: Vec<(String, f32)>,
+    /// The relevance features the verdict was computed from (for its explanation).
+    pub relevance_features: Features,
 }
 
 impl Model {
@@ -84,9 +86,8 @@ impl Model {
         threshold: f32,
         topic_threshold: f32,
     ) -> Judgement {
-        let relevance = self
-            .relevance
-            .probability(&analysis.relevance_features(taxonomy));
+        let relevance_features = analysis.relevance_features(taxonomy);
+        let relevance = self.relevance.probability(&relevance_features);
         let relevant = relevance >= threshold;
         let mut topics = Vec::new();
         if relevant {
@@ -115,6 +116,7 @@ impl Model {
             relevance,
             relevant,
             topics,
+            relevance_features,
         }
     }
 
