@@ -6,12 +6,12 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use nichiro_pipeline::Config;
-use nichiro_store::{ExportFormat, ListFilter, SqliteStore, StoredArticle};
+use nichiro_store::{ExportFormat, ListFilter, Store, StoredArticle};
 
 use crate::cli;
 
 /// Opens the config's store for reading; a missing store is an error, not an empty one.
-fn open_store(config: &Config) -> anyhow::Result<SqliteStore> {
+fn open_store(config: &Config) -> anyhow::Result<Box<dyn Store>> {
     let path = &config.store.path;
     if !path.is_file() {
         anyhow::bail!(
@@ -19,7 +19,7 @@ fn open_store(config: &Config) -> anyhow::Result<SqliteStore> {
             path.display()
         );
     }
-    Ok(SqliteStore::open(path)?)
+    Ok(nichiro_store::open(&config.store)?)
 }
 
 fn print_line(out: &mut impl Write, a: &StoredArticle) -> std::io::Result<()> {

@@ -26,7 +26,7 @@ use nichiro_fetch::canonical_url::canonicalize;
 use nichiro_fetch::http::Validators;
 use nichiro_fetch::{FetchStats, HttpFetcher, PollContext, PollMode, SeenUrls, Source};
 use nichiro_model::{Article, PageKind, RawPage, TaggedArticle};
-use nichiro_store::{InsertOutcome, SqliteStore};
+use nichiro_store::{InsertOutcome, Store};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
@@ -90,7 +90,7 @@ impl Progress {
 /// A pipeline ready to run: store open, tagger loaded with the corpus and stored articles.
 pub struct Pipeline {
     config: Config,
-    store: SqliteStore,
+    store: Box<dyn Store>,
     tagger: Tagger,
     sources: Vec<Source>,
     seen: SeenUrls,
@@ -109,9 +109,9 @@ impl Pipeline {
     /// Opens the store, loads the taxonomy, the corpus and what is stored, and compiles the
     /// enabled sources.
     pub fn new(config: Config) -> Result<Self, PipelineError> {
-        let store = SqliteStore::open(&config.store.path)?;
+        let store = nichiro_store::open(&config.store)?;
         let mut tagger = Tagger::from_config(config.tag.clone())?;
-        load_stored_articles(&store, &mut tagger)?;
+        load_stored_articles(store.as_ref(), &mut tagger)?;
         let mut sources = Vec::new();
         for source_config in config.enabled_sources() {
             let source = Source::new(source_config.clone()).map_err(PipelineError::Source)?;
@@ -246,8 +246,8 @@ fn stage_error(stage: &'static str, e: tokio::task::JoinError) -> PipelineError 
     }
 }
 
-fn load_stored_articles(store: &SqliteStore, tagger: &mut Tagger) -> Result<(), PipelineError> {
-    store.for_each_article(|stored| {
+fn load_stored_articles(store: &dyn Store, tagger: &mut Tagger) -> Result<(), PipelineError> {
+    store.for_each_article(&mut |stored| {
         tagger.add_document(&Document {
             id: stored.url.clone(),
             url: Some(stored.url),
@@ -340,11 +340,11 @@ fn run_tag(
 /// The storing thread: writes batches of whatever is waiting, one transaction each, and gives
 /// the store back when the channel closes.
 fn run_store(
-    mut store: SqliteStore,
+    mut store: Box<dyn Store>,
     batch_size: usize,
     mut tagged: mpsc::Receiver<TaggedArticle>,
     progress: &Progress,
-) -> Result<SqliteStore, PipelineError> {
+) -> Result<Box<dyn Store>, PipelineError> {
     let mut batch = Vec::with_capacity(batch_size);
     while let Some(first) = tagged.blocking_recv() {
         batch.push(first);

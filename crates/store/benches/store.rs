@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use chrono::{DateTime, Utc};
 use nichiro_model::{Article, TaggedArticle, Tags, TopicTag};
-use nichiro_store::{ListFilter, SqliteStore};
+use nichiro_store::{ListFilter, SqliteStore, Store};
 
 struct Rng(u64);
 

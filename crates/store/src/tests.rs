@@ -29,8 +29,92 @@ fn tagged(url: &str, title: &str, text: &str, topics: &[&str]) -> TaggedArticle 
     }
 }
 
+/// Generates one `#[test]` per shared case for a backend, each with a fresh store made by
+/// `$make` (an expression giving a `Box<dyn Store>`, or `None` to skip).
+macro_rules! store_suite {
+    ($backend:ident, $make:expr) => {
+        mod $backend {
+            use super::*;
+
+            #[test]
+            fn storing_the_same_article_twice_leaves_one_row() {
+                if let Some(mut store) = $make {
+                    super::storing_the_same_article_twice_leaves_one_row(store.as_mut());
+                }
+            }
+
+            #[test]
+            fn articles_round_trip_and_list_filters() {
+                if let Some(mut store) = $make {
+                    super::articles_round_trip_and_list_filters(store.as_mut());
+                }
+            }
+
+            #[test]
+            fn search_finds_inflected_russian_and_japanese_words() {
+                if let Some(mut store) = $make {
+                    super::search_finds_inflected_russian_and_japanese_words(store.as_mut());
+                }
+            }
+
+            #[test]
+            fn export_jsonl_and_csv() {
+                if let Some(mut store) = $make {
+                    super::export_jsonl_and_csv(store.as_mut());
+                }
+            }
+
+            #[test]
+            fn source_validators_are_saved_replaced_and_cleared() {
+                if let Some(mut store) = $make {
+                    super::source_validators_are_saved_replaced_and_cleared(store.as_mut());
+                }
+            }
+
+            #[test]
+            fn given_up_urls_are_kept_once() {
+                if let Some(mut store) = $make {
+                    super::given_up_urls_are_kept_once(store.as_mut());
+                }
+            }
+        }
+    };
+}
+
+store_suite!(
+    sqlite,
+    Some(Box::new(SqliteStore::open_in_memory().unwrap()) as Box<dyn Store>)
+);
+
+fn storing_the_same_article_twice_leaves_one_row(store: &mut dyn Store) {
+    let a = tagged(
+        "https://ex.org/a",
+        "Talks",
+        "Lavrov and Kono met.",
+        &["diplomacy-summits"],
+    );
+    assert_eq!(
+        store.insert_batch(std::slice::from_ref(&a)).unwrap(),
+        [InsertOutcome::New]
+    );
+    // A batch retried after a crash: the stored article stays, the new one goes in.
+    let b = tagged("https://ex.org/b", "More talks", "Kono met Lavrov.", &[]);
+    assert_eq!(
+        store.insert_batch(&[a, b]).unwrap(),
+        [InsertOutcome::AlreadyStored, InsertOutcome::New]
+    );
+    assert_eq!(store.count().unwrap(), 2);
+    assert!(store.is_seen("https://ex.org/a").unwrap());
+    assert!(store.is_seen("https://ex.org/a?utm_source=feed").unwrap());
+    assert!(!store.is_seen("https://ex.org/c").unwrap());
+    assert_eq!(store.seen_urls().unwrap().len(), 4);
+    let mut seen = 0;
+    store.for_each_article(&mut |_| seen += 1).unwrap();
+    assert_eq!(seen, 2);
+}
+
 #[test]
-fn same_canonical_url_is_stored_once_and_both_urls_are_seen() {
+fn sqlite_file_keeps_its_articles_across_reopening() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("sub/dir/store.sqlite");
     let a = tagged(
@@ -58,9 +142,7 @@ fn same_canonical_url_is_stored_once_and_both_urls_are_seen() {
     assert_eq!(store.seen_urls().unwrap().len(), 2);
 }
 
-#[test]
-fn articles_round_trip_and_list_filters() {
-    let mut store = SqliteStore::open_in_memory().unwrap();
+fn articles_round_trip_and_list_filters(store: &mut dyn Store) {
     let a = tagged(
         "https://ex.org/a",
         "Islands",
@@ -104,9 +186,7 @@ fn articles_round_trip_and_list_filters() {
     assert_eq!(relevant.len(), 1);
 }
 
-#[test]
-fn search_finds_inflected_russian_and_japanese_words() {
-    let mut store = SqliteStore::open_in_memory().unwrap();
+fn search_finds_inflected_russian_and_japanese_words(store: &mut dyn Store) {
     store
         .insert_batch(&[
             tagged(
@@ -144,9 +224,7 @@ fn search_finds_inflected_russian_and_japanese_words() {
     assert!(urls("\"").is_empty());
 }
 
-#[test]
-fn export_jsonl_and_csv() {
-    let mut store = SqliteStore::open_in_memory().unwrap();
+fn export_jsonl_and_csv(store: &mut dyn Store) {
     store
         .insert_batch(&[tagged(
             "https://ex.org/a",
@@ -176,9 +254,7 @@ fn unopenable_path_names_the_file() {
     assert!(err.to_string().contains("file/store.sqlite"), "{err}");
 }
 
-#[test]
-fn source_validators_are_saved_replaced_and_cleared() {
-    let store = SqliteStore::open_in_memory().unwrap();
+fn source_validators_are_saved_replaced_and_cleared(store: &mut dyn Store) {
     assert_eq!(store.source_validators("tass").unwrap(), (None, None));
     store
         .set_source_validators("tass", Some("\"v1\""), None)
@@ -201,9 +277,7 @@ fn source_validators_are_saved_replaced_and_cleared() {
     assert_eq!(store.source_validators("tass").unwrap(), (None, None));
 }
 
-#[test]
-fn given_up_urls_are_kept_once() {
-    let mut store = SqliteStore::open_in_memory().unwrap();
+fn given_up_urls_are_kept_once(store: &mut dyn Store) {
     let gone = (
         "https://ex.org/gone".to_string(),
         "s".to_string(),
