@@ -14,6 +14,7 @@
 //! assert!(store.list(&ListFilter::default()).unwrap().is_empty());
 //! ```
 
+mod row;
 mod schema;
 mod sqlite;
 

@@ -4,11 +4,11 @@
 use std::collections::HashSet;
 use std::path::Path;
 
-use chrono::{DateTime, Utc};
-use nichiro_model::{DuplicateOf, TaggedArticle};
+use chrono::Utc;
+use nichiro_model::TaggedArticle;
 use rusqlite::{Connection, OptionalExtension, params};
-use serde::{Deserialize, Serialize};
 
+use crate::row::{ARTICLE_COLUMN_COUNT, ARTICLE_COLUMNS, ArticleRow};
 use crate::{InsertOutcome, ListFilter, Store, StoreError, StoredArticle, schema, search_terms};
 
 /// The SQLite store.
@@ -21,11 +21,6 @@ impl std::fmt::Debug for SqliteStore {
         f.debug_struct("SqliteStore").finish_non_exhaustive()
     }
 }
-
-const COLUMNS: &str = "url, title, authors, published, language, site_name, description, source, \
-    requested_url, relevant, relevance, topics, related, duplicate_of, duplicate_shared, kind, \
-    fetched_at, stored_at, text, modified, image, section, keywords, signals, entities, \
-    relevance_evidence";
 
 impl SqliteStore {
     /// Opens (creating when missing) the database at `path` and brings its schema up to date.
@@ -82,14 +77,13 @@ impl Store for SqliteStore {
         let tx = self.conn.transaction()?;
         let mut outcomes = Vec::with_capacity(batch.len());
         {
-            let mut insert = tx.prepare_cached(
-                "INSERT INTO articles (url, requested_url, source, title, authors, published, language,
-                    site_name, description, text, links, kind, relevant, relevance, topics, related,
-duplicate_of, duplicate_shared, fetched_at, stored_at, modified, image, section, keywords, signals,
-entities, relevance_evidence)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27)
-                 ON CONFLICT(url) DO NOTHING",
-            )?;
+            let placeholders: Vec<String> = (1..=ARTICLE_COLUMN_COUNT)
+                .map(|i| format!("?{i}"))
+                .collect();
+            let mut insert = tx.prepare_cached(&format!(
+                "INSERT INTO articles ({ARTICLE_COLUMNS}) VALUES ({}) ON CONFLICT(url) DO NOTHING",
+                placeholders.join(", ")
+            ))?;
             let mut seen = tx.prepare_cached(
                 "INSERT INTO seen_urls (url, article_id) VALUES (?1, ?2) ON CONFLICT(url) DO NOTHING",
             )?;
@@ -102,34 +96,35 @@ entities, relevance_evidence)
             for item in batch {
                 let a = &item.article;
                 let t = &item.tags;
+                let r = ArticleRow::from_tagged(item, &now)?;
                 let changed = insert.execute(params![
-                    a.url,
-                    item.requested_url,
-                    item.source,
-                    a.title,
-                    to_json(&a.authors)?,
-                    a.published.map(|p| p.to_rfc3339()),
-                    a.language,
-                    a.site_name,
-                    a.description,
-                    a.text,
-                    to_json(&a.links)?,
-                    to_json(&a.kind)?.trim_matches('"'),
-                    t.relevant,
-                    t.relevance,
-                    to_json(&t.topics)?,
-                    to_json(&t.related)?,
-                    t.duplicate_of.as_ref().map(|d| d.id.clone()),
-                    t.duplicate_of.as_ref().map(|d| d.shared),
-                    item.fetched_at.to_rfc3339(),
-                    now,
-                    a.modified.map(|m| m.to_rfc3339()),
-                    a.image,
-                    a.section,
-                    to_json(&a.keywords)?,
-                    to_json(&a.signals)?,
-                    to_json(&t.entities)?,
-                    to_json(&t.relevance_evidence)?,
+                    r.url,
+                    r.requested_url,
+                    r.source,
+                    r.title,
+                    r.authors,
+                    r.published,
+                    r.language,
+                    r.site_name,
+                    r.description,
+                    r.text,
+                    r.links,
+                    r.kind,
+                    r.relevant,
+                    r.relevance,
+                    r.topics,
+                    r.related,
+                    r.duplicate_of,
+                    r.duplicate_shared,
+                    r.fetched_at,
+                    r.stored_at,
+                    r.modified,
+                    r.image,
+                    r.section,
+                    r.keywords,
+                    r.signals,
+                    r.entities,
+                    r.relevance_evidence,
                 ])?;
                 let id: i64 =
                     tx.query_row("SELECT id FROM articles WHERE url = ?1", [&a.url], |r| {
@@ -216,7 +211,7 @@ entities, relevance_evidence)
             return Ok(Vec::new());
         }
         let sql = format!(
-            "SELECT {COLUMNS} FROM articles_fts JOIN articles ON articles.id = articles_fts.rowid
+            "SELECT {ARTICLE_COLUMNS} FROM articles_fts JOIN articles ON articles.id = articles_fts.rowid
              WHERE articles_fts MATCH ?1 ORDER BY bm25(articles_fts) LIMIT ?2"
         );
         let mut stmt = self.conn.prepare(&sql)?;
@@ -226,7 +221,7 @@ entities, relevance_evidence)
 
     /// Stored articles, newest first, filtered.
     fn list(&self, filter: &ListFilter) -> Result<Vec<StoredArticle>, StoreError> {
-        let mut sql = format!("SELECT {COLUMNS} FROM articles WHERE 1 = 1");
+        let mut sql = format!("SELECT {ARTICLE_COLUMNS} FROM articles WHERE 1 = 1");
         let mut args: Vec<Box<dyn rusqlite::ToSql>> = Vec::new();
         if let Some(topic) = &filter.topic {
             args.push(Box::new(topic.clone()));
@@ -257,9 +252,9 @@ entities, relevance_evidence)
 
     /// Calls `f` with every stored article, oldest first (the tagger loads them this way).
     fn for_each_article(&self, f: &mut dyn FnMut(StoredArticle)) -> Result<(), StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare(&format!("SELECT {COLUMNS} FROM articles ORDER BY id"))?;
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {ARTICLE_COLUMNS} FROM articles ORDER BY id"
+        ))?;
         let rows = stmt.query_map([], read_row)?;
         for row in rows {
             f(row?.map_err(StoreError::Corrupt)?);
@@ -306,78 +301,39 @@ entities, relevance_evidence)
     }
 }
 
-fn to_json<T: Serialize + ?Sized>(value: &T) -> Result<String, StoreError> {
-    serde_json::to_string(value).map_err(|e| StoreError::Corrupt(e.to_string()))
-}
-
 type RowResult = Result<StoredArticle, String>;
 
 fn read_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<RowResult> {
-    fn json<T: for<'de> Deserialize<'de>>(s: String, what: &str) -> Result<T, String> {
-        serde_json::from_str(&s).map_err(|e| format!("{what}: {e}"))
+    Ok(ArticleRow {
+        url: row.get(0)?,
+        requested_url: row.get(1)?,
+        source: row.get(2)?,
+        title: row.get(3)?,
+        authors: row.get(4)?,
+        published: row.get(5)?,
+        language: row.get(6)?,
+        site_name: row.get(7)?,
+        description: row.get(8)?,
+        text: row.get(9)?,
+        links: row.get(10)?,
+        kind: row.get(11)?,
+        relevant: row.get(12)?,
+        relevance: row.get(13)?,
+        topics: row.get(14)?,
+        related: row.get(15)?,
+        duplicate_of: row.get(16)?,
+        duplicate_shared: row.get(17)?,
+        fetched_at: row.get(18)?,
+        stored_at: row.get(19)?,
+        modified: row.get(20)?,
+        image: row.get(21)?,
+        section: row.get(22)?,
+        keywords: row.get(23)?,
+        signals: row.get(24)?,
+        entities: row.get(25)?,
+        relevance_evidence: row.get(26)?,
     }
-    fn time<T>(
-        s: Option<String>,
-        parse: impl Fn(&str) -> Option<T>,
-        what: &str,
-    ) -> Result<Option<T>, String> {
-        s.map(|s| parse(&s).ok_or_else(|| format!("{what}: bad time {s:?}")))
-            .transpose()
-    }
-    let utc = |s: &str| {
-        DateTime::parse_from_rfc3339(s)
-            .ok()
-            .map(|t| t.with_timezone(&Utc))
-    };
-    let duplicate_id: Option<String> = row.get(13)?;
-    let duplicate_shared: Option<f64> = row.get(14)?;
-    let kind: String = row.get(15)?;
-    let build = || -> RowResult {
-        Ok(StoredArticle {
-            url: row.get(0).map_err(|e| e.to_string())?,
-            title: row.get(1).map_err(|e| e.to_string())?,
-            authors: json(row.get(2).map_err(|e| e.to_string())?, "authors")?,
-            published: time(
-                row.get(3).map_err(|e| e.to_string())?,
-                |s| DateTime::parse_from_rfc3339(s).ok(),
-                "published",
-            )?,
-            language: row.get(4).map_err(|e| e.to_string())?,
-            site_name: row.get(5).map_err(|e| e.to_string())?,
-            description: row.get(6).map_err(|e| e.to_string())?,
-            source: row.get(7).map_err(|e| e.to_string())?,
-            requested_url: row.get(8).map_err(|e| e.to_string())?,
-            relevant: row.get(9).map_err(|e| e.to_string())?,
-            relevance: row.get::<_, f64>(10).map_err(|e| e.to_string())? as f32,
-            topics: json(row.get(11).map_err(|e| e.to_string())?, "topics")?,
-            related: json(row.get(12).map_err(|e| e.to_string())?, "related")?,
-            duplicate_of: duplicate_id.map(|id| DuplicateOf {
-                id,
-                shared: duplicate_shared.unwrap_or_default() as f32,
-            }),
-            kind: json(format!("\"{kind}\""), "kind")?,
-            fetched_at: time(row.get(16).map_err(|e| e.to_string())?, utc, "fetched_at")?
-                .ok_or("fetched_at missing")?,
-            stored_at: time(row.get(17).map_err(|e| e.to_string())?, utc, "stored_at")?
-                .ok_or("stored_at missing")?,
-            text: row.get(18).map_err(|e| e.to_string())?,
-            modified: time(
-                row.get(19).map_err(|e| e.to_string())?,
-                |s| DateTime::parse_from_rfc3339(s).ok(),
-                "modified",
-            )?,
-            image: row.get(20).map_err(|e| e.to_string())?,
-            section: row.get(21).map_err(|e| e.to_string())?,
-            keywords: json(row.get(22).map_err(|e| e.to_string())?, "keywords")?,
-            signals: json(row.get(23).map_err(|e| e.to_string())?, "signals")?,
-            entities: json(row.get(24).map_err(|e| e.to_string())?, "entities")?,
-            relevance_evidence: json(
-                row.get(25).map_err(|e| e.to_string())?,
-                "relevance_evidence",
-            )?,
-        })
-    };
-    Ok(build())
+    .into_stored())
 }
 
 fn collect(

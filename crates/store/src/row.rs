@@ -1,0 +1,143 @@
+//! An article as both backends store it: the same columns in the same order, with JSON for
+//! lists and maps and RFC 3339 text for times, so that what one backend writes the other reads
+//! the same way, and an export or import moves between them unchanged.
+
+use chrono::{DateTime, Utc};
+use nichiro_model::{DuplicateOf, TaggedArticle};
+use serde::{Deserialize, Serialize};
+
+use crate::{StoreError, StoredArticle};
+
+/// The columns of `articles` that [`ArticleRow`] holds, in its field order: inserts list them
+/// in this order and reads select them in this order.
+pub(crate) const ARTICLE_COLUMNS: &str = "url, requested_url, source, title, authors, published, \
+    language, site_name, description, text, links, kind, relevant, relevance, topics, related, \
+    duplicate_of, duplicate_shared, fetched_at, stored_at, modified, image, section, keywords, \
+    signals, entities, relevance_evidence";
+
+/// Number of [`ARTICLE_COLUMNS`].
+pub(crate) const ARTICLE_COLUMN_COUNT: usize = 27;
+
+/// One row of `articles`.
+#[derive(Debug, Clone)]
+pub(crate) struct ArticleRow {
+    pub url: String,
+    pub requested_url: String,
+    pub source: String,
+    pub title: Option<String>,
+    pub authors: String,
+    pub published: Option<String>,
+    pub language: Option<String>,
+    pub site_name: Option<String>,
+    pub description: Option<String>,
+    pub text: String,
+    pub links: String,
+    pub kind: String,
+    pub relevant: bool,
+    pub relevance: f64,
+    pub topics: String,
+    pub related: String,
+    pub duplicate_of: Option<String>,
+    pub duplicate_shared: Option<f64>,
+    pub fetched_at: String,
+    pub stored_at: String,
+    pub modified: Option<String>,
+    pub image: Option<String>,
+    pub section: Option<String>,
+    pub keywords: String,
+    pub signals: String,
+    pub entities: String,
+    pub relevance_evidence: String,
+}
+
+fn to_json<T: Serialize + ?Sized>(value: &T) -> Result<String, StoreError> {
+    serde_json::to_string(value).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+impl ArticleRow {
+    /// The row for a tagged article stored at `now` (RFC 3339).
+    pub fn from_tagged(item: &TaggedArticle, now: &str) -> Result<Self, StoreError> {
+        let a = &item.article;
+        let t = &item.tags;
+        Ok(ArticleRow {
+            url: a.url.clone(),
+            requested_url: item.requested_url.clone(),
+            source: item.source.clone(),
+            title: a.title.clone(),
+            authors: to_json(&a.authors)?,
+            published: a.published.map(|p| p.to_rfc3339()),
+            language: a.language.clone(),
+            site_name: a.site_name.clone(),
+            description: a.description.clone(),
+            text: a.text.clone(),
+            links: to_json(&a.links)?,
+            kind: to_json(&a.kind)?.trim_matches('"').to_string(),
+            relevant: t.relevant,
+            relevance: f64::from(t.relevance),
+            topics: to_json(&t.topics)?,
+            related: to_json(&t.related)?,
+            duplicate_of: t.duplicate_of.as_ref().map(|d| d.id.clone()),
+            duplicate_shared: t.duplicate_of.as_ref().map(|d| f64::from(d.shared)),
+            fetched_at: item.fetched_at.to_rfc3339(),
+            stored_at: now.to_string(),
+            modified: a.modified.map(|m| m.to_rfc3339()),
+            image: a.image.clone(),
+            section: a.section.clone(),
+            keywords: to_json(&a.keywords)?,
+            signals: to_json(&a.signals)?,
+            entities: to_json(&t.entities)?,
+            relevance_evidence: to_json(&t.relevance_evidence)?,
+        })
+    }
+
+    /// The stored article this row holds; an error names the field that does not parse.
+    pub fn into_stored(self) -> Result<StoredArticle, String> {
+        fn json<T: for<'de> Deserialize<'de>>(s: &str, what: &str) -> Result<T, String> {
+            serde_json::from_str(s).map_err(|e| format!("{what}: {e}"))
+        }
+        fn offset_time(
+            s: Option<&str>,
+            what: &str,
+        ) -> Result<Option<DateTime<chrono::FixedOffset>>, String> {
+            s.map(|s| {
+                DateTime::parse_from_rfc3339(s).map_err(|_| format!("{what}: bad time {s:?}"))
+            })
+            .transpose()
+        }
+        let utc = |s: &str, what: &str| -> Result<DateTime<Utc>, String> {
+            Ok(offset_time(Some(s), what)?
+                .expect("a time was given")
+                .with_timezone(&Utc))
+        };
+        Ok(StoredArticle {
+            authors: json(&self.authors, "authors")?,
+            published: offset_time(self.published.as_deref(), "published")?,
+            topics: json(&self.topics, "topics")?,
+            related: json(&self.related, "related")?,
+            duplicate_of: self.duplicate_of.map(|id| DuplicateOf {
+                id,
+                shared: self.duplicate_shared.unwrap_or_default() as f32,
+            }),
+            kind: json(&format!("\"{}\"", self.kind), "kind")?,
+            fetched_at: utc(&self.fetched_at, "fetched_at")?,
+            stored_at: utc(&self.stored_at, "stored_at")?,
+            modified: offset_time(self.modified.as_deref(), "modified")?,
+            keywords: json(&self.keywords, "keywords")?,
+            signals: json(&self.signals, "signals")?,
+            entities: json(&self.entities, "entities")?,
+            relevance_evidence: json(&self.relevance_evidence, "relevance_evidence")?,
+            url: self.url,
+            title: self.title,
+            language: self.language,
+            site_name: self.site_name,
+            description: self.description,
+            source: self.source,
+            requested_url: self.requested_url,
+            relevant: self.relevant,
+            relevance: self.relevance as f32,
+            text: self.text,
+            image: self.image,
+            section: self.section,
+        })
+    }
+}
