@@ -25,7 +25,11 @@ pub async fn ingest(
     if sources == 0 {
         tracing::warn!(config = %config_path.display(), "no enabled source: nothing to do");
     }
-    let pipeline = Pipeline::new(config).context("cannot start the pipeline")?;
+    // Opening the store blocks (a database server's client runs its own runtime).
+    let pipeline = tokio::task::spawn_blocking(move || Pipeline::new(config))
+        .await
+        .context("cannot start the pipeline")?
+        .context("cannot start the pipeline")?;
     let shutdown = Shutdown::default();
     tokio::spawn(watch_signals(shutdown.clone(), grace));
     let done = CancellationToken::new();

@@ -13,7 +13,7 @@ use crate::cli;
 /// Opens the config's store for reading; a missing store is an error, not an empty one.
 fn open_store(config: &Config) -> anyhow::Result<Box<dyn Store>> {
     let path = &config.store.path;
-    if !path.is_file() {
+    if config.store.url.is_none() && !path.is_file() {
         anyhow::bail!(
             "no store at {}: run `nichiro backfill` with this config first",
             path.display()

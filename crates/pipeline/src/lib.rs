@@ -128,7 +128,7 @@ impl Pipeline {
             sources = sources.len(),
             documents = tagger.len(),
             seen = seen.len(),
-            store = %config.store.path.display(),
+            store = %config.store.describe(),
             "pipeline ready"
         );
         Ok(Pipeline {
@@ -211,22 +211,38 @@ impl Pipeline {
             .into_iter()
             .map(|g| (g.url, g.source, g.reason))
             .collect();
-        let mut store = store;
-        store.record_given_up(&given_up)?;
         let counts = ctx.stats.snapshot();
         // Validators are kept only when every item of the listing was dealt with: after a
         // stop, or with a failure, the next run must list the source in full again.
-        if mode == PollMode::Once && !shutdown.stop.is_cancelled() {
-            for source in &sources {
-                let clean = counts.get(source.name()).is_none_or(|c| c.failed == 0);
-                let validators = source.validators().filter(|_| clean);
-                store.set_source_validators(
-                    source.name(),
-                    validators.and_then(|v| v.etag.as_deref()),
-                    validators.and_then(|v| v.last_modified.as_deref()),
-                )?;
+        let validators: Vec<(String, Option<String>, Option<String>)> =
+            if mode == PollMode::Once && !shutdown.stop.is_cancelled() {
+                sources
+                    .iter()
+                    .map(|source| {
+                        let clean = counts.get(source.name()).is_none_or(|c| c.failed == 0);
+                        let v = source.validators().filter(|_| clean);
+                        (
+                            source.name().to_string(),
+                            v.and_then(|v| v.etag.clone()),
+                            v.and_then(|v| v.last_modified.clone()),
+                        )
+                    })
+                    .collect()
+            } else {
+                Vec::new()
+            };
+        // Store calls block (a database server's client runs its own runtime): off the
+        // async threads.
+        let mut store = store;
+        tokio::task::spawn_blocking(move || -> Result<(), PipelineError> {
+            store.record_given_up(&given_up)?;
+            for (source, etag, last_modified) in &validators {
+                store.set_source_validators(source, etag.as_deref(), last_modified.as_deref())?;
             }
-        }
+            Ok(())
+        })
+        .await
+        .map_err(|e| stage_error("store", e))??;
         let mut summary = progress.summary.lock().expect("summary lock").clone();
         summary.absorb_sources(counts, &failures);
         summary.hosts_backed_off = ctx

@@ -1,8 +1,8 @@
 //! nichiro's storage: tagged articles keyed by canonical URL, so that an article ingested
 //! twice is stored once; the URLs already seen (requested and canonical), so a restart never
 //! fetches a stored page again; sources' fetch state; full-text search over the tagger's
-//! tokens; listing and export. One interface, [`Store`], and its backend: embedded SQLite
-//! ([`SqliteStore`]).
+//! tokens; listing and export. One interface, [`Store`], and two backends: embedded SQLite
+//! ([`SqliteStore`], the default) and PostgreSQL ([`PostgresStore`], `[store] url`).
 //!
 //! It is synchronous: the pipeline calls it from a blocking task. It does not tag or fetch.
 //! Every batch is written in one transaction, so a crash leaves no half-written article.
@@ -14,10 +14,12 @@
 //! assert!(store.list(&ListFilter::default()).unwrap().is_empty());
 //! ```
 
+mod postgres;
 mod row;
 mod schema;
 mod sqlite;
 
+pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
 use std::collections::HashSet;
@@ -33,8 +35,28 @@ use serde::{Deserialize, Serialize};
 #[serde(deny_unknown_fields)]
 pub struct StoreConfig {
     /// Path of the SQLite database file; relative paths are taken from the config file's
-    /// folder. Created with its folder when missing.
+    /// folder. Created with its folder when missing. Default `nichiro.sqlite`. Not used when
+    /// `url` is set.
+    #[serde(default = "default_path")]
     pub path: PathBuf,
+    /// A PostgreSQL server instead of the SQLite file: `postgres://user@host:port/database`
+    /// (or `postgresql://`). Several daemons can share one.
+    #[serde(default)]
+    pub url: Option<String>,
+}
+
+fn default_path() -> PathBuf {
+    PathBuf::from("nichiro.sqlite")
+}
+
+impl StoreConfig {
+    /// Where the store is, for messages: the SQLite file, or the server without a password.
+    pub fn describe(&self) -> String {
+        match &self.url {
+            Some(url) => postgres::redact(url),
+            None => self.path.display().to_string(),
+        }
+    }
 }
 
 /// A storage failure.
@@ -48,9 +70,20 @@ pub enum StoreError {
         /// The cause.
         source: Box<dyn std::error::Error + Send + Sync>,
     },
+    /// The database server could not be reached, or its schema not brought up to date.
+    #[error("cannot open store {url}: {source}")]
+    Connect {
+        /// Database URL, without a password.
+        url: String,
+        /// The cause.
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     /// A query failed.
     #[error("store query failed: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    /// A query to the database server failed.
+    #[error("store query failed: {0}")]
+    Query(String),
     /// A stored value could not be read back.
     #[error("stored value is corrupt: {0}")]
     Corrupt(String),
@@ -269,7 +302,16 @@ pub trait Store: Send {
 /// Opens the store a config names, creating it (and bringing its schema up to date) when
 /// needed.
 pub fn open(config: &StoreConfig) -> Result<Box<dyn Store>, StoreError> {
-    Ok(Box::new(SqliteStore::open(&config.path)?))
+    match &config.url {
+        Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+            Ok(Box::new(PostgresStore::open(url, None)?))
+        }
+        Some(url) => Err(StoreError::Connect {
+            url: postgres::redact(url),
+            source: "store.url must start with postgres:// or postgresql://".into(),
+        }),
+        None => Ok(Box::new(SqliteStore::open(&config.path)?)),
+    }
 }
 
 /// The tokens the store indexes for search: the tagger's stems and CJK bigrams.

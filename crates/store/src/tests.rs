@@ -81,10 +81,63 @@ macro_rules! store_suite {
     };
 }
 
-store_suite!(
-    sqlite,
-    Some(Box::new(SqliteStore::open_in_memory().unwrap()) as Box<dyn Store>)
-);
+/// A store for one test, and what removes it afterwards.
+struct TestStore {
+    store: Box<dyn Store>,
+    cleanup: Option<Box<dyn FnOnce()>>,
+}
+
+impl TestStore {
+    fn as_mut(&mut self) -> &mut dyn Store {
+        self.store.as_mut()
+    }
+}
+
+impl Drop for TestStore {
+    fn drop(&mut self) {
+        if let Some(cleanup) = self.cleanup.take() {
+            cleanup();
+        }
+    }
+}
+
+fn sqlite_store() -> Option<TestStore> {
+    Some(TestStore {
+        store: Box::new(SqliteStore::open_in_memory().unwrap()),
+        cleanup: None,
+    })
+}
+
+/// A PostgreSQL store in a schema of its own (so tests run in parallel), dropped afterwards;
+/// `None`, with a note, when `NICHIRO_TEST_POSTGRES_URL` is not set.
+fn postgres_store() -> Option<TestStore> {
+    static SCHEMAS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let Ok(url) = std::env::var("NICHIRO_TEST_POSTGRES_URL") else {
+        eprintln!(
+            "skipped: NICHIRO_TEST_POSTGRES_URL is not set (the README says how to run these)"
+        );
+        return None;
+    };
+    let schema = format!(
+        "nichiro_test_{}_{}",
+        std::process::id(),
+        SCHEMAS.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+    );
+    let store = PostgresStore::open(&url, Some(&schema))
+        .unwrap_or_else(|e| panic!("NICHIRO_TEST_POSTGRES_URL is set but unusable: {e}"));
+    let cleanup = move || {
+        if let Ok(mut client) = ::postgres::Client::connect(&url, ::postgres::NoTls) {
+            let _ = client.batch_execute(&format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"));
+        }
+    };
+    Some(TestStore {
+        store: Box::new(store),
+        cleanup: Some(Box::new(cleanup)),
+    })
+}
+
+store_suite!(sqlite, sqlite_store());
+store_suite!(postgres, postgres_store());
 
 fn storing_the_same_article_twice_leaves_one_row(store: &mut dyn Store) {
     let a = tagged(

@@ -1,0 +1,444 @@
+//! The PostgreSQL backend: the same tables and columns as SQLite ([`crate::row`]), versioned
+//! migrations applied at start under an advisory lock (so daemons starting together migrate
+//! once), and search through a `tsvector` of the tagger's tokens with a GIN index, ranked by
+//! `ts_rank`. It uses the synchronous `postgres` client, which runs its own small runtime:
+//! call it from a blocking thread, never from inside an async task.
+
+use std::collections::HashSet;
+use std::sync::Mutex;
+
+use chrono::Utc;
+use nichiro_model::TaggedArticle;
+use postgres::{Client, NoTls};
+
+use crate::row::{ARTICLE_COLUMN_COUNT, ARTICLE_COLUMNS, ArticleRow};
+use crate::{InsertOutcome, ListFilter, Store, StoreError, StoredArticle, search_terms};
+
+/// Each entry migrates from version `index` to `index + 1`.
+const MIGRATIONS: &[&str] = &[
+    // 1: the SQLite schema's tables, with a typed time for ordering and a search vector.
+    r#"
+    CREATE TABLE articles (
+        id               BIGSERIAL PRIMARY KEY,
+        url              TEXT NOT NULL UNIQUE,
+        requested_url    TEXT NOT NULL,
+        source           TEXT NOT NULL,
+        title            TEXT,
+        authors          TEXT NOT NULL,
+        published        TEXT,
+        language         TEXT,
+        site_name        TEXT,
+        description      TEXT,
+        text             TEXT NOT NULL,
+        links            TEXT NOT NULL,
+        kind             TEXT NOT NULL,
+        relevant         BOOLEAN NOT NULL,
+        relevance        DOUBLE PRECISION NOT NULL,
+        topics           TEXT NOT NULL,
+        related          TEXT NOT NULL,
+        duplicate_of     TEXT,
+        duplicate_shared DOUBLE PRECISION,
+        fetched_at       TEXT NOT NULL,
+        stored_at        TEXT NOT NULL,
+        modified         TEXT,
+        image            TEXT,
+        section          TEXT,
+        keywords         TEXT NOT NULL DEFAULT '[]',
+        signals          TEXT NOT NULL DEFAULT '{}',
+        entities         TEXT NOT NULL DEFAULT '[]',
+        relevance_evidence TEXT NOT NULL DEFAULT '[]',
+        -- published, or else fetched: what `list` orders and filters by
+        happened_at      TIMESTAMPTZ NOT NULL,
+        search           TSVECTOR NOT NULL
+    );
+    CREATE INDEX articles_happened ON articles (happened_at DESC, id DESC);
+    CREATE INDEX articles_relevant ON articles (relevant, happened_at DESC);
+    CREATE INDEX articles_search ON articles USING GIN (search);
+    CREATE TABLE article_topics (
+        article_id BIGINT NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+        topic      TEXT NOT NULL,
+        score      DOUBLE PRECISION NOT NULL,
+        PRIMARY KEY (article_id, topic)
+    );
+    CREATE INDEX article_topics_topic ON article_topics (topic);
+    CREATE TABLE seen_urls (
+        url        TEXT PRIMARY KEY,
+        article_id BIGINT NOT NULL REFERENCES articles(id) ON DELETE CASCADE
+    );
+    CREATE TABLE source_state (
+        source        TEXT PRIMARY KEY,
+        etag          TEXT,
+        last_modified TEXT,
+        polled_at     TEXT
+    );
+    CREATE TABLE given_up_urls (
+        url         TEXT PRIMARY KEY,
+        source      TEXT NOT NULL,
+        reason      TEXT NOT NULL,
+        given_up_at TEXT NOT NULL
+    );
+    "#,
+];
+
+/// Key of the advisory lock held while migrating.
+const MIGRATION_LOCK: i64 = 0x006e_6963_6869_726f; // "nichiro"
+
+/// A PostgreSQL store.
+pub struct PostgresStore {
+    client: Mutex<Client>,
+}
+
+impl std::fmt::Debug for PostgresStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PostgresStore").finish_non_exhaustive()
+    }
+}
+
+/// `url` without its password.
+pub(crate) fn redact(url: &str) -> String {
+    // Keep the host and database, drop a password.
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            format!("{}://…@{}", &url[..scheme], &url[at + 1..])
+        }
+        _ => url.to_string(),
+    }
+}
+
+impl PostgresStore {
+    /// Connects to `url` (`postgres://user@host:port/database`) and brings the schema up to
+    /// date. With `schema`, works in that schema, creating it when missing (tests use one
+    /// schema each).
+    pub fn open(url: &str, schema: Option<&str>) -> Result<Self, StoreError> {
+        let open_error = |source: Box<dyn std::error::Error + Send + Sync>| StoreError::Connect {
+            url: redact(url),
+            source,
+        };
+        let mut client = Client::connect(url, NoTls).map_err(|e| open_error(Box::new(e)))?;
+        if let Some(schema) = schema {
+            let quoted = format!("\"{}\"", schema.replace('"', "\"\""));
+            client
+                .batch_execute(&format!(
+                    "CREATE SCHEMA IF NOT EXISTS {quoted}; SET search_path TO {quoted}"
+                ))
+                .map_err(|e| open_error(Box::new(e)))?;
+        }
+        migrate(&mut client).map_err(|e| open_error(Box::new(e)))?;
+        Ok(PostgresStore {
+            client: Mutex::new(client),
+        })
+    }
+
+    fn client(&self) -> std::sync::MutexGuard<'_, Client> {
+        // A panic while holding the lock leaves the client usable: take it back.
+        self.client.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+fn migrate(client: &mut Client) -> Result<(), postgres::Error> {
+    let mut tx = client.transaction()?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])?;
+    tx.batch_execute("CREATE TABLE IF NOT EXISTS nichiro_schema (version INTEGER NOT NULL)")?;
+    let version: i32 = tx
+        .query_opt("SELECT version FROM nichiro_schema", &[])?
+        .map_or(0, |r| r.get(0));
+    for (index, sql) in MIGRATIONS.iter().enumerate().skip(version.max(0) as usize) {
+        tx.batch_execute(sql)?;
+        let next = index as i32 + 1;
+        tx.execute("DELETE FROM nichiro_schema", &[])?;
+        tx.execute("INSERT INTO nichiro_schema (version) VALUES ($1)", &[&next])?;
+    }
+    tx.commit()
+}
+
+fn read_row(row: &postgres::Row) -> Result<StoredArticle, StoreError> {
+    let get = |e: postgres::Error| StoreError::Corrupt(e.to_string());
+    ArticleRow {
+        url: row.try_get(0).map_err(get)?,
+        requested_url: row.try_get(1).map_err(get)?,
+        source: row.try_get(2).map_err(get)?,
+        title: row.try_get(3).map_err(get)?,
+        authors: row.try_get(4).map_err(get)?,
+        published: row.try_get(5).map_err(get)?,
+        language: row.try_get(6).map_err(get)?,
+        site_name: row.try_get(7).map_err(get)?,
+        description: row.try_get(8).map_err(get)?,
+        text: row.try_get(9).map_err(get)?,
+        links: row.try_get(10).map_err(get)?,
+        kind: row.try_get(11).map_err(get)?,
+        relevant: row.try_get(12).map_err(get)?,
+        relevance: row.try_get(13).map_err(get)?,
+        topics: row.try_get(14).map_err(get)?,
+        related: row.try_get(15).map_err(get)?,
+        duplicate_of: row.try_get(16).map_err(get)?,
+        duplicate_shared: row.try_get(17).map_err(get)?,
+        fetched_at: row.try_get(18).map_err(get)?,
+        stored_at: row.try_get(19).map_err(get)?,
+        modified: row.try_get(20).map_err(get)?,
+        image: row.try_get(21).map_err(get)?,
+        section: row.try_get(22).map_err(get)?,
+        keywords: row.try_get(23).map_err(get)?,
+        signals: row.try_get(24).map_err(get)?,
+        entities: row.try_get(25).map_err(get)?,
+        relevance_evidence: row.try_get(26).map_err(get)?,
+    }
+    .into_stored()
+    .map_err(StoreError::Corrupt)
+}
+
+fn query_error(e: postgres::Error) -> StoreError {
+    StoreError::Query(e.to_string())
+}
+
+impl Store for PostgresStore {
+    fn insert_batch(&mut self, batch: &[TaggedArticle]) -> Result<Vec<InsertOutcome>, StoreError> {
+        let mut client = self.client();
+        let mut tx = client.transaction().map_err(query_error)?;
+        let placeholders: Vec<String> = (1..=ARTICLE_COLUMN_COUNT)
+            .map(|i| format!("${i}"))
+            .collect();
+        let n = ARTICLE_COLUMN_COUNT;
+        let insert = tx
+            .prepare(&format!(
+                "INSERT INTO articles ({ARTICLE_COLUMNS}, happened_at, search) \
+                 VALUES ({}, ${}::text::timestamptz, to_tsvector('simple', ${})) \
+                 ON CONFLICT (url) DO NOTHING RETURNING id",
+                placeholders.join(", "),
+                n + 1,
+                n + 2
+            ))
+            .map_err(query_error)?;
+        let now = Utc::now().to_rfc3339();
+        let mut outcomes = Vec::with_capacity(batch.len());
+        for item in batch {
+            let r = ArticleRow::from_tagged(item, &now)?;
+            let happened = r.published.clone().unwrap_or_else(|| r.fetched_at.clone());
+            let terms = search_terms(item.article.title.as_deref(), &item.article.text);
+            let inserted = tx
+                .query_opt(
+                    &insert,
+                    &[
+                        &r.url,
+                        &r.requested_url,
+                        &r.source,
+                        &r.title,
+                        &r.authors,
+                        &r.published,
+                        &r.language,
+                        &r.site_name,
+                        &r.description,
+                        &r.text,
+                        &r.links,
+                        &r.kind,
+                        &r.relevant,
+                        &r.relevance,
+                        &r.topics,
+                        &r.related,
+                        &r.duplicate_of,
+                        &r.duplicate_shared,
+                        &r.fetched_at,
+                        &r.stored_at,
+                        &r.modified,
+                        &r.image,
+                        &r.section,
+                        &r.keywords,
+                        &r.signals,
+                        &r.entities,
+                        &r.relevance_evidence,
+                        &happened,
+                        &terms,
+                    ],
+                )
+                .map_err(query_error)?;
+            let (id, outcome): (i64, InsertOutcome) = match inserted {
+                Some(row) => (row.get(0), InsertOutcome::New),
+                None => (
+                    tx.query_one("SELECT id FROM articles WHERE url = $1", &[&r.url])
+                        .map_err(query_error)?
+                        .get(0),
+                    InsertOutcome::AlreadyStored,
+                ),
+            };
+            for url in [&r.url, &r.requested_url] {
+                tx.execute(
+                    "INSERT INTO seen_urls (url, article_id) VALUES ($1, $2) ON CONFLICT (url) DO NOTHING",
+                    &[url, &id],
+                )
+                .map_err(query_error)?;
+            }
+            if outcome == InsertOutcome::New {
+                for tag in &item.tags.topics {
+                    tx.execute(
+                        "INSERT INTO article_topics (article_id, topic, score) VALUES ($1, $2, $3) \
+                         ON CONFLICT DO NOTHING",
+                        &[&id, &tag.topic, &f64::from(tag.score)],
+                    )
+                    .map_err(query_error)?;
+                }
+            }
+            outcomes.push(outcome);
+        }
+        tx.commit().map_err(query_error)?;
+        Ok(outcomes)
+    }
+
+    fn is_seen(&self, url: &str) -> Result<bool, StoreError> {
+        Ok(self
+            .client()
+            .query_opt("SELECT 1 FROM seen_urls WHERE url = $1", &[&url])
+            .map_err(query_error)?
+            .is_some())
+    }
+
+    fn record_given_up(&mut self, urls: &[(String, String, String)]) -> Result<(), StoreError> {
+        let mut client = self.client();
+        let mut tx = client.transaction().map_err(query_error)?;
+        let now = Utc::now().to_rfc3339();
+        for (url, source, reason) in urls {
+            tx.execute(
+                "INSERT INTO given_up_urls (url, source, reason, given_up_at) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (url) DO UPDATE SET source = $2, reason = $3, given_up_at = $4",
+                &[url, source, reason, &now],
+            )
+            .map_err(query_error)?;
+        }
+        tx.commit().map_err(query_error)
+    }
+
+    fn given_up_urls(&self) -> Result<Vec<String>, StoreError> {
+        Ok(self
+            .client()
+            .query("SELECT url FROM given_up_urls ORDER BY url", &[])
+            .map_err(query_error)?
+            .iter()
+            .map(|r| r.get(0))
+            .collect())
+    }
+
+    fn seen_urls(&self) -> Result<HashSet<String>, StoreError> {
+        Ok(self
+            .client()
+            .query("SELECT url FROM seen_urls", &[])
+            .map_err(query_error)?
+            .iter()
+            .map(|r| r.get(0))
+            .collect())
+    }
+
+    fn count(&self) -> Result<usize, StoreError> {
+        let n: i64 = self
+            .client()
+            .query_one("SELECT COUNT(*) FROM articles", &[])
+            .map_err(query_error)?
+            .get(0);
+        Ok(n as usize)
+    }
+
+    fn search(&self, query: &str, limit: usize) -> Result<Vec<StoredArticle>, StoreError> {
+        let terms = search_terms(None, query);
+        if terms.trim().is_empty() {
+            return Ok(Vec::new());
+        }
+        let limit = limit as i64;
+        self.client()
+            .query(
+                &format!(
+                    "SELECT {ARTICLE_COLUMNS} FROM articles, plainto_tsquery('simple', $1) AS q \
+                     WHERE search @@ q ORDER BY ts_rank(search, q) DESC, id LIMIT $2"
+                ),
+                &[&terms, &limit],
+            )
+            .map_err(query_error)?
+            .iter()
+            .map(read_row)
+            .collect()
+    }
+
+    fn list(&self, filter: &ListFilter) -> Result<Vec<StoredArticle>, StoreError> {
+        let mut sql = format!("SELECT {ARTICLE_COLUMNS} FROM articles WHERE TRUE");
+        let topic = filter.topic.clone();
+        let since = filter.since.map(|s| s.to_rfc3339());
+        let mut args: Vec<&(dyn postgres::types::ToSql + Sync)> = Vec::new();
+        if let Some(topic) = &topic {
+            args.push(topic);
+            sql += &format!(
+                " AND id IN (SELECT article_id FROM article_topics WHERE topic = ${})",
+                args.len()
+            );
+        }
+        if let Some(since) = &since {
+            args.push(since);
+            sql += &format!(" AND happened_at >= ${}::text::timestamptz", args.len());
+        }
+        if filter.relevant_only {
+            sql += " AND relevant";
+        }
+        sql += " ORDER BY happened_at DESC, id DESC";
+        if let Some(limit) = filter.limit {
+            sql += &format!(" LIMIT {limit}");
+        }
+        self.client()
+            .query(&sql, &args)
+            .map_err(query_error)?
+            .iter()
+            .map(read_row)
+            .collect()
+    }
+
+    fn for_each_article(&self, f: &mut dyn FnMut(StoredArticle)) -> Result<(), StoreError> {
+        // A portal reads the table a page at a time: no whole-table load.
+        let mut client = self.client();
+        let mut tx = client.transaction().map_err(query_error)?;
+        let portal = tx
+            .bind(
+                &format!("SELECT {ARTICLE_COLUMNS} FROM articles ORDER BY id"),
+                &[],
+            )
+            .map_err(query_error)?;
+        loop {
+            let rows = tx.query_portal(&portal, 500).map_err(query_error)?;
+            if rows.is_empty() {
+                break;
+            }
+            for row in &rows {
+                f(read_row(row)?);
+            }
+        }
+        tx.commit().map_err(query_error)
+    }
+
+    fn source_validators(
+        &self,
+        source: &str,
+    ) -> Result<(Option<String>, Option<String>), StoreError> {
+        Ok(self
+            .client()
+            .query_opt(
+                "SELECT etag, last_modified FROM source_state WHERE source = $1",
+                &[&source],
+            )
+            .map_err(query_error)?
+            .map_or((None, None), |r| (r.get(0), r.get(1))))
+    }
+
+    fn set_source_validators(
+        &self,
+        source: &str,
+        etag: Option<&str>,
+        last_modified: Option<&str>,
+    ) -> Result<(), StoreError> {
+        self.client()
+            .execute(
+                "INSERT INTO source_state (source, etag, last_modified, polled_at) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (source) DO UPDATE SET etag = $2, last_modified = $3, polled_at = $4",
+                &[&source, &etag, &last_modified, &Utc::now().to_rfc3339()],
+            )
+            .map_err(query_error)?;
+        Ok(())
+    }
+
+    fn flush(&self) -> Result<(), StoreError> {
+        // Every batch is committed; PostgreSQL makes commits durable itself.
+        Ok(())
+    }
+}
