@@ -72,8 +72,24 @@ fn compose_file_is_valid_and_consistent_with_the_repository() {
             }
         }
     }
-    // The database reports its health, for the backend that will depend on it.
+    // The daemon stores into the database service, once it reports itself healthy, under
+    // the user, password and database the service creates.
     assert!(!postgres["healthcheck"]["test"].is_badvalue());
+    assert_eq!(
+        daemon["depends_on"]["postgres"]["condition"].as_str(),
+        Some("service_healthy")
+    );
+    let url = daemon["environment"]["NICHIRO_STORE_URL"]
+        .as_str()
+        .expect("the daemon is pointed at the database");
+    let env = &postgres["environment"];
+    let expected = format!(
+        "postgres://{}:{}@postgres:5432/{}",
+        env["POSTGRES_USER"].as_str().unwrap(),
+        env["POSTGRES_PASSWORD"].as_str().unwrap(),
+        env["POSTGRES_DB"].as_str().unwrap()
+    );
+    assert_eq!(url, expected);
 
     // The image's data folder matches the mounted volume, and the Dockerfile builds the binary.
     let dockerfile = std::fs::read_to_string(dockerfile).unwrap();

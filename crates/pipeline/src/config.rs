@@ -11,6 +11,8 @@ use nichiro_fetch::{FetchConfig, SourceConfig};
 use nichiro_store::StoreConfig;
 use serde::{Deserialize, Serialize};
 
+/// The environment variable that, when set, replaces `[store] url`.
+pub const STORE_URL_VARIABLE: &str = "NICHIRO_STORE_URL";
 /// Settings of the pipeline itself (`[pipeline]`).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
@@ -91,7 +93,8 @@ pub enum ConfigError {
 }
 
 impl Config {
-    /// Reads, resolves and checks a config file.
+    /// Reads, resolves and checks a config file. `NICHIRO_STORE_URL`, when set, replaces
+    /// `[store] url`.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
             path: path.to_path_buf(),
@@ -103,6 +106,14 @@ impl Config {
         })?;
         let base = path.parent().unwrap_or(Path::new("."));
         config.resolve_paths(base);
+        // The environment may point the store at a server (docker-compose does), so one
+        // config file serves a laptop and a cluster.
+        if let Some(url) = std::env::var(STORE_URL_VARIABLE)
+            .ok()
+            .filter(|u| !u.trim().is_empty())
+        {
+            config.store.url = Some(url);
+        }
         config.validate().map_err(|message| ConfigError::Invalid {
             path: path.to_path_buf(),
             message,
@@ -137,6 +148,12 @@ impl Config {
             if !names.insert(&source.name) {
                 return Err(format!("two sources are named {:?}", source.name));
             }
+        }
+        if let Some(url) = &self.store.url
+            && !url.starts_with("postgres://")
+            && !url.starts_with("postgresql://")
+        {
+            return Err("store.url must start with postgres:// or postgresql://".into());
         }
         if !self.tag.topics.is_file() {
             return Err(format!(
@@ -213,6 +230,10 @@ mod tests {
         write(dir.path(), "topics.toml", "");
         let cases = [
             ("[store]\npath = 1\n", "invalid type"),
+            (
+                "[store]\nurl = \"mysql://db/x\"\n[tag]\ncorpus = \"\"\n",
+                "store.url must start with postgres://",
+            ),
             (
                 "[store]\npath = \"s\"\n[fetch]\nspeed = 1\n",
                 "unknown field `speed`",
