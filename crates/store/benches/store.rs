@@ -1,15 +1,17 @@
 //! Storage speed: `cargo bench -p nichiro-store --bench store [-- ARTICLES]`.
 //!
 //! Inserts ARTICLES (default 100,000) generated tagged articles of ~300 words into a fresh
-//! SQLite store in a temporary folder, in batches of 32 (the pipeline's default), printing the
-//! insert rate; then runs 1,000 searches (one or two words of varied frequency) and prints
-//! their latency's median and 99th percentile, and a `list` of one topic.
+//! store, in batches of 32 (the pipeline's default), printing the insert rate; then runs 1,000
+//! searches (one or two words of varied frequency) and prints their latency's median and 99th
+//! percentile, and a `list` of one topic. SQLite always (a file in a temporary folder); also
+//! PostgreSQL when `NICHIRO_BENCH_POSTGRES_URL` names a server (a schema of its own, dropped
+//! afterwards).
 
 use std::time::Instant;
 
 use chrono::{DateTime, Utc};
 use nichiro_model::{Article, TaggedArticle, Tags, TopicTag};
-use nichiro_store::{ListFilter, SqliteStore, Store};
+use nichiro_store::{ListFilter, PostgresStore, SqliteStore, Store};
 
 struct Rng(u64);
 
@@ -93,7 +95,21 @@ fn main() {
         .find_map(|a| a.parse().ok())
         .unwrap_or(100_000);
     let dir = tempfile::tempdir().unwrap();
-    let mut store = SqliteStore::open(&dir.path().join("bench.sqlite")).unwrap();
+    let mut sqlite = SqliteStore::open(&dir.path().join("bench.sqlite")).unwrap();
+    run("sqlite", &mut sqlite, count);
+    if let Ok(url) = std::env::var("NICHIRO_BENCH_POSTGRES_URL") {
+        let schema = format!("nichiro_bench_{}", std::process::id());
+        let mut postgres = PostgresStore::open(&url, Some(&schema)).unwrap();
+        run("postgres", &mut postgres, count);
+        drop(postgres);
+        let mut client = ::postgres::Client::connect(&url, ::postgres::NoTls).unwrap();
+        client
+            .batch_execute(&format!("DROP SCHEMA {schema} CASCADE"))
+            .unwrap();
+    }
+}
+
+fn run(backend: &str, store: &mut dyn Store, count: usize) {
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
     let words = vocabulary(&mut rng);
 
@@ -110,7 +126,7 @@ fn main() {
     store.flush().unwrap();
     let seconds = started.elapsed().as_secs_f64();
     println!(
-        "sqlite: inserted {count} articles of ~300 words in {seconds:.1} s: {:.0} articles/s (batches of 32)",
+        "{backend}: inserted {count} articles of ~300 words in {seconds:.1} s: {:.0} articles/s (batches of 32)",
         count as f64 / seconds
     );
 
@@ -130,7 +146,7 @@ fn main() {
     }
     latencies.sort_by(f64::total_cmp);
     println!(
-        "sqlite: search (20 best, 1,000 queries of one or two words) p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms; {:.1} hits per query",
+        "{backend}: search (20 best, 1,000 queries of one or two words) p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms; {:.1} hits per query",
         percentile(&latencies, 0.5),
         percentile(&latencies, 0.99),
         latencies.last().unwrap(),
@@ -146,7 +162,7 @@ fn main() {
         .unwrap()
         .len();
     println!(
-        "sqlite: list of one topic, 100 newest: {:.2} ms ({listed} rows)",
+        "{backend}: list of one topic, 100 newest: {:.2} ms ({listed} rows)",
         started.elapsed().as_secs_f64() * 1000.0
     );
 }

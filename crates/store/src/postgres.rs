@@ -208,6 +208,20 @@ impl Store for PostgresStore {
                 n + 2
             ))
             .map_err(query_error)?;
+        let existing = tx
+            .prepare("SELECT id FROM articles WHERE url = $1")
+            .map_err(query_error)?;
+        let seen = tx
+            .prepare(
+                "INSERT INTO seen_urls (url, article_id) VALUES ($1, $2) ON CONFLICT (url) DO NOTHING",
+            )
+            .map_err(query_error)?;
+        let topic = tx
+            .prepare(
+                "INSERT INTO article_topics (article_id, topic, score) VALUES ($1, $2, $3) \
+                 ON CONFLICT DO NOTHING",
+            )
+            .map_err(query_error)?;
         let now = Utc::now().to_rfc3339();
         let mut outcomes = Vec::with_capacity(batch.len());
         for item in batch {
@@ -253,27 +267,19 @@ impl Store for PostgresStore {
             let (id, outcome): (i64, InsertOutcome) = match inserted {
                 Some(row) => (row.get(0), InsertOutcome::New),
                 None => (
-                    tx.query_one("SELECT id FROM articles WHERE url = $1", &[&r.url])
+                    tx.query_one(&existing, &[&r.url])
                         .map_err(query_error)?
                         .get(0),
                     InsertOutcome::AlreadyStored,
                 ),
             };
             for url in [&r.url, &r.requested_url] {
-                tx.execute(
-                    "INSERT INTO seen_urls (url, article_id) VALUES ($1, $2) ON CONFLICT (url) DO NOTHING",
-                    &[url, &id],
-                )
-                .map_err(query_error)?;
+                tx.execute(&seen, &[url, &id]).map_err(query_error)?;
             }
             if outcome == InsertOutcome::New {
                 for tag in &item.tags.topics {
-                    tx.execute(
-                        "INSERT INTO article_topics (article_id, topic, score) VALUES ($1, $2, $3) \
-                         ON CONFLICT DO NOTHING",
-                        &[&id, &tag.topic, &f64::from(tag.score)],
-                    )
-                    .map_err(query_error)?;
+                    tx.execute(&topic, &[&id, &tag.topic, &f64::from(tag.score)])
+                        .map_err(query_error)?;
                 }
             }
             outcomes.push(outcome);
