@@ -156,7 +156,8 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Export every stored article to stdout or a file.
+    /// Export stored articles (all, or those the filters let through) to stdout or a file,
+    /// streaming them oldest first.
     Export {
         /// The format.
         #[arg(long, value_enum, default_value_t = ExportFormat::Jsonl)]
@@ -164,5 +165,30 @@ pub enum Command {
         /// Write here instead of stdout (written to a temporary file, then renamed).
         #[arg(long, short, value_name = "FILE")]
         output: Option<PathBuf>,
+        /// Only articles with this topic.
+        #[arg(long)]
+        topic: Option<String>,
+        /// Only articles published on or after this date (YYYY-MM-DD or RFC 3339).
+        #[arg(long, value_name = "DATE")]
+        since: Option<String>,
+        /// Only articles published before this date.
+        #[arg(long, value_name = "DATE")]
+        until: Option<String>,
+        /// Only articles from this source (its name in the config).
+        #[arg(long)]
+        source: Option<String>,
+        /// Only articles in this language (en, ru, ja).
+        #[arg(long)]
+        language: Option<String>,
+        /// Only articles tagged relevant.
+        #[arg(long)]
+        relevant: bool,
+    },
+    /// Store the articles of a JSON Lines export (`nichiro export`), as they were tagged;
+    /// articles already stored are left as they are.
+    Import {
+        /// The export file (`-` for stdin).
+        #[arg(value_name = "FILE")]
+        input: PathBuf,
     },
 }

@@ -19,7 +19,7 @@ use chrono::{DateTime, Utc};
 use clap::Parser;
 use nichiro_fetch::PollMode;
 use nichiro_pipeline::Config;
-use nichiro_store::ListFilter;
+use nichiro_store::{ExportFilter, ListFilter};
 
 use cli::{Cli, Command};
 
@@ -134,9 +134,30 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             };
             read_cmds::list(&config, filter, json)
         }
-        Command::Export { format, output } => {
+        Command::Export {
+            format,
+            output,
+            topic,
+            since,
+            until,
+            source,
+            language,
+            relevant,
+        } => {
             let config = read_config(cli.config.as_deref())?;
-            read_cmds::export(&config, format, output.as_deref())
+            let filter = ExportFilter {
+                topic,
+                since: since.as_deref().map(parse_since).transpose()?,
+                until: until.as_deref().map(parse_since).transpose()?,
+                source,
+                language,
+                relevant_only: relevant,
+            };
+            read_cmds::export(&config, format, &filter, output.as_deref())
+        }
+        Command::Import { input } => {
+            let config = read_config(cli.config.as_deref())?;
+            read_cmds::import(&config, &input)
         }
     }
 }

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use nichiro_pipeline::Config;
-use nichiro_store::{ExportFormat, ListFilter, Store, StoredArticle};
+use nichiro_store::{ExportFilter, ExportFormat, ListFilter, Store, StoredArticle};
 
 use crate::cli;
 
@@ -69,6 +69,7 @@ pub fn list(config: &Config, filter: ListFilter, json: bool) -> anyhow::Result<E
 pub fn export(
     config: &Config,
     format: cli::ExportFormat,
+    filter: &ExportFilter,
     output: Option<&Path>,
 ) -> anyhow::Result<ExitCode> {
     let store = open_store(config)?;
@@ -79,7 +80,7 @@ pub fn export(
     let count = match output {
         None => {
             let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-            let n = store.export(format, &mut out)?;
+            let n = store.export(format, filter, &mut out)?;
             out.flush()?;
             n
         }
@@ -89,7 +90,7 @@ pub fn export(
                 let file = std::fs::File::create(&partial)
                     .with_context(|| format!("cannot write {}", partial.display()))?;
                 let mut out = std::io::BufWriter::new(file);
-                let n = store.export(format, &mut out)?;
+                let n = store.export(format, filter, &mut out)?;
                 out.into_inner().map_err(|e| e.into_error())?.sync_all()?;
                 std::fs::rename(&partial, path)
                     .with_context(|| format!("cannot write {}", path.display()))?;
@@ -101,5 +102,53 @@ pub fn export(
         }
     };
     tracing::info!(count, "exported");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `import`: stores the articles of a JSON Lines export, in batches of 500, each batch one
+/// transaction. A line that is not an exported article stops the import with its number;
+/// batches before it are stored, and running the import again skips them.
+pub fn import(config: &Config, input: &Path) -> anyhow::Result<ExitCode> {
+    use std::io::BufRead;
+    let mut store = nichiro_store::open(&config.store)?;
+    let reader: Box<dyn BufRead> = if input.as_os_str() == "-" {
+        Box::new(std::io::stdin().lock())
+    } else {
+        let file = std::fs::File::open(input)
+            .with_context(|| format!("cannot read {}", input.display()))?;
+        Box::new(std::io::BufReader::new(file))
+    };
+    let (mut new, mut known) = (0usize, 0usize);
+    let mut batch = Vec::with_capacity(500);
+    let mut flush = |batch: &mut Vec<nichiro_model::TaggedArticle>| -> anyhow::Result<()> {
+        for outcome in store.insert_batch(batch)? {
+            match outcome {
+                nichiro_store::InsertOutcome::New => new += 1,
+                nichiro_store::InsertOutcome::AlreadyStored => known += 1,
+            }
+        }
+        batch.clear();
+        Ok(())
+    };
+    for (number, line) in reader.lines().enumerate() {
+        let line = line.with_context(|| format!("cannot read {}", input.display()))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let article: StoredArticle = serde_json::from_str(&line).with_context(|| {
+            format!(
+                "{}:{}: not an article exported by `nichiro export`",
+                input.display(),
+                number + 1
+            )
+        })?;
+        batch.push(article.into_tagged());
+        if batch.len() == 500 {
+            flush(&mut batch)?;
+        }
+    }
+    flush(&mut batch)?;
+    store.flush()?;
+    println!("imported {new}, already stored {known}");
     Ok(ExitCode::SUCCESS)
 }

@@ -298,3 +298,83 @@ async fn tag_reads_files_and_jsonl_and_marks_copies() {
     assert_eq!(wheat["relevant"], false);
     assert!(wheat["relevance"].as_f64().unwrap() < 0.5);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn export_filters_and_import_round_trips_into_another_store() {
+    let from = tempfile::tempdir().unwrap();
+    let to = tempfile::tempdir().unwrap();
+    let (from_config, to_config) = (offline_config(from.path()), offline_config(to.path()));
+    let out = run(&["backfill", "--config", &from_config]).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+
+    let all = run(&["export", "--config", &from_config]).await;
+    let all = json_lines(&all.stdout);
+    let ja = run(&["export", "--config", &from_config, "--language", "ja"]).await;
+    let ja = json_lines(&ja.stdout);
+    assert!(!ja.is_empty() && ja.len() < all.len());
+    assert!(ja.iter().all(|a| a["language"] == "ja"));
+    let treaty = run(&[
+        "export",
+        "--config",
+        &from_config,
+        "--topic",
+        "peace-treaty",
+        "--relevant",
+    ])
+    .await;
+    let treaty = json_lines(&treaty.stdout);
+    assert!(!treaty.is_empty() && treaty.len() < all.len());
+    assert!(treaty.iter().all(|a| {
+        a["topics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["topic"] == "peace-treaty")
+    }));
+    let none = run(&["export", "--config", &from_config, "--until", "1990-01-01"]).await;
+    assert!(json_lines(&none.stdout).is_empty());
+
+    // Export to a file, import it into an empty store, and both stores export the same.
+    let file = from.path().join("all.jsonl");
+    let out = run(&[
+        "export",
+        "--config",
+        &from_config,
+        "--output",
+        file.to_str().unwrap(),
+    ])
+    .await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let imported = run(&["import", "--config", &to_config, file.to_str().unwrap()]).await;
+    assert!(imported.status.success(), "{}", text(&imported.stderr));
+    assert!(
+        text(&imported.stdout).contains(&format!("imported {}, already stored 0", all.len())),
+        "{}",
+        text(&imported.stdout)
+    );
+    let copied = run(&["export", "--config", &to_config]).await;
+    let strip = |mut v: Vec<Value>| {
+        for a in &mut v {
+            a.as_object_mut().unwrap().remove("stored_at");
+        }
+        v
+    };
+    assert_eq!(strip(json_lines(&copied.stdout)), strip(all.clone()));
+    let again = run(&["import", "--config", &to_config, file.to_str().unwrap()]).await;
+    assert!(
+        text(&again.stdout).contains(&format!("imported 0, already stored {}", all.len())),
+        "{}",
+        text(&again.stdout)
+    );
+
+    // A line that is not an exported article stops the import, naming the line.
+    let bad = to.path().join("bad.jsonl");
+    std::fs::write(&bad, "{\"url\": 1}\n").unwrap();
+    let out = run(&["import", "--config", &to_config, bad.to_str().unwrap()]).await;
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("bad.jsonl:1: not an article"),
+        "{}",
+        text(&out.stderr)
+    );
+}

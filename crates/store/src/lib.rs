@@ -169,6 +169,81 @@ pub struct ListFilter {
     pub limit: Option<usize>,
 }
 
+/// Which articles [`Store::export`] writes (all when every field is empty).
+#[derive(Debug, Clone, Default)]
+pub struct ExportFilter {
+    /// Only articles tagged with this topic.
+    pub topic: Option<String>,
+    /// Only articles published (or, without a date, fetched) at or after this time.
+    pub since: Option<DateTime<Utc>>,
+    /// ...and before this time.
+    pub until: Option<DateTime<Utc>>,
+    /// Only articles from this source (its name in the config).
+    pub source: Option<String>,
+    /// Only articles in this language (`en`, `ru`, `ja`).
+    pub language: Option<String>,
+    /// Only relevant articles.
+    pub relevant_only: bool,
+}
+
+impl ExportFilter {
+    /// Whether `article` passes the filter.
+    pub fn matches(&self, article: &StoredArticle) -> bool {
+        let when = article
+            .published
+            .map(|p| p.with_timezone(&Utc))
+            .unwrap_or(article.fetched_at);
+        self.topic
+            .as_ref()
+            .is_none_or(|t| article.topics.iter().any(|x| &x.topic == t))
+            && self.since.is_none_or(|s| when >= s)
+            && self.until.is_none_or(|u| when < u)
+            && self.source.as_ref().is_none_or(|s| &article.source == s)
+            && self
+                .language
+                .as_ref()
+                .is_none_or(|l| article.language.as_ref() == Some(l))
+            && (!self.relevant_only || article.relevant)
+    }
+}
+
+impl StoredArticle {
+    /// The tagged article this was stored from (for `import`): what `export` writes goes
+    /// back in unchanged, but for the links, which are not exported, and the time it is
+    /// stored again.
+    pub fn into_tagged(self) -> TaggedArticle {
+        let mut article = nichiro_model::Article::empty(self.url);
+        article.title = self.title;
+        article.authors = self.authors;
+        article.published = self.published;
+        article.language = self.language;
+        article.text = self.text;
+        article.site_name = self.site_name;
+        article.description = self.description;
+        article.kind = self.kind;
+        article.modified = self.modified;
+        article.image = self.image;
+        article.section = self.section;
+        article.keywords = self.keywords;
+        article.signals = self.signals;
+        TaggedArticle {
+            article,
+            tags: nichiro_model::Tags {
+                relevant: self.relevant,
+                relevance: self.relevance,
+                relevance_evidence: self.relevance_evidence,
+                topics: self.topics,
+                related: self.related,
+                duplicate_of: self.duplicate_of,
+                entities: self.entities,
+            },
+            source: self.source,
+            requested_url: self.requested_url,
+            fetched_at: self.fetched_at,
+        }
+    }
+}
+
 /// Export formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExportFormat {
@@ -226,15 +301,21 @@ pub trait Store: Send {
     /// Makes everything written so far durable.
     fn flush(&self) -> Result<(), StoreError>;
 
-    /// Writes every stored article to `out`, oldest first. Returns how many were written.
-    fn export(&self, format: ExportFormat, out: &mut dyn Write) -> Result<usize, StoreError> {
+    /// Writes the stored articles `filter` lets through to `out`, oldest first, one at a time.
+    /// Returns how many were written.
+    fn export(
+        &self,
+        format: ExportFormat,
+        filter: &ExportFilter,
+        out: &mut dyn Write,
+    ) -> Result<usize, StoreError> {
         let export_error = |e: &dyn std::fmt::Display| StoreError::Export(e.to_string());
         let mut count = 0;
         match format {
             ExportFormat::Jsonl => {
                 let mut failure = None;
                 self.for_each_article(&mut |article| {
-                    if failure.is_none() {
+                    if failure.is_none() && filter.matches(&article) {
                         let line = serde_json::to_string(&article).map_err(|e| export_error(&e));
                         match line.and_then(|l| writeln!(out, "{l}").map_err(|e| export_error(&e)))
                         {
@@ -265,7 +346,7 @@ pub trait Store: Send {
                     .map_err(|e| export_error(&e))?;
                 let mut failure = None;
                 self.for_each_article(&mut |a| {
-                    if failure.is_some() {
+                    if failure.is_some() || !filter.matches(&a) {
                         return;
                     }
                     let topics: Vec<&str> = a.topics.iter().map(|t| t.topic.as_str()).collect();

@@ -65,6 +65,13 @@ macro_rules! store_suite {
             }
 
             #[test]
+            fn export_filters_and_import_round_trip() {
+                if let Some(mut store) = $make {
+                    super::export_filters_and_import_round_trip(store.as_mut());
+                }
+            }
+
+            #[test]
             fn source_validators_are_saved_replaced_and_cleared() {
                 if let Some(mut store) = $make {
                     super::source_validators_are_saved_replaced_and_cleared(store.as_mut());
@@ -287,12 +294,19 @@ fn export_jsonl_and_csv(store: &mut dyn Store) {
         )])
         .unwrap();
     let mut jsonl = Vec::new();
-    assert_eq!(store.export(ExportFormat::Jsonl, &mut jsonl).unwrap(), 1);
+    assert_eq!(
+        store
+            .export(ExportFormat::Jsonl, &ExportFilter::default(), &mut jsonl)
+            .unwrap(),
+        1
+    );
     let line: serde_json::Value = serde_json::from_slice(&jsonl).unwrap();
     assert_eq!(line["url"], "https://ex.org/a");
     assert_eq!(line["topics"][0]["topic"], "peace-treaty");
     let mut csv_out = Vec::new();
-    store.export(ExportFormat::Csv, &mut csv_out).unwrap();
+    store
+        .export(ExportFormat::Csv, &ExportFilter::default(), &mut csv_out)
+        .unwrap();
     let csv_text = String::from_utf8(csv_out).unwrap();
     assert!(csv_text.starts_with("url,title,"));
     assert!(csv_text.contains("\"Title, with comma\""), "{csv_text}");
@@ -305,6 +319,82 @@ fn unopenable_path_names_the_file() {
     std::fs::write(&file, "x").unwrap();
     let err = SqliteStore::open(&file.join("store.sqlite")).unwrap_err();
     assert!(err.to_string().contains("file/store.sqlite"), "{err}");
+}
+
+fn export_filters_and_import_round_trip(store: &mut dyn Store) {
+    let mut ru = tagged(
+        "https://ex.org/ru",
+        "Переговоры",
+        "Лавров и Коно обсудили мирный договор.",
+        &["peace-treaty"],
+    );
+    ru.article.language = Some("ru".into());
+    ru.source = "tass-ru".into();
+    let en = tagged("https://ex.org/en", "Markets", "Stocks rose.", &[]);
+    store.insert_batch(&[ru, en]).unwrap();
+    let export = |store: &dyn Store, filter: &ExportFilter| {
+        let mut out = Vec::new();
+        let n = store.export(ExportFormat::Jsonl, filter, &mut out).unwrap();
+        (n, String::from_utf8(out).unwrap())
+    };
+    let (n, _) = export(&*store, &ExportFilter::default());
+    assert_eq!(n, 2);
+    for filter in [
+        ExportFilter {
+            topic: Some("peace-treaty".into()),
+            ..ExportFilter::default()
+        },
+        ExportFilter {
+            language: Some("ru".into()),
+            ..ExportFilter::default()
+        },
+        ExportFilter {
+            source: Some("tass-ru".into()),
+            ..ExportFilter::default()
+        },
+        ExportFilter {
+            relevant_only: true,
+            ..ExportFilter::default()
+        },
+    ] {
+        let (n, text) = export(&*store, &filter);
+        assert_eq!(n, 1, "{filter:?}");
+        assert!(text.contains("https://ex.org/ru"), "{filter:?}");
+    }
+    let (n, _) = export(
+        &*store,
+        &ExportFilter {
+            until: DateTime::parse_from_rfc3339("2019-01-01T00:00:00Z")
+                .ok()
+                .map(|t| t.with_timezone(&Utc)),
+            ..ExportFilter::default()
+        },
+    );
+    assert_eq!(n, 0, "both are dated 2019-05-31");
+
+    // What export writes, import reads back: into a fresh store, the same articles.
+    let (_, lines) = export(&*store, &ExportFilter::default());
+    let mut copy = SqliteStore::open_in_memory().unwrap();
+    let batch: Vec<TaggedArticle> = lines
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<StoredArticle>(l)
+                .unwrap()
+                .into_tagged()
+        })
+        .collect();
+    copy.insert_batch(&batch).unwrap();
+    let (_, again) = export(&copy, &ExportFilter::default());
+    let without_stored_at = |text: &str| -> Vec<serde_json::Value> {
+        text.lines()
+            .map(|l| {
+                let mut v: serde_json::Value = serde_json::from_str(l).unwrap();
+                v.as_object_mut().unwrap().remove("stored_at");
+                v
+            })
+            .collect()
+    };
+    assert_eq!(without_stored_at(&lines), without_stored_at(&again));
 }
 
 fn source_validators_are_saved_replaced_and_cleared(store: &mut dyn Store) {
