@@ -301,6 +301,16 @@ pub trait Store: Send {
     /// Makes everything written so far durable.
     fn flush(&self) -> Result<(), StoreError>;
 
+    /// Claims `key` (a page's URL, or `source:<name>` for a listing's poll) for `holder`
+    /// until `ttl` from now, so that of several daemons sharing a store one does the work.
+    /// Fails when another holder's claim is still live, or when the key is the URL of a stored
+    /// article. A holder claiming its own live key again extends it (the heartbeat); a claim
+    /// whose holder died simply expires. Returns whether `holder` now holds the key.
+    fn claim(&self, key: &str, holder: &str, ttl: std::time::Duration) -> Result<bool, StoreError>;
+
+    /// Gives up `holder`'s claim on `key` (the work is done, or abandoned).
+    fn release(&self, key: &str, holder: &str) -> Result<(), StoreError>;
+
     /// Writes the stored articles `filter` lets through to `out`, oldest first, one at a time.
     /// Returns how many were written.
     fn export(

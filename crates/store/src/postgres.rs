@@ -78,6 +78,14 @@ const MIGRATIONS: &[&str] = &[
         given_up_at TEXT NOT NULL
     );
     "#,
+    // 2: claims on work (a page, a source's poll) by one of several daemons, until expiry.
+    r#"
+    CREATE TABLE leases (
+        key        TEXT PRIMARY KEY,
+        holder     TEXT NOT NULL,
+        expires_at TIMESTAMPTZ NOT NULL
+    );
+    "#,
 ];
 
 /// Key of the advisory lock held while migrating.
@@ -191,6 +199,34 @@ fn query_error(e: postgres::Error) -> StoreError {
 }
 
 impl Store for PostgresStore {
+    fn claim(&self, key: &str, holder: &str, ttl: std::time::Duration) -> Result<bool, StoreError> {
+        // The server's clock decides expiry, so daemons on machines whose clocks differ agree.
+        let ttl_secs = ttl.as_secs_f64();
+        Ok(self
+            .client()
+            .query_opt(
+                "INSERT INTO leases (key, holder, expires_at)
+                 SELECT $1, $2, now() + make_interval(secs => $3)
+                 WHERE NOT EXISTS (SELECT 1 FROM seen_urls WHERE url = $1)
+                 ON CONFLICT (key) DO UPDATE SET holder = EXCLUDED.holder, expires_at = EXCLUDED.expires_at
+                 WHERE leases.expires_at <= now() OR leases.holder = EXCLUDED.holder
+                 RETURNING 1",
+                &[&key, &holder, &ttl_secs],
+            )
+            .map_err(query_error)?
+            .is_some())
+    }
+
+    fn release(&self, key: &str, holder: &str) -> Result<(), StoreError> {
+        self.client()
+            .execute(
+                "DELETE FROM leases WHERE key = $1 AND holder = $2",
+                &[&key, &holder],
+            )
+            .map_err(query_error)?;
+        Ok(())
+    }
+
     fn insert_batch(&mut self, batch: &[TaggedArticle]) -> Result<Vec<InsertOutcome>, StoreError> {
         let mut client = self.client();
         let mut tx = client.transaction().map_err(query_error)?;

@@ -72,4 +72,12 @@ pub const MIGRATIONS: &[&str] = &[
     ALTER TABLE articles ADD COLUMN entities TEXT NOT NULL DEFAULT '[]';
     ALTER TABLE articles ADD COLUMN relevance_evidence TEXT NOT NULL DEFAULT '[]';
     "#,
+    // 5: claims on work (a page, a source's poll) by one of several daemons, until expiry.
+    r#"
+    CREATE TABLE leases (
+        key        TEXT PRIMARY KEY,
+        holder     TEXT NOT NULL,
+        expires_at REAL NOT NULL      -- seconds since the Unix epoch
+    );
+    "#,
 ];

@@ -69,7 +69,32 @@ impl SqliteStore {
     }
 }
 
+fn unix_seconds(at: std::time::SystemTime) -> f64 {
+    at.duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
+}
+
 impl Store for SqliteStore {
+    fn claim(&self, key: &str, holder: &str, ttl: std::time::Duration) -> Result<bool, StoreError> {
+        let now = std::time::SystemTime::now();
+        let changed = self.conn.execute(
+            "INSERT INTO leases (key, holder, expires_at)
+             SELECT ?1, ?2, ?3 WHERE NOT EXISTS (SELECT 1 FROM seen_urls WHERE url = ?1)
+             ON CONFLICT (key) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
+             WHERE leases.expires_at <= ?4 OR leases.holder = excluded.holder",
+            params![key, holder, unix_seconds(now + ttl), unix_seconds(now)],
+        )?;
+        Ok(changed == 1)
+    }
+
+    fn release(&self, key: &str, holder: &str) -> Result<(), StoreError> {
+        self.conn.execute(
+            "DELETE FROM leases WHERE key = ?1 AND holder = ?2",
+            params![key, holder],
+        )?;
+        Ok(())
+    }
+
     /// Stores a batch in one transaction, with each article's search terms ([`search_terms`])
     /// and the URLs it was seen under. An article whose canonical URL is stored already is
     /// left as it is.

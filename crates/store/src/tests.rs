@@ -65,6 +65,13 @@ macro_rules! store_suite {
             }
 
             #[test]
+            fn leases_give_work_to_one_holder_until_released_or_expired() {
+                if let Some(mut store) = $make {
+                    super::leases_give_work_to_one_holder_until_released_or_expired(store.as_mut());
+                }
+            }
+
+            #[test]
             fn export_filters_and_import_round_trip() {
                 if let Some(mut store) = $make {
                     super::export_filters_and_import_round_trip(store.as_mut());
@@ -395,6 +402,48 @@ fn export_filters_and_import_round_trip(store: &mut dyn Store) {
             .collect()
     };
     assert_eq!(without_stored_at(&lines), without_stored_at(&again));
+}
+
+fn leases_give_work_to_one_holder_until_released_or_expired(store: &mut dyn Store) {
+    use std::time::Duration;
+    let minute = Duration::from_secs(60);
+    let page = "https://ex.org/page";
+    assert!(store.claim(page, "daemon-a", minute).unwrap());
+    assert!(
+        !store.claim(page, "daemon-b", minute).unwrap(),
+        "a live claim holds"
+    );
+    assert!(
+        store.claim(page, "daemon-a", minute).unwrap(),
+        "the holder renews it"
+    );
+    store.release(page, "daemon-b").unwrap();
+    assert!(
+        !store.claim(page, "daemon-b", minute).unwrap(),
+        "only the holder releases"
+    );
+    store.release(page, "daemon-a").unwrap();
+    assert!(store.claim(page, "daemon-b", minute).unwrap());
+    // A claim whose holder died: expired at once here (no waiting), so another takes it.
+    let poll = "source:tass";
+    assert!(store.claim(poll, "daemon-a", Duration::ZERO).unwrap());
+    assert!(store.claim(poll, "daemon-b", minute).unwrap());
+    assert!(!store.claim(poll, "daemon-a", minute).unwrap());
+    // A page stored already is nobody's work.
+    store
+        .insert_batch(&[tagged("https://ex.org/stored", "T", "Text.", &[])])
+        .unwrap();
+    assert!(
+        !store
+            .claim("https://ex.org/stored", "daemon-a", minute)
+            .unwrap()
+    );
+    assert!(
+        !store
+            .claim("https://ex.org/stored?utm_source=feed", "daemon-a", minute)
+            .unwrap(),
+        "nor is a URL it was requested under"
+    );
 }
 
 fn source_validators_are_saved_replaced_and_cleared(store: &mut dyn Store) {
