@@ -121,6 +121,82 @@ async fn backfill_into_postgres_then_read_it_back() {
     }
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_backfills_sharing_one_database_fetch_each_page_once() {
+    let Some(db) = tokio::task::spawn_blocking(TestDatabase::create)
+        .await
+        .unwrap()
+    else {
+        return;
+    };
+    const PAGES: usize = 150;
+    let pages: Vec<Page> = (0..PAGES).map(generated_article).collect();
+    let (site, _arrivals) = Site::start(SiteSpec {
+        pages,
+        ..SiteSpec::default()
+    })
+    .await;
+    let dirs: Vec<tempfile::TempDir> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
+    let configs: Vec<String> = dirs
+        .iter()
+        .map(|dir| {
+            let config = write_config(dir.path(), &feed_source(&site), 2);
+            let text = std::fs::read_to_string(&config).unwrap().replacen(
+                "[store]\n",
+                &format!("[store]\nurl = {:?}\n", db.url),
+                1,
+            );
+            std::fs::write(&config, text).unwrap();
+            config.to_str().unwrap().to_string()
+        })
+        .collect();
+    // Three at once on an empty database: they migrate it once (an advisory lock) and claim
+    // pages, so that each page is fetched by one of them and stored once.
+    let runs = futures_join(configs.clone()).await;
+    let mut new = 0;
+    for out in &runs {
+        assert!(out.status.success(), "{}", text_of(&out.stderr));
+        let summary = text_of(&out.stdout);
+        let stored: usize = summary
+            .split("new ")
+            .nth(1)
+            .and_then(|rest| rest.split(',').next())
+            .and_then(|n| n.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no count in {summary}"));
+        new += stored;
+    }
+    assert_eq!(new, PAGES, "every page stored once in all");
+    let fetched_twice: Vec<usize> = (0..PAGES)
+        .filter(|n| site.requests(&format!("/articles/report-{n}")) != 1)
+        .collect();
+    assert!(
+        fetched_twice.is_empty(),
+        "fetched other than once: {fetched_twice:?}"
+    );
+    let listed = run(&["list", "--config", &configs[0], "--json"]).await;
+    assert_eq!(text_of(&listed.stdout).lines().count(), PAGES);
+}
+
+/// Runs a backfill with each config at the same time.
+async fn futures_join(configs: Vec<String>) -> Vec<std::process::Output> {
+    let handles: Vec<_> = configs
+        .into_iter()
+        .map(|config| {
+            tokio::task::spawn_blocking(move || {
+                nichiro()
+                    .args(["backfill", "--config", &config])
+                    .output()
+                    .unwrap()
+            })
+        })
+        .collect();
+    let mut outputs = Vec::new();
+    for handle in handles {
+        outputs.push(handle.await.unwrap());
+    }
+    outputs
+}
+
 fn text_of(bytes: &[u8]) -> String {
     text(bytes)
 }

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 /// The environment variable that, when set, replaces `[store] url`.
 pub const STORE_URL_VARIABLE: &str = "NICHIRO_STORE_URL";
+
 /// Settings of the pipeline itself (`[pipeline]`).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
@@ -27,6 +28,10 @@ pub struct PipelineConfig {
     /// After a stop signal, how long fetches in flight may take to finish, in seconds, before
     /// they are aborted. Default 20.
     pub grace_period_secs: u64,
+    /// How long a claim on a page lasts, in seconds: several daemons sharing a store fetch
+    /// each page once, and a page claimed by a daemon that died is fetched by another once
+    /// its claim expires. Longer than a page takes from fetch to store. Default 300.
+    pub lease_secs: u64,
 }
 
 impl Default for PipelineConfig {
@@ -36,6 +41,7 @@ impl Default for PipelineConfig {
             clean_workers: std::thread::available_parallelism().map_or(2, usize::from),
             store_batch: 32,
             grace_period_secs: 20,
+            lease_secs: 300,
         }
     }
 }

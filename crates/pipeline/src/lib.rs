@@ -18,6 +18,7 @@ pub mod config;
 pub mod summary;
 
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use nichiro_classify::Tagger;
@@ -25,7 +26,7 @@ use nichiro_classify::corpus::Document;
 use nichiro_fetch::canonical_url::canonicalize;
 use nichiro_fetch::http::Validators;
 use nichiro_fetch::{FetchStats, HttpFetcher, PollContext, PollMode, SeenUrls, Source};
-use nichiro_model::{Article, PageKind, RawPage, TaggedArticle};
+use nichiro_model::{Article, FetchJob, PageKind, RawPage, TaggedArticle};
 use nichiro_store::{InsertOutcome, Store};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -176,13 +177,35 @@ impl Pipeline {
         let (articles_tx, articles_rx) = mpsc::channel(capacity);
         let (tagged_tx, tagged_rx) = mpsc::channel(capacity);
 
+        let (claimed_tx, claimed_rx) = mpsc::channel(capacity);
         let sources_task = tokio::spawn(nichiro_fetch::run_sources(
             sources,
             ctx.clone(),
             jobs_tx,
             mode,
         ));
-        let fetch_task = tokio::spawn(nichiro_fetch::run_fetch(ctx.clone(), jobs_rx, pages_tx));
+        // Claims matter only when several daemons share a store, that is on a database
+        // server; they use a connection of their own, so they never wait behind a batch.
+        let holder = holder_id();
+        let claims = match &config.store.url {
+            Some(_) => Some(
+                tokio::task::spawn_blocking({
+                    let store_config = config.store.clone();
+                    move || nichiro_store::open(&store_config)
+                })
+                .await
+                .map_err(|e| stage_error("claims", e))??,
+            ),
+            None => None,
+        };
+        let claims_task = tokio::task::spawn_blocking({
+            let seen = ctx.seen.clone();
+            let lease = Duration::from_secs(config.pipeline.lease_secs);
+            let claimed = progress.clone();
+            let holder = holder.clone();
+            move || run_claims(claims, &holder, lease, &seen, jobs_rx, claimed_tx, &claimed)
+        });
+        let fetch_task = tokio::spawn(nichiro_fetch::run_fetch(ctx.clone(), claimed_rx, pages_tx));
         let clean_task = spawn_clean(
             &config,
             progress.clone(),
@@ -199,6 +222,7 @@ impl Pipeline {
         });
 
         let (sources, failures) = sources_task.await.map_err(|e| stage_error("sources", e))?;
+        let claims = claims_task.await.map_err(|e| stage_error("claims", e))??;
         fetch_task.await.map_err(|e| stage_error("fetch", e))?;
         for task in clean_task {
             task.await.map_err(|e| stage_error("clean", e))?;
@@ -235,6 +259,10 @@ impl Pipeline {
         // async threads.
         let mut store = store;
         tokio::task::spawn_blocking(move || -> Result<(), PipelineError> {
+            // What this run claimed and did not store, other daemons may take now.
+            if let Some(claims) = claims {
+                claims.release_all(&holder)?;
+            }
             store.record_given_up(&given_up)?;
             for (source, etag, last_modified) in &validators {
                 store.set_source_validators(source, etag.as_deref(), last_modified.as_deref())?;
@@ -332,6 +360,49 @@ fn spawn_clean(
 
 /// The tagging thread: tags each article and adds it to the collection, so later articles
 /// (in this run too) are compared with it.
+/// This process's name in claims: host and process id.
+fn holder_id() -> String {
+    let host = std::env::var("HOSTNAME")
+        .ok()
+        .or_else(|| std::fs::read_to_string("/proc/sys/kernel/hostname").ok())
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "nichiro".into());
+    format!("{host}-{}", std::process::id())
+}
+
+/// The claiming thread, with a shared store: passes on a remote job only once this process
+/// holds the claim on its page ([`Store::claim`]); a page another daemon holds, or has stored,
+/// is dropped here and given back to the seen set, so that a later poll may try it again if
+/// that daemon dies. Local jobs (files, archives), and every job without a shared store, pass
+/// as they are. Gives the claims connection back, to release what is left at the end of the
+/// run.
+fn run_claims(
+    claims: Option<Box<dyn Store>>,
+    holder: &str,
+    lease: Duration,
+    seen: &SeenUrls,
+    mut jobs: mpsc::Receiver<FetchJob>,
+    claimed: mpsc::Sender<FetchJob>,
+    progress: &Progress,
+) -> Result<Option<Box<dyn Store>>, PipelineError> {
+    while let Some(job) = jobs.blocking_recv() {
+        if let (Some(claims), FetchJob::Remote(remote)) = (&claims, &job) {
+            let key = canonicalize(&remote.url);
+            if !claims.claim(&key, holder, lease)? {
+                tracing::debug!(url = %remote.url, "claimed by another daemon, or stored");
+                seen.release(&remote.url);
+                progress.update(|s| s.claimed_elsewhere += 1);
+                continue;
+            }
+        }
+        if claimed.blocking_send(job).is_err() {
+            break;
+        }
+    }
+    Ok(claims)
+}
+
 fn run_tag(
     mut tagger: Tagger,
     mut articles: mpsc::Receiver<(RawPage, Article)>,

@@ -35,6 +35,9 @@ pub struct RunSummary {
     pub source_failures: Vec<(String, String)>,
     /// Hosts backed off after repeated failures, with the cooldown in seconds.
     pub hosts_backed_off: Vec<(String, u64)>,
+    /// Pages left to another daemon sharing the store (it holds their claim), or found
+    /// stored by one.
+    pub claimed_elsewhere: u64,
 }
 
 impl RunSummary {
@@ -85,6 +88,13 @@ impl fmt::Display for RunSummary {
                 .map(|(t, n)| format!("{t} {n}"))
                 .collect();
             writeln!(f, "by topic: {}", topics.join(", "))?;
+        }
+        if self.claimed_elsewhere > 0 {
+            writeln!(
+                f,
+                "left to other daemons (claimed or stored by them): {}",
+                self.claimed_elsewhere
+            )?;
         }
         for (name, c) in &self.sources {
             writeln!(

@@ -311,6 +311,10 @@ pub trait Store: Send {
     /// Gives up `holder`'s claim on `key` (the work is done, or abandoned).
     fn release(&self, key: &str, holder: &str) -> Result<(), StoreError>;
 
+    /// Gives up every claim `holder` has (at the end of a run: what it did not store, others
+    /// may take at once).
+    fn release_all(&self, holder: &str) -> Result<(), StoreError>;
+
     /// Writes the stored articles `filter` lets through to `out`, oldest first, one at a time.
     /// Returns how many were written.
     fn export(

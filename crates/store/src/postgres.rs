@@ -227,6 +227,13 @@ impl Store for PostgresStore {
         Ok(())
     }
 
+    fn release_all(&self, holder: &str) -> Result<(), StoreError> {
+        self.client()
+            .execute("DELETE FROM leases WHERE holder = $1", &[&holder])
+            .map_err(query_error)?;
+        Ok(())
+    }
+
     fn insert_batch(&mut self, batch: &[TaggedArticle]) -> Result<Vec<InsertOutcome>, StoreError> {
         let mut client = self.client();
         let mut tx = client.transaction().map_err(query_error)?;

@@ -95,6 +95,12 @@ impl Store for SqliteStore {
         Ok(())
     }
 
+    fn release_all(&self, holder: &str) -> Result<(), StoreError> {
+        self.conn
+            .execute("DELETE FROM leases WHERE holder = ?1", params![holder])?;
+        Ok(())
+    }
+
     /// Stores a batch in one transaction, with each article's search terms ([`search_terms`])
     /// and the URLs it was seen under. An article whose canonical URL is stored already is
     /// left as it is.

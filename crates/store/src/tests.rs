@@ -424,6 +424,11 @@ fn leases_give_work_to_one_holder_until_released_or_expired(store: &mut dyn Stor
     );
     store.release(page, "daemon-a").unwrap();
     assert!(store.claim(page, "daemon-b", minute).unwrap());
+    store.release_all("daemon-b").unwrap();
+    assert!(
+        store.claim(page, "daemon-a", minute).unwrap(),
+        "released at the end of a run"
+    );
     // A claim whose holder died: expired at once here (no waiting), so another takes it.
     let poll = "source:tass";
     assert!(store.claim(poll, "daemon-a", Duration::ZERO).unwrap());
