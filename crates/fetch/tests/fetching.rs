@@ -258,6 +258,24 @@ async fn an_unchanged_feed_costs_a_304() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_left_to_another_daemon_makes_the_next_poll_unconditional() {
+    let (base, _log) = news_host(3, None).await;
+    let ctx = context(config());
+    let first = run_once(&ctx, compile(vec![feed_source("s", &base)])).await;
+    let validators: Validators = first.sources[0].validators().cloned().unwrap();
+    let source = Source::new(feed_source("s", &base))
+        .unwrap()
+        .with_validators(validators);
+    // Another daemon held one of the pages (and may die before storing it): the listing
+    // must be read in full again, not answered by a 304.
+    let ctx = context(config());
+    ctx.stats.update("s", |c| c.claimed_elsewhere += 1);
+    let second = run_once(&ctx, vec![source]).await;
+    assert_eq!(ctx.stats.snapshot()["s"].not_modified, 0);
+    assert_eq!(second.pages.len(), 3, "the full listing is offered again");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn retry_after_is_obeyed() {
     #[derive(Clone, Default)]
     struct Flaky {

@@ -27,7 +27,7 @@ use nichiro_fetch::canonical_url::canonicalize;
 use nichiro_fetch::http::Validators;
 use nichiro_fetch::{FetchStats, HttpFetcher, PollContext, PollMode, SeenUrls, Source};
 use nichiro_model::{Article, FetchJob, PageKind, RawPage, TaggedArticle};
-use nichiro_store::{InsertOutcome, Store};
+use nichiro_store::{Claim, InsertOutcome, Store};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
@@ -389,11 +389,23 @@ fn run_claims(
     while let Some(job) = jobs.blocking_recv() {
         if let (Some(claims), FetchJob::Remote(remote)) = (&claims, &job) {
             let key = canonicalize(&remote.url);
-            if !claims.claim(&key, holder, lease)? {
-                tracing::debug!(url = %remote.url, "claimed by another daemon, or stored");
-                seen.release(&remote.url);
-                progress.update(|s| s.claimed_elsewhere += 1);
-                continue;
+            match claims.claim(&key, holder, lease)? {
+                Claim::Granted => {}
+                Claim::Stored => {
+                    // Stored by another daemon: seen for good.
+                    progress.update(|s| s.claimed_elsewhere += 1);
+                    continue;
+                }
+                Claim::HeldElsewhere => {
+                    // Another daemon is on it; if it dies, a later poll offers the page again.
+                    tracing::debug!(url = %remote.url, "claimed by another daemon");
+                    seen.release(&remote.url);
+                    progress.update(|s| s.claimed_elsewhere += 1);
+                    progress
+                        .stats
+                        .update(&remote.source, |c| c.claimed_elsewhere += 1);
+                    continue;
+                }
             }
         }
         if claimed.blocking_send(job).is_err() {

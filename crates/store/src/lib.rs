@@ -92,6 +92,17 @@ pub enum StoreError {
     Export(String),
 }
 
+/// The answer to [`Store::claim`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Claim {
+    /// The caller holds the key now.
+    Granted,
+    /// Another holder's claim is live: that daemon is on it (or died, and it will expire).
+    HeldElsewhere,
+    /// The key is the URL of a stored article: there is nothing to do.
+    Stored,
+}
+
 /// What happened to one article given to [`SqliteStore::insert_batch`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum InsertOutcome {
@@ -305,8 +316,9 @@ pub trait Store: Send {
     /// until `ttl` from now, so that of several daemons sharing a store one does the work.
     /// Fails when another holder's claim is still live, or when the key is the URL of a stored
     /// article. A holder claiming its own live key again extends it (the heartbeat); a claim
-    /// whose holder died simply expires. Returns whether `holder` now holds the key.
-    fn claim(&self, key: &str, holder: &str, ttl: std::time::Duration) -> Result<bool, StoreError>;
+    /// whose holder died simply expires.
+    fn claim(&self, key: &str, holder: &str, ttl: std::time::Duration)
+    -> Result<Claim, StoreError>;
 
     /// Gives up `holder`'s claim on `key` (the work is done, or abandoned).
     fn release(&self, key: &str, holder: &str) -> Result<(), StoreError>;

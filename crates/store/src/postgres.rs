@@ -12,7 +12,7 @@ use nichiro_model::TaggedArticle;
 use postgres::{Client, NoTls};
 
 use crate::row::{ARTICLE_COLUMN_COUNT, ARTICLE_COLUMNS, ArticleRow};
-use crate::{InsertOutcome, ListFilter, Store, StoreError, StoredArticle, search_terms};
+use crate::{Claim, InsertOutcome, ListFilter, Store, StoreError, StoredArticle, search_terms};
 
 /// Each entry migrates from version `index` to `index + 1`.
 const MIGRATIONS: &[&str] = &[
@@ -199,10 +199,15 @@ fn query_error(e: postgres::Error) -> StoreError {
 }
 
 impl Store for PostgresStore {
-    fn claim(&self, key: &str, holder: &str, ttl: std::time::Duration) -> Result<bool, StoreError> {
+    fn claim(
+        &self,
+        key: &str,
+        holder: &str,
+        ttl: std::time::Duration,
+    ) -> Result<Claim, StoreError> {
         // The server's clock decides expiry, so daemons on machines whose clocks differ agree.
         let ttl_secs = ttl.as_secs_f64();
-        Ok(self
+        let granted = self
             .client()
             .query_opt(
                 "INSERT INTO leases (key, holder, expires_at)
@@ -214,7 +219,14 @@ impl Store for PostgresStore {
                 &[&key, &holder, &ttl_secs],
             )
             .map_err(query_error)?
-            .is_some())
+            .is_some();
+        Ok(if granted {
+            Claim::Granted
+        } else if self.is_seen(key)? {
+            Claim::Stored
+        } else {
+            Claim::HeldElsewhere
+        })
     }
 
     fn release(&self, key: &str, holder: &str) -> Result<(), StoreError> {

@@ -9,7 +9,9 @@ use nichiro_model::TaggedArticle;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::row::{ARTICLE_COLUMN_COUNT, ARTICLE_COLUMNS, ArticleRow};
-use crate::{InsertOutcome, ListFilter, Store, StoreError, StoredArticle, schema, search_terms};
+use crate::{
+    Claim, InsertOutcome, ListFilter, Store, StoreError, StoredArticle, schema, search_terms,
+};
 
 /// The SQLite store.
 pub struct SqliteStore {
@@ -75,7 +77,12 @@ fn unix_seconds(at: std::time::SystemTime) -> f64 {
 }
 
 impl Store for SqliteStore {
-    fn claim(&self, key: &str, holder: &str, ttl: std::time::Duration) -> Result<bool, StoreError> {
+    fn claim(
+        &self,
+        key: &str,
+        holder: &str,
+        ttl: std::time::Duration,
+    ) -> Result<Claim, StoreError> {
         let now = std::time::SystemTime::now();
         let changed = self.conn.execute(
             "INSERT INTO leases (key, holder, expires_at)
@@ -84,7 +91,13 @@ impl Store for SqliteStore {
              WHERE leases.expires_at <= ?4 OR leases.holder = excluded.holder",
             params![key, holder, unix_seconds(now + ttl), unix_seconds(now)],
         )?;
-        Ok(changed == 1)
+        Ok(if changed == 1 {
+            Claim::Granted
+        } else if self.is_seen(key)? {
+            Claim::Stored
+        } else {
+            Claim::HeldElsewhere
+        })
     }
 
     fn release(&self, key: &str, holder: &str) -> Result<(), StoreError> {

@@ -407,46 +407,57 @@ fn export_filters_and_import_round_trip(store: &mut dyn Store) {
 fn leases_give_work_to_one_holder_until_released_or_expired(store: &mut dyn Store) {
     use std::time::Duration;
     let minute = Duration::from_secs(60);
+    let (granted, elsewhere) = (Claim::Granted, Claim::HeldElsewhere);
     let page = "https://ex.org/page";
-    assert!(store.claim(page, "daemon-a", minute).unwrap());
-    assert!(
-        !store.claim(page, "daemon-b", minute).unwrap(),
+    let claim = |key: &str, holder: &str, ttl: Duration| store.claim(key, holder, ttl).unwrap();
+    assert_eq!(claim(page, "daemon-a", minute), granted);
+    assert_eq!(
+        claim(page, "daemon-b", minute),
+        elsewhere,
         "a live claim holds"
     );
-    assert!(
-        store.claim(page, "daemon-a", minute).unwrap(),
+    assert_eq!(
+        claim(page, "daemon-a", minute),
+        granted,
         "the holder renews it"
     );
     store.release(page, "daemon-b").unwrap();
-    assert!(
-        !store.claim(page, "daemon-b", minute).unwrap(),
+    assert_eq!(
+        store.claim(page, "daemon-b", minute).unwrap(),
+        elsewhere,
         "only the holder releases"
     );
     store.release(page, "daemon-a").unwrap();
-    assert!(store.claim(page, "daemon-b", minute).unwrap());
+    assert_eq!(store.claim(page, "daemon-b", minute).unwrap(), granted);
     store.release_all("daemon-b").unwrap();
-    assert!(
+    assert_eq!(
         store.claim(page, "daemon-a", minute).unwrap(),
+        granted,
         "released at the end of a run"
     );
     // A claim whose holder died: expired at once here (no waiting), so another takes it.
     let poll = "source:tass";
-    assert!(store.claim(poll, "daemon-a", Duration::ZERO).unwrap());
-    assert!(store.claim(poll, "daemon-b", minute).unwrap());
-    assert!(!store.claim(poll, "daemon-a", minute).unwrap());
+    assert_eq!(
+        store.claim(poll, "daemon-a", Duration::ZERO).unwrap(),
+        granted
+    );
+    assert_eq!(store.claim(poll, "daemon-b", minute).unwrap(), granted);
+    assert_eq!(store.claim(poll, "daemon-a", minute).unwrap(), elsewhere);
     // A page stored already is nobody's work.
     store
         .insert_batch(&[tagged("https://ex.org/stored", "T", "Text.", &[])])
         .unwrap();
-    assert!(
-        !store
+    assert_eq!(
+        store
             .claim("https://ex.org/stored", "daemon-a", minute)
-            .unwrap()
+            .unwrap(),
+        Claim::Stored
     );
-    assert!(
-        !store
+    assert_eq!(
+        store
             .claim("https://ex.org/stored?utm_source=feed", "daemon-a", minute)
             .unwrap(),
+        Claim::Stored,
         "nor is a URL it was requested under"
     );
 }

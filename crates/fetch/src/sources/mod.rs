@@ -121,6 +121,8 @@ pub struct SourceCounts {
     pub retries: u64,
     /// Pages skipped because robots.txt disallows them.
     pub robots_disallowed: u64,
+    /// Pages left to another daemon sharing the store, which holds their claim.
+    pub claimed_elsewhere: u64,
 }
 
 /// Per-source counters shared by the stages.
@@ -254,13 +256,14 @@ impl Source {
         ctx: &PollContext,
         jobs: &mpsc::Sender<FetchJob>,
     ) -> Result<(), SourceError> {
-        // A page of the last listing that failed must be listed again: an unconditional GET,
-        // since a 304 would hide it.
+        // A page of the last listing that failed, or that another daemon held (it may die
+        // before storing it), must be listed again: an unconditional GET, since a 304 would
+        // hide it.
         let failures = ctx
             .stats
             .snapshot()
             .get(self.name())
-            .map_or(0, |c| c.failed);
+            .map_or(0, |c| c.failed + c.claimed_elsewhere);
         if failures > self.failures_at_last_poll {
             self.validators = None;
         }
