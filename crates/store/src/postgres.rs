@@ -11,7 +11,7 @@ use chrono::Utc;
 use nichiro_model::TaggedArticle;
 use postgres::{Client, NoTls};
 
-use crate::row::{ARTICLE_COLUMN_COUNT, ARTICLE_COLUMNS, ArticleRow};
+use crate::row::{ARTICLE_COLUMN_COUNT, ARTICLE_COLUMNS, ArticleRow, article_values};
 use crate::{Claim, InsertOutcome, ListFilter, Store, StoreError, StoredArticle, search_terms};
 
 /// Each entry migrates from version `index` to `index + 1`.
@@ -286,37 +286,7 @@ impl Store for PostgresStore {
             let inserted = tx
                 .query_opt(
                     &insert,
-                    &[
-                        &r.url,
-                        &r.requested_url,
-                        &r.source,
-                        &r.title,
-                        &r.authors,
-                        &r.published,
-                        &r.language,
-                        &r.site_name,
-                        &r.description,
-                        &r.text,
-                        &r.links,
-                        &r.kind,
-                        &r.relevant,
-                        &r.relevance,
-                        &r.topics,
-                        &r.related,
-                        &r.duplicate_of,
-                        &r.duplicate_shared,
-                        &r.fetched_at,
-                        &r.stored_at,
-                        &r.modified,
-                        &r.image,
-                        &r.section,
-                        &r.keywords,
-                        &r.signals,
-                        &r.entities,
-                        &r.relevance_evidence,
-                        &happened,
-                        &terms,
-                    ],
+                    &article_values!(r, dyn postgres::types::ToSql + Sync, &happened, &terms),
                 )
                 .map_err(query_error)?;
             let (id, outcome): (i64, InsertOutcome) = match inserted {

@@ -18,6 +18,24 @@ pub(crate) const ARTICLE_COLUMNS: &str = "url, requested_url, source, title, aut
 /// Number of [`ARTICLE_COLUMNS`].
 pub(crate) const ARTICLE_COLUMN_COUNT: usize = 27;
 
+/// The values of an [`ArticleRow`] in [`ARTICLE_COLUMNS`] order, as an array of `&$sql`
+/// (each backend's parameter type), followed by any `$extra` values: the one place besides
+/// `ARTICLE_COLUMNS` that knows the order.
+macro_rules! article_values {
+    ($row:expr, $sql:ty $(, $extra:expr)*) => {{
+        let r = &$row;
+        [
+            &r.url as &$sql, &r.requested_url, &r.source, &r.title, &r.authors, &r.published,
+            &r.language, &r.site_name, &r.description, &r.text, &r.links, &r.kind,
+            &r.relevant, &r.relevance, &r.topics, &r.related, &r.duplicate_of,
+            &r.duplicate_shared, &r.fetched_at, &r.stored_at, &r.modified, &r.image,
+            &r.section, &r.keywords, &r.signals, &r.entities, &r.relevance_evidence
+            $(, $extra)*
+        ]
+    }};
+}
+pub(crate) use article_values;
+
 /// One row of `articles`.
 #[derive(Debug, Clone)]
 pub(crate) struct ArticleRow {

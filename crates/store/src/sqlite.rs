@@ -8,7 +8,7 @@ use chrono::Utc;
 use nichiro_model::TaggedArticle;
 use rusqlite::{Connection, OptionalExtension, params};
 
-use crate::row::{ARTICLE_COLUMN_COUNT, ARTICLE_COLUMNS, ArticleRow};
+use crate::row::{ARTICLE_COLUMN_COUNT, ARTICLE_COLUMNS, ArticleRow, article_values};
 use crate::{
     Claim, InsertOutcome, ListFilter, Store, StoreError, StoredArticle, schema, search_terms,
 };
@@ -141,35 +141,7 @@ impl Store for SqliteStore {
                 let a = &item.article;
                 let t = &item.tags;
                 let r = ArticleRow::from_tagged(item, &now)?;
-                let changed = insert.execute(params![
-                    r.url,
-                    r.requested_url,
-                    r.source,
-                    r.title,
-                    r.authors,
-                    r.published,
-                    r.language,
-                    r.site_name,
-                    r.description,
-                    r.text,
-                    r.links,
-                    r.kind,
-                    r.relevant,
-                    r.relevance,
-                    r.topics,
-                    r.related,
-                    r.duplicate_of,
-                    r.duplicate_shared,
-                    r.fetched_at,
-                    r.stored_at,
-                    r.modified,
-                    r.image,
-                    r.section,
-                    r.keywords,
-                    r.signals,
-                    r.entities,
-                    r.relevance_evidence,
-                ])?;
+                let changed = insert.execute(article_values!(r, dyn rusqlite::ToSql))?;
                 let id: i64 =
                     tx.query_row("SELECT id FROM articles WHERE url = ?1", [&a.url], |r| {
                         r.get(0)
