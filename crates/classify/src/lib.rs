@@ -269,11 +269,6 @@ impl Tagger {
         (&self.taxonomy, &self.matcher)
     }
 
-    /// What the model file says it was trained on.
-    pub fn model_origin(&self) -> &str {
-        &self.model.trained_on
-    }
-
     /// Number of documents compared against.
     pub fn len(&self) -> usize {
         self.similarity.len()

@@ -83,11 +83,6 @@ fn snowball(word: &str) -> String {
     }
 }
 
-/// Stems one word by its script, lower-cased (`ё` read as `е`).
-pub fn stem(word: &str) -> String {
-    normal_form(word, snowball).to_string()
-}
-
 /// Splits `text` into tokens, in order.
 pub fn tokenize(text: &str) -> Vec<Token<'_>> {
     let mut tokens = Vec::new();

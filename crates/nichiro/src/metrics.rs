@@ -118,6 +118,11 @@ const SOURCE_COUNTERS: &[SourceCounter] = &[
         "Pages robots.txt disallowed.",
         |c| c.robots_disallowed,
     ),
+    (
+        "source_claimed_elsewhere_total",
+        "Pages left to another daemon sharing the store, which held their claim.",
+        |c| c.claimed_elsewhere,
+    ),
 ];
 
 fn escape(label: &str) -> String {
