@@ -320,6 +320,16 @@ pub trait Store: Send {
     fn claim(&self, key: &str, holder: &str, ttl: std::time::Duration)
     -> Result<Claim, StoreError>;
 
+    /// Extends to `ttl` from now those of `keys` that `holder` still holds (the heartbeat of
+    /// work in progress); a key taken over by another holder meanwhile stays theirs. Returns
+    /// how many were extended.
+    fn renew(
+        &self,
+        holder: &str,
+        keys: &[String],
+        ttl: std::time::Duration,
+    ) -> Result<usize, StoreError>;
+
     /// Gives up `holder`'s claim on `key` (the work is done, or abandoned).
     fn release(&self, key: &str, holder: &str) -> Result<(), StoreError>;
 

@@ -229,6 +229,23 @@ impl Store for PostgresStore {
         })
     }
 
+    fn renew(
+        &self,
+        holder: &str,
+        keys: &[String],
+        ttl: std::time::Duration,
+    ) -> Result<usize, StoreError> {
+        let renewed = self
+            .client()
+            .execute(
+                "UPDATE leases SET expires_at = now() + make_interval(secs => $3)
+                 WHERE holder = $1 AND key = ANY($2)",
+                &[&holder, &keys, &ttl.as_secs_f64()],
+            )
+            .map_err(query_error)?;
+        Ok(renewed as usize)
+    }
+
     fn release(&self, key: &str, holder: &str) -> Result<(), StoreError> {
         self.client()
             .execute(

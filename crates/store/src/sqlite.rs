@@ -100,6 +100,26 @@ impl Store for SqliteStore {
         })
     }
 
+    fn renew(
+        &self,
+        holder: &str,
+        keys: &[String],
+        ttl: std::time::Duration,
+    ) -> Result<usize, StoreError> {
+        let expires_at = unix_seconds(std::time::SystemTime::now() + ttl);
+        let tx = self.conn.unchecked_transaction()?;
+        let mut renewed = 0;
+        {
+            let mut update =
+                tx.prepare("UPDATE leases SET expires_at = ?1 WHERE key = ?2 AND holder = ?3")?;
+            for key in keys {
+                renewed += update.execute(params![expires_at, key, holder])?;
+            }
+        }
+        tx.commit()?;
+        Ok(renewed)
+    }
+
     fn release(&self, key: &str, holder: &str) -> Result<(), StoreError> {
         self.conn.execute(
             "DELETE FROM leases WHERE key = ?1 AND holder = ?2",

@@ -443,6 +443,31 @@ fn leases_give_work_to_one_holder_until_released_or_expired(store: &mut dyn Stor
     );
     assert_eq!(store.claim(poll, "daemon-b", minute).unwrap(), granted);
     assert_eq!(store.claim(poll, "daemon-a", minute).unwrap(), elsewhere);
+    // The heartbeat: a claim about to lapse is extended by its holder, and by nobody else.
+    let slow = "https://ex.org/slow".to_string();
+    assert_eq!(claim(&slow, "daemon-a", Duration::ZERO), granted);
+    assert_eq!(
+        store
+            .renew("daemon-b", std::slice::from_ref(&slow), minute)
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        store
+            .renew(
+                "daemon-a",
+                &[slow.clone(), "https://ex.org/never-claimed".into()],
+                minute
+            )
+            .unwrap(),
+        1,
+        "only what it holds"
+    );
+    assert_eq!(
+        claim(&slow, "daemon-b", minute),
+        elsewhere,
+        "renewed, it no longer lapses"
+    );
     // A page stored already is nobody's work.
     store
         .insert_batch(&[tagged("https://ex.org/stored", "T", "Text.", &[])])
