@@ -17,6 +17,7 @@
 
 pub mod canonical_url;
 pub mod config;
+pub mod coordination;
 pub mod hosts;
 pub mod http;
 pub mod scheduler;
@@ -24,6 +25,7 @@ pub mod sources;
 pub mod stages;
 
 pub use config::{FetchConfig, SourceConfig, SourceKind};
+pub use coordination::Coordinator;
 pub use http::{FetchError, HttpFetcher};
 pub use scheduler::run_fetch;
 pub use sources::{FetchStats, GivenUp, PollContext, SeenUrls, Source, SourceCounts};

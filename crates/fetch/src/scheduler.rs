@@ -18,6 +18,8 @@ use crate::sources::{GivenUp, PollContext};
 
 /// Longest wait between two retries of a page.
 const MAX_BACKOFF: Duration = Duration::from_secs(300);
+/// How soon a host busy with a request from outside this stage (a listing) is looked at again.
+const BUSY_RECHECK: Duration = Duration::from_millis(50);
 /// Jobs held in host queues at most; past this the stage stops taking jobs, which holds the
 /// sources back.
 const MAX_QUEUED: usize = 10_000;
@@ -79,6 +81,7 @@ pub async fn run_fetch(
         if stopping && queues.len > 0 {
             for pending in queues.drain_all() {
                 ctx.seen.release(&pending.job.url);
+                ctx.job_ended_without_page(&pending.job.url);
             }
         }
         let next_wake = if stopping {
@@ -118,6 +121,7 @@ pub async fn run_fetch(
                 Some(FetchJob::Remote(job)) => match origin_of(&job.url) {
                     Some(origin) => queues.push(origin, Pending { job, attempt: 0, not_before: Instant::now() }),
                     None => {
+                        ctx.job_ended_without_page(&job.url);
                         ctx.stats.update(&job.source, |c| c.failed += 1);
                         tracing::warn!(url = %job.url, "not an http(s) URL; skipped");
                     }
@@ -185,8 +189,12 @@ fn dispatch(
                 wake_at(at);
                 queues.order.push_back(origin);
             }
-            // A request to it is in flight: its end wakes the dispatcher.
-            Err(NotReady::Busy) => queues.order.push_back(origin),
+            // A request to it is in flight. If it is this stage's, its end wakes the
+            // dispatcher; a listing's does not, hence a look again shortly.
+            Err(NotReady::Busy) => {
+                wake_at(now + BUSY_RECHECK);
+                queues.order.push_back(origin);
+            }
             Err(NotReady::Down(until)) => down.push((origin, until)),
         }
     }
@@ -243,6 +251,7 @@ fn handle_result(
         }
         Err(FetchError::Cancelled { .. }) => {
             ctx.seen.release(&pending.job.url);
+            ctx.job_ended_without_page(&pending.job.url);
             None
         }
         Err(error) if error.is_transient() && pending.attempt < config.max_retries => {
@@ -276,6 +285,7 @@ fn handle_result(
 /// Records a page given up: counted, logged, and (when it may pass) released so that a later
 /// poll can queue it again.
 fn fail(ctx: &PollContext, job: &RemoteJob, error: &FetchError) {
+    ctx.job_ended_without_page(&job.url);
     if error.is_transient() {
         ctx.seen.release(&job.url);
     } else {
@@ -301,7 +311,7 @@ fn backoff(base_ms: u64, attempt: u32) -> Duration {
 }
 
 /// A number in [0, 1) from the clock's low bits: enough to spread retries, no RNG needed.
-fn jitter_fraction() -> f64 {
+pub(crate) fn jitter_fraction() -> f64 {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.subsec_nanos());

@@ -44,8 +44,22 @@ pub async fn run_sources(
             let mut failures = Vec::new();
             let mut interval = Duration::from_secs(source.config.poll_interval_secs.max(1));
             let mut queued_before = 0;
-            loop {
-                if let Err(e) = source.poll(&ctx, &jobs).await {
+            // Daemons sharing the work start their sources' polls at scattered times, so
+            // that the one started first does not take every source's first poll.
+            if mode == PollMode::Forever && ctx.coordinator.is_some() {
+                let spread = interval.min(Duration::from_secs(60));
+                tokio::select! {
+                    () = tokio::time::sleep(spread.mul_f64(crate::scheduler::jitter_fraction())) => {}
+                    () = ctx.stop.cancelled() => {}
+                }
+            }
+            while !ctx.stop.is_cancelled() {
+                // A daemon's poll goes ahead unless another process sharing the work polled
+                // the source within the interval; a backfill lists everything it is given.
+                let go = mode == PollMode::Once || may_poll(&ctx, &source, interval).await;
+                if !go {
+                    tracing::debug!(source = source.name(), "polled by another daemon; skipped");
+                } else if let Err(e) = source.poll(&ctx, &jobs).await {
                     ctx.stats.update(source.name(), |c| c.failed += 1);
                     tracing::warn!(source = source.name(), error = %e, "source failed; the others go on");
                     failures.push(SourceFailure {
@@ -87,6 +101,17 @@ pub async fn run_sources(
         }
     }
     (sources, failures)
+}
+
+/// Whether this process should poll `source` now (see [`crate::Coordinator::may_poll`]).
+async fn may_poll(ctx: &PollContext, source: &Source, interval: Duration) -> bool {
+    let Some(coordinator) = ctx.coordinator.clone() else {
+        return true;
+    };
+    let name = source.name().to_string();
+    tokio::task::spawn_blocking(move || coordinator.may_poll(&name, interval))
+        .await
+        .unwrap_or(true)
 }
 
 /// The daemon's next wait for a source: half as long after a poll that found new items, half

@@ -13,7 +13,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use nichiro_fetch::http::Validators;
+use nichiro_fetch::http::{Purpose, Validators};
 use nichiro_fetch::{
     FetchConfig, FetchStats, HttpFetcher, PollContext, PollMode, SeenUrls, Source, SourceConfig,
     SourceFailure, SourceKind, run_fetch, run_sources,
@@ -152,6 +152,7 @@ fn context(config: FetchConfig) -> PollContext {
         since: None,
         stop: CancellationToken::new(),
         abort: CancellationToken::new(),
+        coordinator: None,
     }
 }
 
@@ -352,6 +353,54 @@ async fn a_hung_host_does_not_hold_back_another() {
     ctx.stop.cancel();
     ctx.abort.cancel();
     hang.notify_waiters();
+}
+
+/// Regression: a page queued while a listing request held its host waited for the next job
+/// to arrive, and in a daemon whose jobs had stopped coming, waited for ever.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_queued_while_a_listing_holds_its_host_is_fetched_when_it_ends() {
+    let hang = Arc::new(tokio::sync::Notify::new());
+    let (base, log) = news_host(2, Some(hang.clone())).await;
+    let ctx = context(config());
+    // A listing request (here of an article, which hangs) takes the host's one slot.
+    let listing = {
+        let ctx = ctx.clone();
+        let url = format!("{base}/a/0");
+        tokio::spawn(async move {
+            ctx.fetcher
+                .get(&url, Purpose::Listing, None, &ctx.stop, &ctx.abort)
+                .await
+        })
+    };
+    within(async {
+        while log.count("/a/0") == 0 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await;
+    // A page of the same host is queued meanwhile, and then no job comes.
+    let (jobs_tx, jobs_rx) = mpsc::channel(4);
+    let (pages_tx, _pages_rx) = mpsc::channel(4);
+    let job = nichiro_model::RemoteJob {
+        url: format!("{base}/a/1"),
+        source: "s".into(),
+        hints: Default::default(),
+    };
+    jobs_tx.send(FetchJob::Remote(job)).await.unwrap();
+    tokio::spawn(run_fetch(ctx.clone(), jobs_rx, pages_tx));
+    // Once the listing ends, the page is requested.
+    within(async {
+        while log.count("/a/1") == 0 {
+            hang.notify_waiters();
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await;
+    assert!(listing.await.unwrap().is_ok());
+    ctx.stop.cancel();
+    ctx.abort.cancel();
+    hang.notify_waiters();
+    drop(jobs_tx);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

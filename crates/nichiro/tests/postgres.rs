@@ -200,3 +200,185 @@ async fn futures_join(configs: Vec<String>) -> Vec<std::process::Output> {
 fn text_of(bytes: &[u8]) -> String {
     text(bytes)
 }
+
+/// Daemons started by a test, killed if the test ends early so none outlives it.
+struct Daemons(Vec<Option<std::process::Child>>);
+
+impl Drop for Daemons {
+    fn drop(&mut self) {
+        for child in self.0.iter_mut().flatten() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// Asks `check` again every tenth of a second until it holds; fails after `limit`.
+fn wait_until(what: &str, limit: std::time::Duration, mut check: impl FnMut() -> bool) {
+    let start = std::time::Instant::now();
+    while !check() {
+        assert!(start.elapsed() < limit, "gave up waiting for {what}");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+fn count(client: &mut postgres::Client, sql: &str) -> i64 {
+    client.query_one(sql, &[]).unwrap().get(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_daemons_one_killed_halfway_store_each_article_once() {
+    let Some(db) = tokio::task::spawn_blocking(TestDatabase::create)
+        .await
+        .unwrap()
+    else {
+        return;
+    };
+    const PAGES: usize = 1000;
+    const SECTIONS: usize = 10;
+    let pages: Vec<Page> = (0..PAGES).map(generated_article).collect();
+    let (site, _arrivals) = Site::start(SiteSpec {
+        pages,
+        ..SiteSpec::default()
+    })
+    .await;
+    // Ten section feeds of a hundred articles each, polled every second or two.
+    let sources: String = (0..SECTIONS)
+        .map(|i| {
+            format!(
+                "[[source]]\nname = \"section-{i}\"\nkind = \"feed\"\n\
+                 url = \"{}/feed.xml?part={i}&parts={SECTIONS}\"\n\
+                 poll_interval_secs = 1\nmax_poll_interval_secs = 2\n",
+                site.base
+            )
+        })
+        .collect();
+    let dirs: Vec<tempfile::TempDir> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
+    let mut daemons = Daemons(Vec::new());
+    for (i, dir) in dirs.iter().enumerate() {
+        let config = write_config(dir.path(), &sources, 2);
+        // Each daemon's connections carry its name, to tell when the killed one's are gone.
+        let url = format!("{}?application_name=daemon{i}", db.url);
+        let text = std::fs::read_to_string(&config)
+            .unwrap()
+            .replacen("[store]\n", &format!("[store]\nurl = {url:?}\n"), 1)
+            .replacen(
+                "[pipeline]\n",
+                "[pipeline]\nlease_secs = 3\nmax_claimed_pages = 150\n",
+                1,
+            )
+            // Paced, a daemon's claimed pages wait in its queue for longer than a lease: the
+            // heartbeat must keep them.
+            .replacen("per_host_delay_ms = 0", "per_host_delay_ms = 20", 1);
+        std::fs::write(&config, text).unwrap();
+        let log = std::fs::File::create(dir.path().join("log")).unwrap();
+        let child = nichiro()
+            .args(["run", "--config", config.to_str().unwrap()])
+            .env("HOSTNAME", format!("daemon{i}"))
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        daemons.0.push(Some(child));
+    }
+
+    let url = db.url.clone();
+    let (daemons, victim, lost, stored, distinct) = tokio::task::spawn_blocking(move || {
+        let mut daemons = daemons;
+        let mut client = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+        let limit = std::time::Duration::from_secs(300);
+        let stored = |client: &mut postgres::Client| {
+            // The tables appear once the first daemon has migrated the database.
+            client
+                .query_one("SELECT count(*) FROM articles", &[])
+                .map_or(0, |row| row.get::<_, i64>(0))
+        };
+        wait_until("half the articles", limit, || {
+            stored(&mut client) >= (PAGES / 2) as i64
+        });
+        // Half-way: kill the daemon with the most pages in hand.
+        let holder: String = client
+            .query_one(
+                "SELECT holder FROM leases WHERE key NOT LIKE 'source:%' \
+                 GROUP BY holder ORDER BY count(*) DESC LIMIT 1",
+                &[],
+            )
+            .expect("some daemon holds pages half-way")
+            .get(0);
+        let victim: usize = holder
+            .strip_prefix("daemon")
+            .and_then(|rest| rest.split('-').next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("holder {holder}"));
+        let mut child = daemons.0[victim].take().unwrap();
+        assert_eq!(holder, format!("daemon{victim}-{}", child.id()));
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+        // Once the server has closed its connections, its claims are what it left behind.
+        wait_until("the killed daemon's connections to close", limit, || {
+            count(
+                &mut client,
+                &format!(
+                    "SELECT count(*) FROM pg_stat_activity \
+                     WHERE application_name = 'daemon{victim}'"
+                ),
+            ) == 0
+        });
+        let lost: std::collections::HashSet<String> = client
+            .query(
+                "SELECT key FROM leases WHERE holder = $1 AND key NOT LIKE 'source:%'",
+                &[&holder],
+            )
+            .unwrap()
+            .into_iter()
+            .map(|row| row.get(0))
+            .collect();
+        wait_until("every article", limit, || {
+            stored(&mut client) >= PAGES as i64
+        });
+        let distinct = count(&mut client, "SELECT count(DISTINCT url) FROM articles");
+        (daemons, holder, lost, stored(&mut client), distinct)
+    })
+    .await
+    .unwrap();
+
+    // The two left stop cleanly on SIGTERM.
+    let mut daemons = daemons;
+    for (child, dir) in daemons.0.iter_mut().zip(&dirs) {
+        let Some(mut child) = child.take() else {
+            continue;
+        };
+        let status = std::process::Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let status = tokio::task::spawn_blocking(move || child.wait().unwrap())
+            .await
+            .unwrap();
+        assert!(
+            status.success(),
+            "a daemon exited with {status}:\n{}",
+            std::fs::read_to_string(dir.path().join("log")).unwrap_or_default()
+        );
+    }
+
+    assert_eq!(stored, PAGES as i64, "every article stored");
+    assert_eq!(distinct, stored, "and each once");
+    assert!(!lost.is_empty(), "{victim} held no page when killed");
+    let mut refetched = Vec::new();
+    for n in 0..PAGES {
+        let path = format!("/articles/report-{n}");
+        match site.requests(&path) {
+            1 => {}
+            2 if lost.contains(&format!("{}{path}", site.base)) => refetched.push(n),
+            times => panic!("{path} fetched {times} times, and {victim} did not hold it"),
+        }
+    }
+    eprintln!(
+        "killed {victim} half-way, holding {} pages; {} of them fetched again by the others, \
+         no other page fetched twice",
+        lost.len(),
+        refetched.len()
+    );
+}

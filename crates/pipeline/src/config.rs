@@ -28,10 +28,15 @@ pub struct PipelineConfig {
     /// After a stop signal, how long fetches in flight may take to finish, in seconds, before
     /// they are aborted. Default 20.
     pub grace_period_secs: u64,
-    /// How long a claim on a page lasts, in seconds: several daemons sharing a store fetch
-    /// each page once, and a page claimed by a daemon that died is fetched by another once
-    /// its claim expires. Longer than a page takes from fetch to store. Default 300.
+    /// With a shared store (PostgreSQL), how long a claim on a page lasts unless renewed, in
+    /// seconds. A daemon renews its claims every third of this while it works on them, so
+    /// several daemons fetch each page once; a page claimed by a daemon that died is taken
+    /// up by another once its claim runs out. Default 60.
     pub lease_secs: u64,
+    /// With a shared store, a daemon holding this many claimed pages not yet stored leaves
+    /// the next polls of its sources to the other daemons, so that one busy daemon does not
+    /// take all the work. Default 500.
+    pub max_claimed_pages: usize,
 }
 
 impl Default for PipelineConfig {
@@ -41,7 +46,8 @@ impl Default for PipelineConfig {
             clean_workers: std::thread::available_parallelism().map_or(2, usize::from),
             store_batch: 32,
             grace_period_secs: 20,
-            lease_secs: 300,
+            lease_secs: 60,
+            max_claimed_pages: 500,
         }
     }
 }

@@ -14,6 +14,7 @@
 //! This crate reads the config file ([`config`]) but leaves signals, progress display and
 //! exit codes to the binary.
 
+pub mod claims;
 pub mod config;
 pub mod summary;
 
@@ -28,6 +29,8 @@ use nichiro_fetch::http::Validators;
 use nichiro_fetch::{FetchStats, HttpFetcher, PollContext, PollMode, SeenUrls, Source};
 use nichiro_model::{Article, FetchJob, PageKind, RawPage, TaggedArticle};
 use nichiro_store::{Claim, InsertOutcome, Store};
+
+use crate::claims::{Heartbeat, SharedClaims};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
@@ -164,6 +167,23 @@ impl Pipeline {
             progress,
         } = self;
         let capacity = config.pipeline.channel_capacity;
+        // Claims matter only when several daemons share a store, that is on a database
+        // server.
+        let claims = match &config.store.url {
+            Some(_) => {
+                let store_config = config.store.clone();
+                let lease = Duration::from_secs(config.pipeline.lease_secs.max(1));
+                let max_held = config.pipeline.max_claimed_pages.max(1);
+                let claims = tokio::task::spawn_blocking(move || {
+                    SharedClaims::open(&store_config, claims::holder_id(), lease, max_held)
+                })
+                .await
+                .map_err(|e| stage_error("claims", e))??;
+                Some(Arc::new(claims))
+            }
+            None => None,
+        };
+        let heartbeat = claims.clone().map(Heartbeat::start);
         let ctx = PollContext {
             fetcher: Arc::new(HttpFetcher::new(config.fetch.clone())?),
             seen,
@@ -171,6 +191,9 @@ impl Pipeline {
             since,
             stop: shutdown.stop.clone(),
             abort: shutdown.abort.clone(),
+            coordinator: claims
+                .clone()
+                .map(|c| c as Arc<dyn nichiro_fetch::Coordinator>),
         };
         let (jobs_tx, jobs_rx) = mpsc::channel(capacity);
         let (pages_tx, pages_rx) = mpsc::channel(capacity);
@@ -184,32 +207,18 @@ impl Pipeline {
             jobs_tx,
             mode,
         ));
-        // Claims matter only when several daemons share a store, that is on a database
-        // server; they use a connection of their own, so they never wait behind a batch.
-        let holder = holder_id();
-        let claims = match &config.store.url {
-            Some(_) => Some(
-                tokio::task::spawn_blocking({
-                    let store_config = config.store.clone();
-                    move || nichiro_store::open(&store_config)
-                })
-                .await
-                .map_err(|e| stage_error("claims", e))??,
-            ),
-            None => None,
-        };
         let claims_task = tokio::task::spawn_blocking({
             let seen = ctx.seen.clone();
-            let lease = Duration::from_secs(config.pipeline.lease_secs);
             let claimed = progress.clone();
-            let holder = holder.clone();
-            move || run_claims(claims, &holder, lease, &seen, jobs_rx, claimed_tx, &claimed)
+            let claims = claims.clone();
+            move || run_claims(claims.as_deref(), &seen, jobs_rx, claimed_tx, &claimed)
         });
         let fetch_task = tokio::spawn(nichiro_fetch::run_fetch(ctx.clone(), claimed_rx, pages_tx));
         let clean_task = spawn_clean(
             &config,
             progress.clone(),
             ctx.seen.clone(),
+            claims.clone(),
             since,
             pages_rx,
             articles_tx,
@@ -217,12 +226,19 @@ impl Pipeline {
         let tag_task = tokio::task::spawn_blocking(move || run_tag(tagger, articles_rx, tagged_tx));
         let store_progress = progress.clone();
         let batch = config.pipeline.store_batch;
+        let store_claims = claims.clone();
         let store_task = tokio::task::spawn_blocking(move || {
-            run_store(store, batch, tagged_rx, &store_progress)
+            run_store(
+                store,
+                batch,
+                tagged_rx,
+                store_claims.as_deref(),
+                &store_progress,
+            )
         });
 
         let (sources, failures) = sources_task.await.map_err(|e| stage_error("sources", e))?;
-        let claims = claims_task.await.map_err(|e| stage_error("claims", e))??;
+        claims_task.await.map_err(|e| stage_error("claims", e))??;
         fetch_task.await.map_err(|e| stage_error("fetch", e))?;
         for task in clean_task {
             task.await.map_err(|e| stage_error("clean", e))?;
@@ -260,8 +276,9 @@ impl Pipeline {
         let mut store = store;
         tokio::task::spawn_blocking(move || -> Result<(), PipelineError> {
             // What this run claimed and did not store, other daemons may take now.
+            drop(heartbeat);
             if let Some(claims) = claims {
-                claims.release_all(&holder)?;
+                claims.release_all()?;
             }
             store.record_given_up(&given_up)?;
             for (source, etag, last_modified) in &validators {
@@ -308,6 +325,7 @@ fn spawn_clean(
     config: &Config,
     progress: Progress,
     seen: SeenUrls,
+    claims: Option<Arc<SharedClaims>>,
     since: Option<DateTime<Utc>>,
     pages: mpsc::Receiver<RawPage>,
     articles: mpsc::Sender<(RawPage, Article)>,
@@ -320,6 +338,12 @@ fn spawn_clean(
             let limits = config.clean.clone();
             let progress = progress.clone();
             let seen = seen.clone();
+            let claims = claims.clone();
+            let dropped = move |page: &RawPage| {
+                if let Some(claims) = &claims {
+                    claims.page_dropped(&page.requested_url);
+                }
+            };
             tokio::task::spawn_blocking(move || {
                 loop {
                     // The lock is held only while waiting for the next page.
@@ -329,6 +353,7 @@ fn spawn_clean(
                         Ok(article) => article,
                         Err(error) => {
                             tracing::warn!(url = %page.final_url, %error, "page not cleaned");
+                            dropped(&page);
                             progress.update(|s| s.failed += 1);
                             continue;
                         }
@@ -339,12 +364,14 @@ fn spawn_clean(
                     seen.mark(&article.url);
                     if article.kind == PageKind::NotArticle {
                         tracing::info!(url = %page.final_url, "not an article; skipped");
+                        dropped(&page);
                         progress.update(|s| s.not_articles += 1);
                         continue;
                     }
                     if let (Some(since), Some(published)) = (since, article.published)
                         && published < since
                     {
+                        dropped(&page);
                         progress.update(|s| s.too_old += 1);
                         continue;
                     }
@@ -358,38 +385,21 @@ fn spawn_clean(
         .collect()
 }
 
-/// The tagging thread: tags each article and adds it to the collection, so later articles
-/// (in this run too) are compared with it.
-/// This process's name in claims: host and process id.
-fn holder_id() -> String {
-    let host = std::env::var("HOSTNAME")
-        .ok()
-        .or_else(|| std::fs::read_to_string("/proc/sys/kernel/hostname").ok())
-        .map(|h| h.trim().to_string())
-        .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "nichiro".into());
-    format!("{host}-{}", std::process::id())
-}
-
 /// The claiming thread, with a shared store: passes on a remote job only once this process
-/// holds the claim on its page ([`Store::claim`]); a page another daemon holds, or has stored,
-/// is dropped here and given back to the seen set, so that a later poll may try it again if
-/// that daemon dies. Local jobs (files, archives), and every job without a shared store, pass
-/// as they are. Gives the claims connection back, to release what is left at the end of the
-/// run.
+/// holds the claim on its page ([`SharedClaims::claim_page`]); a page another daemon holds,
+/// or has stored, is dropped here and given back to the seen set, so that a later poll may
+/// try it again if that daemon dies. Local jobs (files, archives), and every job without a
+/// shared store, pass as they are.
 fn run_claims(
-    claims: Option<Box<dyn Store>>,
-    holder: &str,
-    lease: Duration,
+    claims: Option<&SharedClaims>,
     seen: &SeenUrls,
     mut jobs: mpsc::Receiver<FetchJob>,
     claimed: mpsc::Sender<FetchJob>,
     progress: &Progress,
-) -> Result<Option<Box<dyn Store>>, PipelineError> {
+) -> Result<(), PipelineError> {
     while let Some(job) = jobs.blocking_recv() {
-        if let (Some(claims), FetchJob::Remote(remote)) = (&claims, &job) {
-            let key = canonicalize(&remote.url);
-            match claims.claim(&key, holder, lease)? {
+        if let (Some(claims), FetchJob::Remote(remote)) = (claims, &job) {
+            match claims.claim_page(&remote.url)? {
                 Claim::Granted => {}
                 Claim::Stored => {
                     // Stored by another daemon: seen for good.
@@ -412,9 +422,11 @@ fn run_claims(
             break;
         }
     }
-    Ok(claims)
+    Ok(())
 }
 
+/// The tagging thread: tags each article and adds it to the collection, so later articles
+/// (in this run too) are compared with it.
 fn run_tag(
     mut tagger: Tagger,
     mut articles: mpsc::Receiver<(RawPage, Article)>,
@@ -442,6 +454,7 @@ fn run_store(
     mut store: Box<dyn Store>,
     batch_size: usize,
     mut tagged: mpsc::Receiver<TaggedArticle>,
+    claims: Option<&SharedClaims>,
     progress: &Progress,
 ) -> Result<Box<dyn Store>, PipelineError> {
     let mut batch = Vec::with_capacity(batch_size);
@@ -454,6 +467,9 @@ fn run_store(
             }
         }
         let outcomes = store.insert_batch(&batch)?;
+        if let Some(claims) = claims {
+            claims.pages_stored(batch.iter().map(|item| item.requested_url.as_str()))?;
+        }
         progress.update(|s| {
             for (item, outcome) in batch.iter().zip(&outcomes) {
                 match outcome {

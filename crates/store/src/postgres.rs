@@ -93,7 +93,20 @@ const MIGRATION_LOCK: i64 = 0x006e_6963_6869_726f; // "nichiro"
 
 /// A PostgreSQL store.
 pub struct PostgresStore {
-    client: Mutex<Client>,
+    /// Always `Some` until dropped.
+    client: Option<Mutex<Client>>,
+}
+
+impl Drop for PostgresStore {
+    fn drop(&mut self) {
+        // The synchronous client closes its connection on a runtime of its own, which panics
+        // on a thread that drives async tasks: there, it is closed on a thread of its own.
+        if let Some(client) = self.client.take()
+            && tokio::runtime::Handle::try_current().is_ok()
+        {
+            let _ = std::thread::spawn(move || drop(client)).join();
+        }
+    }
 }
 
 impl std::fmt::Debug for PostgresStore {
@@ -133,13 +146,17 @@ impl PostgresStore {
         }
         migrate(&mut client).map_err(|e| open_error(Box::new(e)))?;
         Ok(PostgresStore {
-            client: Mutex::new(client),
+            client: Some(Mutex::new(client)),
         })
     }
 
     fn client(&self) -> std::sync::MutexGuard<'_, Client> {
         // A panic while holding the lock leaves the client usable: take it back.
-        self.client.lock().unwrap_or_else(|e| e.into_inner())
+        self.client
+            .as_ref()
+            .expect("the client lives as long as the store")
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
     }
 }
 

@@ -200,6 +200,17 @@ pub struct PollContext {
     pub stop: CancellationToken,
     /// Fires when the grace period is over: abort requests in flight.
     pub abort: CancellationToken,
+    /// The processes this one shares sources and pages with, if any.
+    pub coordinator: Option<Arc<dyn crate::Coordinator>>,
+}
+
+impl PollContext {
+    /// Tells the coordinator, if any, that the job for `url` ended without a page.
+    pub(crate) fn job_ended_without_page(&self, url: &str) {
+        if let Some(coordinator) = &self.coordinator {
+            coordinator.job_ended_without_page(url);
+        }
+    }
 }
 
 /// A source with its compiled filters and what it remembers between polls.

@@ -244,11 +244,32 @@ async fn robots(State(state): State<Arc<SiteState>>) -> &'static str {
     "User-agent: *\nDisallow: /private/\n"
 }
 
-async fn feed(State(state): State<Arc<SiteState>>, headers: axum::http::HeaderMap) -> Response {
+/// The site's feed of every article, or with `?part=I&parts=N`, of every Nth article from
+/// the Ith (a site with N section feeds).
+async fn feed(
+    State(state): State<Arc<SiteState>>,
+    uri: axum::http::Uri,
+    headers: axum::http::HeaderMap,
+) -> Response {
     count(&state, "/feed.xml");
-    let slugs = state.slugs();
+    let query: HashMap<&str, usize> = uri
+        .query()
+        .unwrap_or("")
+        .split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .filter_map(|(k, v)| Some((k, v.parse().ok()?)))
+        .collect();
+    let parts = query.get("parts").copied().unwrap_or(1).max(1);
+    let part = query.get("part").copied().unwrap_or(0);
+    let slugs: Vec<String> = state
+        .slugs()
+        .into_iter()
+        .enumerate()
+        .filter(|(i, _)| i % parts == part)
+        .map(|(_, slug)| slug)
+        .collect();
     // The ETag changes when an article is added.
-    let etag = format!("\"feed-v{}\"", slugs.len());
+    let etag = format!("\"feed-{part}-{parts}-v{}\"", slugs.len());
     if headers
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
