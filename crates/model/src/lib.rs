@@ -266,6 +266,18 @@ pub struct TaggedArticle {
     pub requested_url: String,
     /// When it was fetched.
     pub fetched_at: DateTime<Utc>,
+    /// The page as fetched, kept when `[store] keep_raw_html` is on; never in JSON.
+    #[serde(skip)]
+    pub raw_page: Option<ArchivedPage>,
+}
+
+/// A fetched page's bytes kept for the archive, gzip-compressed, with their Content-Type.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ArchivedPage {
+    /// The response's Content-Type.
+    pub content_type: Option<String>,
+    /// The body, gzip-compressed.
+    pub gzip: Vec<u8>,
 }
 
 /// The `file://` URL by which every stage names a local file: the canonical absolute path

@@ -184,6 +184,13 @@ pub enum Command {
         #[arg(long)]
         relevant: bool,
     },
+    /// Print the page a stored article was cleaned from, as fetched (kept only with
+    /// `[store] keep_raw_html = true`).
+    Raw {
+        /// The article's URL (canonical, or one it was requested under).
+        #[arg(value_name = "URL")]
+        url: String,
+    },
     /// Store the articles of a JSON Lines export (`nichiro export`), as they were tagged;
     /// articles already stored are left as they are.
     Import {

@@ -1,4 +1,4 @@
-//! `search`, `list` and `export`: reading the store.
+//! `search`, `list`, `export`, `import` and `raw`: the store, read and filled by hand.
 
 use std::io::Write;
 use std::path::Path;
@@ -47,6 +47,27 @@ pub fn search(config: &Config, query: &[String], limit: usize) -> anyhow::Result
     for article in &found {
         print_line(&mut out, article)?;
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `raw`: the kept page of a stored article, its bytes as fetched, to stdout.
+pub fn raw(config: &Config, url: &str) -> anyhow::Result<ExitCode> {
+    let store = open_store(config)?;
+    let canonical = nichiro_fetch::canonical_url::canonicalize(url);
+    let page = match store.raw_page(url)? {
+        Some(page) => Some(page),
+        None => store.raw_page(&canonical)?,
+    };
+    let Some(page) = page else {
+        if store.is_seen(url)? || store.is_seen(&canonical)? {
+            anyhow::bail!(
+                "{url}: stored without its page (set `keep_raw_html = true` under [store] to keep pages)"
+            );
+        }
+        anyhow::bail!("{url}: no such article in the store");
+    };
+    let body = nichiro_store::archive::decompress(&page)?;
+    std::io::stdout().lock().write_all(&body)?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -378,3 +378,52 @@ async fn export_filters_and_import_round_trips_into_another_store() {
         text(&out.stderr)
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn raw_gives_back_the_page_as_fetched_when_pages_are_kept() {
+    let pages: Vec<Page> = (0..3).map(generated_article).collect();
+    let (site, _arrivals) = Site::start(SiteSpec {
+        pages: pages.clone(),
+        ..SiteSpec::default()
+    })
+    .await;
+    let (kept, plain) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let kept_config = write_config(kept.path(), &feed_source(&site), 2);
+    let settings = std::fs::read_to_string(&kept_config).unwrap().replacen(
+        "[store]\n",
+        "[store]\nkeep_raw_html = true\n",
+        1,
+    );
+    std::fs::write(&kept_config, settings).unwrap();
+    let plain_config = write_config(plain.path(), &feed_source(&site), 2);
+    for config in [&kept_config, &plain_config] {
+        let out = run(&["backfill", "--config", config.to_str().unwrap()]).await;
+        assert!(out.status.success(), "{}", text(&out.stderr));
+    }
+    let kept_config = kept_config.to_str().unwrap();
+    // By its canonical URL, or the one the feed gave (with its tracking parameter).
+    for url in [
+        format!("{}/articles/report-1", site.base),
+        format!("{}/articles/report-1?utm_source=rss", site.base),
+    ] {
+        let out = run(&["raw", "--config", kept_config, &url]).await;
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        assert_eq!(out.stdout, pages[1].body, "{url}");
+    }
+    let url = format!("{}/articles/report-1", site.base);
+    let out = run(&["raw", "--config", plain_config.to_str().unwrap(), &url]).await;
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("stored without its page"),
+        "{}",
+        text(&out.stderr)
+    );
+    let missing = format!("{}/articles/never", site.base);
+    let out = run(&["raw", "--config", kept_config, &missing]).await;
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("no such article"),
+        "{}",
+        text(&out.stderr)
+    );
+}

@@ -27,7 +27,7 @@ use nichiro_classify::corpus::Document;
 use nichiro_fetch::canonical_url::canonicalize;
 use nichiro_fetch::http::Validators;
 use nichiro_fetch::{FetchStats, HttpFetcher, PollContext, PollMode, SeenUrls, Source};
-use nichiro_model::{Article, FetchJob, PageKind, RawPage, TaggedArticle};
+use nichiro_model::{ArchivedPage, Article, FetchJob, PageKind, RawPage, TaggedArticle};
 use nichiro_store::{Claim, InsertOutcome, Store};
 
 use crate::claims::{Heartbeat, SharedClaims};
@@ -328,7 +328,7 @@ fn spawn_clean(
     claims: Option<Arc<SharedClaims>>,
     since: Option<DateTime<Utc>>,
     pages: mpsc::Receiver<RawPage>,
-    articles: mpsc::Sender<(RawPage, Article)>,
+    articles: mpsc::Sender<(RawPage, Article, Option<ArchivedPage>)>,
 ) -> Vec<tokio::task::JoinHandle<()>> {
     let pages = Arc::new(Mutex::new(pages));
     (0..config.pipeline.clean_workers.max(1))
@@ -336,6 +336,7 @@ fn spawn_clean(
             let pages = pages.clone();
             let articles = articles.clone();
             let limits = config.clean.clone();
+            let keep_raw_html = config.store.keep_raw_html;
             let progress = progress.clone();
             let seen = seen.clone();
             let claims = claims.clone();
@@ -375,8 +376,11 @@ fn spawn_clean(
                         progress.update(|s| s.too_old += 1);
                         continue;
                     }
+                    let archived = keep_raw_html.then(|| {
+                        nichiro_store::archive::compress(page.content_type.as_deref(), &page.body)
+                    });
                     page.body = Vec::new(); // the bytes are not needed past this point
-                    if articles.blocking_send((page, article)).is_err() {
+                    if articles.blocking_send((page, article, archived)).is_err() {
                         break;
                     }
                 }
@@ -429,10 +433,10 @@ fn run_claims(
 /// (in this run too) are compared with it.
 fn run_tag(
     mut tagger: Tagger,
-    mut articles: mpsc::Receiver<(RawPage, Article)>,
+    mut articles: mpsc::Receiver<(RawPage, Article, Option<ArchivedPage>)>,
     tagged: mpsc::Sender<TaggedArticle>,
 ) {
-    while let Some((page, article)) = articles.blocking_recv() {
+    while let Some((page, article, raw_page)) = articles.blocking_recv() {
         let tags = tagger.tag(&article);
         tagger.remember(&article);
         let item = TaggedArticle {
@@ -441,6 +445,7 @@ fn run_tag(
             source: page.source,
             requested_url: page.requested_url,
             fetched_at: page.fetched_at,
+            raw_page,
         };
         if tagged.blocking_send(item).is_err() {
             break;

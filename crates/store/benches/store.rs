@@ -82,6 +82,7 @@ fn article(i: usize, rng: &mut Rng, words: &[String]) -> TaggedArticle {
         source: "bench".into(),
         requested_url: format!("https://bench.example/news/{i}?utm_source=rss"),
         fetched_at: Utc::now(),
+        raw_page: None,
     }
 }
 

@@ -14,6 +14,7 @@
 //! assert!(store.list(&ListFilter::default()).unwrap().is_empty());
 //! ```
 
+pub mod archive;
 mod postgres;
 mod row;
 mod schema;
@@ -43,6 +44,10 @@ pub struct StoreConfig {
     /// (or `postgresql://`). Several daemons can share one.
     #[serde(default)]
     pub url: Option<String>,
+    /// Keep each stored article's page as fetched, gzip-compressed (`nichiro raw URL` gives
+    /// it back). Default false: the cleaned text is kept, the page is not.
+    #[serde(default)]
+    pub keep_raw_html: bool,
 }
 
 fn default_path() -> PathBuf {
@@ -251,6 +256,7 @@ impl StoredArticle {
             source: self.source,
             requested_url: self.requested_url,
             fetched_at: self.fetched_at,
+            raw_page: None,
         }
     }
 }
@@ -308,6 +314,10 @@ pub trait Store: Send {
         etag: Option<&str>,
         last_modified: Option<&str>,
     ) -> Result<(), StoreError>;
+
+    /// The page a stored article was cleaned from, when it was kept (`keep_raw_html`);
+    /// `url` may be the article's canonical URL or one it was requested under.
+    fn raw_page(&self, url: &str) -> Result<Option<nichiro_model::ArchivedPage>, StoreError>;
 
     /// Makes everything written so far durable.
     fn flush(&self) -> Result<(), StoreError>;

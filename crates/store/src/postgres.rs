@@ -86,6 +86,15 @@ const MIGRATIONS: &[&str] = &[
         expires_at TIMESTAMPTZ NOT NULL
     );
     "#,
+    // 3: the pages stored articles were cleaned from, gzip-compressed, when kept; apart,
+    // so that reading articles never reads them.
+    r#"
+    CREATE TABLE raw_pages (
+        article_id   BIGINT PRIMARY KEY REFERENCES articles(id) ON DELETE CASCADE,
+        content_type TEXT,
+        gzip         BYTEA NOT NULL
+    );
+    "#,
 ];
 
 /// Key of the advisory lock held while migrating.
@@ -246,6 +255,21 @@ impl Store for PostgresStore {
         })
     }
 
+    fn raw_page(&self, url: &str) -> Result<Option<nichiro_model::ArchivedPage>, StoreError> {
+        let row = self
+            .client()
+            .query_opt(
+                "SELECT r.content_type, r.gzip FROM raw_pages r \
+                 JOIN seen_urls s ON s.article_id = r.article_id WHERE s.url = $1",
+                &[&url],
+            )
+            .map_err(query_error)?;
+        Ok(row.map(|row| nichiro_model::ArchivedPage {
+            content_type: row.get(0),
+            gzip: row.get(1),
+        }))
+    }
+
     fn renew(
         &self,
         holder: &str,
@@ -311,6 +335,12 @@ impl Store for PostgresStore {
                  ON CONFLICT DO NOTHING",
             )
             .map_err(query_error)?;
+        let raw_page = tx
+            .prepare(
+                "INSERT INTO raw_pages (article_id, content_type, gzip) VALUES ($1, $2, $3) \
+                 ON CONFLICT DO NOTHING",
+            )
+            .map_err(query_error)?;
         let now = Utc::now().to_rfc3339();
         let mut outcomes = Vec::with_capacity(batch.len());
         for item in batch {
@@ -338,6 +368,10 @@ impl Store for PostgresStore {
             if outcome == InsertOutcome::New {
                 for tag in &item.tags.topics {
                     tx.execute(&topic, &[&id, &tag.topic, &f64::from(tag.score)])
+                        .map_err(query_error)?;
+                }
+                if let Some(page) = &item.raw_page {
+                    tx.execute(&raw_page, &[&id, &page.content_type, &page.gzip])
                         .map_err(query_error)?;
                 }
             }

@@ -80,4 +80,13 @@ pub const MIGRATIONS: &[&str] = &[
         expires_at REAL NOT NULL      -- seconds since the Unix epoch
     );
     "#,
+    // 6: the pages stored articles were cleaned from, gzip-compressed, when kept; apart,
+    // so that reading articles never reads them.
+    r#"
+    CREATE TABLE raw_pages (
+        article_id   INTEGER PRIMARY KEY REFERENCES articles(id) ON DELETE CASCADE,
+        content_type TEXT,
+        gzip         BLOB NOT NULL
+    );
+    "#,
 ];

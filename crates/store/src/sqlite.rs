@@ -100,6 +100,23 @@ impl Store for SqliteStore {
         })
     }
 
+    fn raw_page(&self, url: &str) -> Result<Option<nichiro_model::ArchivedPage>, StoreError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT r.content_type, r.gzip FROM raw_pages r \
+                 JOIN seen_urls s ON s.article_id = r.article_id WHERE s.url = ?1",
+                [url],
+                |row| {
+                    Ok(nichiro_model::ArchivedPage {
+                        content_type: row.get(0)?,
+                        gzip: row.get(1)?,
+                    })
+                },
+            )
+            .optional()?)
+    }
+
     fn renew(
         &self,
         holder: &str,
@@ -156,6 +173,10 @@ impl Store for SqliteStore {
             )?;
             let mut fts =
                 tx.prepare_cached("INSERT INTO articles_fts (rowid, terms) VALUES (?1, ?2)")?;
+            let mut raw_page = tx.prepare_cached(
+                "INSERT INTO raw_pages (article_id, content_type, gzip) VALUES (?1, ?2, ?3) \
+                 ON CONFLICT DO NOTHING",
+            )?;
             let now = Utc::now().to_rfc3339();
             for item in batch {
                 let a = &item.article;
@@ -174,6 +195,9 @@ impl Store for SqliteStore {
                         topic.execute(params![id, tag.topic, tag.score])?;
                     }
                     fts.execute(params![id, search_terms(a.title.as_deref(), &a.text)])?;
+                    if let Some(page) = &item.raw_page {
+                        raw_page.execute(params![id, page.content_type, page.gzip])?;
+                    }
                     outcomes.push(InsertOutcome::New);
                 } else {
                     outcomes.push(InsertOutcome::AlreadyStored);

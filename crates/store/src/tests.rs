@@ -26,6 +26,7 @@ fn tagged(url: &str, title: &str, text: &str, topics: &[&str]) -> TaggedArticle 
         source: "test".into(),
         requested_url: format!("{url}?utm_source=feed"),
         fetched_at: Utc::now(),
+        raw_page: None,
     }
 }
 
@@ -68,6 +69,15 @@ macro_rules! store_suite {
             fn leases_give_work_to_one_holder_until_released_or_expired() {
                 if let Some(mut store) = $make {
                     super::leases_give_work_to_one_holder_until_released_or_expired(store.as_mut());
+                }
+            }
+
+            #[test]
+            fn raw_pages_are_kept_when_given_and_found_by_any_url_of_the_article() {
+                if let Some(mut store) = $make {
+                    super::raw_pages_are_kept_when_given_and_found_by_any_url_of_the_article(
+                        store.as_mut(),
+                    );
                 }
             }
 
@@ -402,6 +412,31 @@ fn export_filters_and_import_round_trip(store: &mut dyn Store) {
             .collect()
     };
     assert_eq!(without_stored_at(&lines), without_stored_at(&again));
+}
+
+fn raw_pages_are_kept_when_given_and_found_by_any_url_of_the_article(store: &mut dyn Store) {
+    let html = "<html><body><article><p>Лавров и Мотэги</p></article></body></html>";
+    let mut kept = tagged("https://ex.org/kept", "Kept", "Text.", &[]);
+    kept.requested_url = "https://ex.org/kept?utm_source=rss".into();
+    kept.raw_page = Some(crate::archive::compress(
+        Some("text/html; charset=utf-8"),
+        html.as_bytes(),
+    ));
+    let plain = tagged("https://ex.org/plain", "Plain", "Text.", &[]);
+    store.insert_batch(&[kept.clone(), plain]).unwrap();
+    for url in ["https://ex.org/kept", "https://ex.org/kept?utm_source=rss"] {
+        let page = store.raw_page(url).unwrap().expect(url);
+        assert_eq!(
+            page.content_type.as_deref(),
+            Some("text/html; charset=utf-8")
+        );
+        assert_eq!(crate::archive::decompress(&page).unwrap(), html.as_bytes());
+    }
+    assert_eq!(store.raw_page("https://ex.org/plain").unwrap(), None);
+    assert_eq!(store.raw_page("https://ex.org/never").unwrap(), None);
+    // Stored again, the article keeps its one page.
+    store.insert_batch(&[kept]).unwrap();
+    assert!(store.raw_page("https://ex.org/kept").unwrap().is_some());
 }
 
 fn leases_give_work_to_one_holder_until_released_or_expired(store: &mut dyn Store) {
