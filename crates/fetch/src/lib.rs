@@ -25,7 +25,7 @@ pub mod sources;
 pub mod stages;
 
 pub use config::{FetchConfig, SourceConfig, SourceKind};
-pub use coordination::Coordinator;
+pub use coordination::{Coordinator, PollJournal};
 pub use http::{FetchError, HttpFetcher};
 pub use scheduler::run_fetch;
 pub use sources::{FetchStats, GivenUp, PollContext, SeenUrls, Source, SourceCounts};

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use nichiro_model::FetchJob;
+use nichiro_model::{FetchJob, SourcePoll};
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
@@ -43,13 +43,13 @@ pub async fn run_sources(
         tasks.spawn(async move {
             let mut failures = Vec::new();
             let mut interval = Duration::from_secs(source.config.poll_interval_secs.max(1));
+            let (_, max_interval) = source.config.poll_bounds();
             let mut queued_before = 0;
-            // Daemons sharing the work start their sources' polls at scattered times, so
-            // that the one started first does not take every source's first poll.
-            if mode == PollMode::Forever && ctx.coordinator.is_some() {
-                let spread = interval.min(Duration::from_secs(60));
+            let mut failed_in_a_row = source.last_poll().map_or(0, |p| p.failures);
+            if mode == PollMode::Forever {
+                let wait = first_wait(&ctx, &source, interval, max_interval);
                 tokio::select! {
-                    () = tokio::time::sleep(spread.mul_f64(crate::scheduler::jitter_fraction())) => {}
+                    () = tokio::time::sleep(wait) => {}
                     () = ctx.stop.cancelled() => {}
                 }
             }
@@ -57,6 +57,7 @@ pub async fn run_sources(
                 // A daemon's poll goes ahead unless another process sharing the work polled
                 // the source within the interval; a backfill lists everything it is given.
                 let go = mode == PollMode::Once || may_poll(&ctx, &source, interval).await;
+                let mut last_error = None;
                 if !go {
                     tracing::debug!(source = source.name(), "polled by another daemon; skipped");
                 } else if let Err(e) = source.poll(&ctx, &jobs).await {
@@ -66,16 +67,36 @@ pub async fn run_sources(
                         source: source.name().to_string(),
                         error: e.to_string(),
                     });
+                    failed_in_a_row += 1;
+                    last_error = Some(e.to_string());
+                } else {
+                    failed_in_a_row = 0;
                 }
                 // Stop when told to, or when nothing downstream listens any more (a later
                 // stage failed): polling on would only fetch into the void.
-                if mode == PollMode::Once || ctx.stop.is_cancelled() || jobs.is_closed() {
+                let last = mode == PollMode::Once || ctx.stop.is_cancelled() || jobs.is_closed();
+                if !last {
+                    let queued = ctx.stats.snapshot().get(source.name()).map_or(0, |c| c.queued);
+                    let (min, max) = source.config.poll_bounds();
+                    interval = next_interval(interval, queued > queued_before, min, max);
+                    queued_before = queued;
+                }
+                if go {
+                    let now = chrono::Utc::now();
+                    let poll = SourcePoll {
+                        polled_at: now,
+                        next_poll_at: (!last)
+                            .then(|| chrono::Duration::from_std(interval).ok())
+                            .flatten()
+                            .map(|wait| now + wait),
+                        failures: failed_in_a_row,
+                        last_error,
+                    };
+                    record_poll(&ctx, source.name(), poll).await;
+                }
+                if last {
                     break;
                 }
-                let queued = ctx.stats.snapshot().get(source.name()).map_or(0, |c| c.queued);
-                let (min, max) = source.config.poll_bounds();
-                interval = next_interval(interval, queued > queued_before, min, max);
-                queued_before = queued;
                 tracing::debug!(source = source.name(), interval_secs = interval.as_secs(), "next poll");
                 tokio::select! {
                     () = tokio::time::sleep(interval) => {}
@@ -101,6 +122,45 @@ pub async fn run_sources(
         }
     }
     (sources, failures)
+}
+
+/// How long a daemon waits before a source's first poll: until the next poll an earlier run
+/// set (at most `max_interval` from now); else, when daemons share the work, a random part
+/// of the interval, so that the one started first does not take every source's first poll.
+fn first_wait(
+    ctx: &PollContext,
+    source: &Source,
+    interval: Duration,
+    max_interval: Duration,
+) -> Duration {
+    let scheduled = source
+        .last_poll()
+        .and_then(|p| p.next_poll_at)
+        .and_then(|next| (next - chrono::Utc::now()).to_std().ok());
+    match scheduled {
+        Some(wait) => {
+            let wait = wait.min(max_interval);
+            tracing::info!(
+                source = source.name(),
+                wait_secs = wait.as_secs(),
+                "waiting for the poll an earlier run scheduled"
+            );
+            wait
+        }
+        None if ctx.coordinator.is_some() => interval
+            .min(Duration::from_secs(60))
+            .mul_f64(crate::scheduler::jitter_fraction()),
+        None => Duration::ZERO,
+    }
+}
+
+/// Hands a finished poll to the journal, if any, off the async threads.
+async fn record_poll(ctx: &PollContext, source: &str, poll: SourcePoll) {
+    let Some(journal) = ctx.journal.clone() else {
+        return;
+    };
+    let source = source.to_string();
+    let _ = tokio::task::spawn_blocking(move || journal.polled(&source, &poll)).await;
 }
 
 /// Whether this process should poll `source` now (see [`crate::Coordinator::may_poll`]).

@@ -153,6 +153,7 @@ fn context(config: FetchConfig) -> PollContext {
         stop: CancellationToken::new(),
         abort: CancellationToken::new(),
         coordinator: None,
+        journal: None,
     }
 }
 

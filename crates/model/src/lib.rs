@@ -271,6 +271,20 @@ pub struct TaggedArticle {
     pub raw_page: Option<ArchivedPage>,
 }
 
+/// What is known of a source's last poll, kept in the store so that a restarted daemon
+/// keeps to the source's schedule and a user can see how each source fares.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SourcePoll {
+    /// When the last poll ended.
+    pub polled_at: DateTime<Utc>,
+    /// When the daemon meant to poll it next (none after a backfill's one poll).
+    pub next_poll_at: Option<DateTime<Utc>>,
+    /// Polls in a row that failed (0 after a poll that worked).
+    pub failures: u64,
+    /// The last failed poll's error, while polls keep failing.
+    pub last_error: Option<String>,
+}
+
 /// A fetched page's bytes kept for the archive, gzip-compressed, with their Content-Type.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ArchivedPage {

@@ -184,6 +184,9 @@ pub enum Command {
         #[arg(long)]
         relevant: bool,
     },
+    /// Show each source of the config and how it fares: when it was last polled, when the
+    /// daemon means to poll it next, and its failed polls in a row with the last error.
+    Sources,
     /// Print the page a stored article was cleaned from, as fetched (kept only with
     /// `[store] keep_raw_html = true`).
     Raw {

@@ -155,6 +155,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             };
             read_cmds::export(&config, format, &filter, output.as_deref())
         }
+        Command::Sources => {
+            let config = read_config(cli.config.as_deref())?;
+            read_cmds::sources(&config)
+        }
         Command::Raw { url } => {
             let config = read_config(cli.config.as_deref())?;
             read_cmds::raw(&config, &url)

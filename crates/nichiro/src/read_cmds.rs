@@ -1,4 +1,5 @@
-//! `search`, `list`, `export`, `import` and `raw`: the store, read and filled by hand.
+//! `search`, `list`, `export`, `import`, `raw` and `sources`: the store, read and filled by
+//! hand.
 
 use std::io::Write;
 use std::path::Path;
@@ -68,6 +69,45 @@ pub fn raw(config: &Config, url: &str) -> anyhow::Result<ExitCode> {
     };
     let body = nichiro_store::archive::decompress(&page)?;
     std::io::stdout().lock().write_all(&body)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `sources`: one line per configured source, tab-separated: name, kind, whether it is
+/// enabled, its last poll, its next, and its health.
+pub fn sources(config: &Config) -> anyhow::Result<ExitCode> {
+    let store = open_store(config)?;
+    let mut out = std::io::stdout().lock();
+    let time = |t: chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+    for source in &config.sources {
+        let kind = serde_json::to_value(source.kind)?;
+        let state = if source.enabled {
+            "enabled"
+        } else {
+            "disabled"
+        };
+        write!(
+            out,
+            "{}\t{}\t{state}",
+            source.name,
+            kind.as_str().unwrap_or("?")
+        )?;
+        match store.last_poll(&source.name)? {
+            None => writeln!(out, "\tnever polled")?,
+            Some(poll) => {
+                write!(out, "\tpolled {}", time(poll.polled_at))?;
+                match poll.next_poll_at {
+                    Some(next) => write!(out, "\tnext {}", time(next))?,
+                    None => write!(out, "\tnext -")?,
+                }
+                match &poll.last_error {
+                    Some(error) if poll.failures > 0 => {
+                        writeln!(out, "\tfailing ({} in a row): {error}", poll.failures)?
+                    }
+                    _ => writeln!(out, "\tok")?,
+                }
+            }
+        }
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -357,3 +357,143 @@ async fn sitemap_source_with_since_takes_only_newer_items() {
         "old items are not fetched"
     );
 }
+
+/// Runs the daemon until `ready` has seen a line of its log it likes, then stops it with
+/// SIGTERM; returns the whole log. Fails if it exits other than cleanly.
+async fn daemon_until(config: &str, ready: fn(&str) -> bool) -> String {
+    let mut child = nichiro()
+        .args(["run", "--config", config])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
+    let log = std::thread::spawn(move || {
+        let mut ready_tx = Some(ready_tx);
+        let mut log = String::new();
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if ready(&line)
+                && let Some(tx) = ready_tx.take()
+            {
+                let _ = tx.send(());
+            }
+            log.push_str(&line);
+            log.push('\n');
+        }
+        log
+    });
+    within(ready_rx)
+        .await
+        .expect("the daemon logs what was awaited");
+    std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let status = tokio::task::spawn_blocking(move || child.wait().unwrap())
+        .await
+        .unwrap();
+    let log = log.join().unwrap();
+    assert!(status.success(), "{status:?}\n{log}");
+    log
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restarted_daemon_keeps_to_each_sources_schedule_and_sources_shows_it() {
+    let (site, _) = Site::start(SiteSpec {
+        pages: vec![generated_article(0)],
+        ..SiteSpec::default()
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let sources = format!(
+        "{}poll_interval_secs = 3600\n\n[[source]]\nname = \"down\"\nkind = \"feed\"\n\
+         url = \"{}/broken\"\npoll_interval_secs = 3600\n",
+        feed_source(&site),
+        site.base
+    );
+    let config = write_config(dir.path(), &sources, 1);
+    let config = config.to_str().unwrap();
+
+    // A first daemon polls both sources at once (nothing was scheduled), stores the article,
+    // and records each poll.
+    let db = dir.path().join("store.sqlite");
+    let polls_recorded = move || {
+        rusqlite::Connection::open(&db)
+            .and_then(|c| {
+                c.query_row(
+                    "SELECT count(*) FROM source_state WHERE next_poll_at IS NOT NULL",
+                    [],
+                    |r| r.get::<_, i64>(0),
+                )
+            })
+            .unwrap_or(0)
+    };
+    let mut child = nichiro()
+        .args(["run", "--config", config])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    within(async {
+        while polls_recorded() < 2 || stored(dir.path()).is_empty() {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    })
+    .await;
+    std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let status = tokio::task::spawn_blocking(move || child.wait().unwrap())
+        .await
+        .unwrap();
+    assert!(status.success());
+    let (feed_polls, down_polls) = (site.requests("/feed.xml"), site.requests("/broken"));
+    assert_eq!(feed_polls, 1);
+    assert!(down_polls >= 1);
+
+    let out = run(&["sources", "--config", config]).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let listing = text(&out.stdout);
+    let line = |name: &str| {
+        listing
+            .lines()
+            .find(|l| l.starts_with(&format!("{name}\t")))
+            .unwrap_or_else(|| panic!("no line for {name} in {listing}"))
+            .to_string()
+    };
+    let site_line = line("site");
+    assert!(
+        site_line.starts_with("site\tfeed\tenabled\tpolled 20"),
+        "{site_line}"
+    );
+    assert!(
+        site_line.contains("\tnext 20") && site_line.ends_with("\tok"),
+        "{site_line}"
+    );
+    let down_line = line("down");
+    assert!(down_line.contains("failing (1 in a row): "), "{down_line}");
+    assert!(down_line.contains("500"), "{down_line}");
+
+    // Restarted, the daemon waits for the polls the first one scheduled: half an hour ahead
+    // for the feed that had news, an hour and a half for the one that failed.
+    let log = daemon_until(config, |line| {
+        line.contains("waiting for the poll an earlier run scheduled") && line.contains("down")
+    })
+    .await;
+    let waits: Vec<u64> = log
+        .lines()
+        .filter(|l| l.contains("waiting for the poll an earlier run scheduled"))
+        .filter_map(|l| l.split("wait_secs=").nth(1))
+        .filter_map(|rest| rest.split_whitespace().next()?.parse().ok())
+        .collect();
+    assert_eq!(waits.len(), 2, "{log}");
+    assert!(waits.iter().all(|&w| w > 1700), "{waits:?}");
+    assert_eq!(
+        site.requests("/feed.xml"),
+        feed_polls,
+        "no poll before its time"
+    );
+    assert_eq!(site.requests("/broken"), down_polls);
+}

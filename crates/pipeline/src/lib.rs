@@ -16,6 +16,7 @@
 
 pub mod claims;
 pub mod config;
+pub mod journal;
 pub mod summary;
 
 use std::sync::{Arc, Mutex};
@@ -120,10 +121,15 @@ impl Pipeline {
         for source_config in config.enabled_sources() {
             let source = Source::new(source_config.clone()).map_err(PipelineError::Source)?;
             let (etag, last_modified) = store.source_validators(source.name())?;
-            sources.push(source.with_validators(Validators {
-                etag,
-                last_modified,
-            }));
+            let last_poll = store.last_poll(source.name())?;
+            sources.push(
+                source
+                    .with_validators(Validators {
+                        etag,
+                        last_modified,
+                    })
+                    .with_last_poll(last_poll),
+            );
         }
         // Stored articles and pages given up for good are not asked for again.
         let seen =
@@ -184,6 +190,12 @@ impl Pipeline {
             None => None,
         };
         let heartbeat = claims.clone().map(Heartbeat::start);
+        let journal = {
+            let store_config = config.store.clone();
+            tokio::task::spawn_blocking(move || journal::StoreJournal::open(&store_config))
+                .await
+                .map_err(|e| stage_error("journal", e))??
+        };
         let ctx = PollContext {
             fetcher: Arc::new(HttpFetcher::new(config.fetch.clone())?),
             seen,
@@ -194,6 +206,7 @@ impl Pipeline {
             coordinator: claims
                 .clone()
                 .map(|c| c as Arc<dyn nichiro_fetch::Coordinator>),
+            journal: Some(Arc::new(journal)),
         };
         let (jobs_tx, jobs_rx) = mpsc::channel(capacity);
         let (pages_tx, pages_rx) = mpsc::channel(capacity);

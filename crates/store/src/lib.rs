@@ -319,6 +319,13 @@ pub trait Store: Send {
     /// `url` may be the article's canonical URL or one it was requested under.
     fn raw_page(&self, url: &str) -> Result<Option<nichiro_model::ArchivedPage>, StoreError>;
 
+    /// Records how a source's last poll went.
+    fn record_poll(&self, source: &str, poll: &nichiro_model::SourcePoll)
+    -> Result<(), StoreError>;
+
+    /// How a source's last poll went, if it was ever polled.
+    fn last_poll(&self, source: &str) -> Result<Option<nichiro_model::SourcePoll>, StoreError>;
+
     /// Makes everything written so far durable.
     fn flush(&self) -> Result<(), StoreError>;
 

@@ -95,6 +95,12 @@ const MIGRATIONS: &[&str] = &[
         gzip         BYTEA NOT NULL
     );
     "#,
+    // 4: each source's schedule and health, after every poll.
+    r#"
+    ALTER TABLE source_state ADD COLUMN next_poll_at TEXT;
+    ALTER TABLE source_state ADD COLUMN failures BIGINT NOT NULL DEFAULT 0;
+    ALTER TABLE source_state ADD COLUMN last_error TEXT;
+    "#,
 ];
 
 /// Key of the advisory lock held while migrating.
@@ -253,6 +259,42 @@ impl Store for PostgresStore {
         } else {
             Claim::HeldElsewhere
         })
+    }
+
+    fn record_poll(
+        &self,
+        source: &str,
+        poll: &nichiro_model::SourcePoll,
+    ) -> Result<(), StoreError> {
+        let next = poll.next_poll_at.map(|t| t.to_rfc3339());
+        self.client()
+            .execute(
+                "INSERT INTO source_state (source, polled_at, next_poll_at, failures, last_error) \
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (source) DO UPDATE SET \
+                 polled_at = $2, next_poll_at = $3, failures = $4, last_error = $5",
+                &[
+                    &source,
+                    &poll.polled_at.to_rfc3339(),
+                    &next,
+                    &(poll.failures as i64),
+                    &poll.last_error,
+                ],
+            )
+            .map_err(query_error)?;
+        Ok(())
+    }
+
+    fn last_poll(&self, source: &str) -> Result<Option<nichiro_model::SourcePoll>, StoreError> {
+        let row = self
+            .client()
+            .query_opt(
+                "SELECT polled_at, next_poll_at, failures, last_error FROM source_state \
+                 WHERE source = $1 AND polled_at IS NOT NULL",
+                &[&source],
+            )
+            .map_err(query_error)?;
+        row.map(|r| crate::row::source_poll(r.get(0), r.get(1), r.get::<_, i64>(2), r.get(3)))
+            .transpose()
     }
 
     fn raw_page(&self, url: &str) -> Result<Option<nichiro_model::ArchivedPage>, StoreError> {

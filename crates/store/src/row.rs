@@ -159,3 +159,23 @@ impl ArticleRow {
         })
     }
 }
+
+/// A source's last poll from its stored columns; an error names the time that does not parse.
+pub(crate) fn source_poll(
+    polled_at: String,
+    next_poll_at: Option<String>,
+    failures: i64,
+    last_error: Option<String>,
+) -> Result<nichiro_model::SourcePoll, StoreError> {
+    let time = |s: &str| {
+        DateTime::parse_from_rfc3339(s)
+            .map(|t| t.with_timezone(&Utc))
+            .map_err(|_| StoreError::Corrupt(format!("source_state: bad time {s:?}")))
+    };
+    Ok(nichiro_model::SourcePoll {
+        polled_at: time(&polled_at)?,
+        next_poll_at: next_poll_at.as_deref().map(time).transpose()?,
+        failures: failures.max(0) as u64,
+        last_error,
+    })
+}

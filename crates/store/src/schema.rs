@@ -89,4 +89,10 @@ pub const MIGRATIONS: &[&str] = &[
         gzip         BLOB NOT NULL
     );
     "#,
+    // 7: each source's schedule and health, after every poll.
+    r#"
+    ALTER TABLE source_state ADD COLUMN next_poll_at TEXT;
+    ALTER TABLE source_state ADD COLUMN failures INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE source_state ADD COLUMN last_error TEXT;
+    "#,
 ];

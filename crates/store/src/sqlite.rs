@@ -100,6 +100,42 @@ impl Store for SqliteStore {
         })
     }
 
+    fn record_poll(
+        &self,
+        source: &str,
+        poll: &nichiro_model::SourcePoll,
+    ) -> Result<(), StoreError> {
+        self.conn.execute(
+            "INSERT INTO source_state (source, polled_at, next_poll_at, failures, last_error)
+             VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT(source) DO UPDATE SET
+             polled_at = ?2, next_poll_at = ?3, failures = ?4, last_error = ?5",
+            params![
+                source,
+                poll.polled_at.to_rfc3339(),
+                poll.next_poll_at.map(|t| t.to_rfc3339()),
+                poll.failures as i64,
+                poll.last_error
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn last_poll(&self, source: &str) -> Result<Option<nichiro_model::SourcePoll>, StoreError> {
+        let row: Option<(String, Option<String>, i64, Option<String>)> = self
+            .conn
+            .query_row(
+                "SELECT polled_at, next_poll_at, failures, last_error FROM source_state
+                 WHERE source = ?1 AND polled_at IS NOT NULL",
+                [source],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )
+            .optional()?;
+        row.map(|(polled, next, failures, error)| {
+            crate::row::source_poll(polled, next, failures, error)
+        })
+        .transpose()
+    }
+
     fn raw_page(&self, url: &str) -> Result<Option<nichiro_model::ArchivedPage>, StoreError> {
         Ok(self
             .conn

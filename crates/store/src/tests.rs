@@ -82,6 +82,13 @@ macro_rules! store_suite {
             }
 
             #[test]
+            fn a_source_poll_is_recorded_beside_its_validators() {
+                if let Some(mut store) = $make {
+                    super::a_source_poll_is_recorded_beside_its_validators(store.as_mut());
+                }
+            }
+
+            #[test]
             fn export_filters_and_import_round_trip() {
                 if let Some(mut store) = $make {
                     super::export_filters_and_import_round_trip(store.as_mut());
@@ -437,6 +444,38 @@ fn raw_pages_are_kept_when_given_and_found_by_any_url_of_the_article(store: &mut
     // Stored again, the article keeps its one page.
     store.insert_batch(&[kept]).unwrap();
     assert!(store.raw_page("https://ex.org/kept").unwrap().is_some());
+}
+
+fn a_source_poll_is_recorded_beside_its_validators(store: &mut dyn Store) {
+    use chrono::{Duration, SubsecRound};
+    use nichiro_model::SourcePoll;
+    assert_eq!(store.last_poll("tass").unwrap(), None);
+    store
+        .set_source_validators("tass", Some("\"v1\""), None)
+        .unwrap();
+    let now = Utc::now().trunc_subsecs(0);
+    let failed = SourcePoll {
+        polled_at: now,
+        next_poll_at: Some(now + Duration::seconds(900)),
+        failures: 2,
+        last_error: Some("source \"tass\": HTTP 503".into()),
+    };
+    store.record_poll("tass", &failed).unwrap();
+    assert_eq!(store.last_poll("tass").unwrap(), Some(failed));
+    let fine = SourcePoll {
+        polled_at: now,
+        next_poll_at: None,
+        failures: 0,
+        last_error: None,
+    };
+    store.record_poll("tass", &fine).unwrap();
+    assert_eq!(store.last_poll("tass").unwrap(), Some(fine));
+    assert_eq!(
+        store.source_validators("tass").unwrap(),
+        (Some("\"v1\"".into()), None),
+        "the validators stay"
+    );
+    assert_eq!(store.last_poll("rbc").unwrap(), None);
 }
 
 fn leases_give_work_to_one_holder_until_released_or_expired(store: &mut dyn Store) {

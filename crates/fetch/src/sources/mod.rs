@@ -202,6 +202,8 @@ pub struct PollContext {
     pub abort: CancellationToken,
     /// The processes this one shares sources and pages with, if any.
     pub coordinator: Option<Arc<dyn crate::Coordinator>>,
+    /// Where each poll is recorded, if anywhere.
+    pub journal: Option<Arc<dyn crate::PollJournal>>,
 }
 
 impl PollContext {
@@ -224,6 +226,8 @@ pub struct Source {
     failures_at_last_poll: u64,
     /// For a feed source given a web page: the feed that page announced.
     discovered_feed: Option<String>,
+    /// The last poll recorded by an earlier run.
+    last_poll: Option<nichiro_model::SourcePoll>,
 }
 
 impl Source {
@@ -236,6 +240,7 @@ impl Source {
             validators: None,
             failures_at_last_poll: 0,
             discovered_feed: None,
+            last_poll: None,
         })
     }
 
@@ -244,6 +249,18 @@ impl Source {
         let empty = validators.etag.is_none() && validators.last_modified.is_none();
         self.validators = (!empty).then_some(validators);
         self
+    }
+
+    /// Starts from the last poll an earlier run recorded: a daemon waits for the time that
+    /// run set for the next poll, and counts failures on from there.
+    pub fn with_last_poll(mut self, poll: Option<nichiro_model::SourcePoll>) -> Self {
+        self.last_poll = poll;
+        self
+    }
+
+    /// The last poll recorded by an earlier run, if any.
+    pub fn last_poll(&self) -> Option<&nichiro_model::SourcePoll> {
+        self.last_poll.as_ref()
     }
 
     /// For a feed source given a web page: the feed that page announced, once found.
