@@ -112,5 +112,13 @@ fn default_config_stores_under_data_and_loads() {
     assert_eq!(
         languages.into_iter().collect::<Vec<_>>(),
         ["en", "ja", "ru"]
+    ); // The corpus the tagger compares with is stored too, so `related` names stored documents.
+    let corpus = config.tag.corpus.clone().expect("a corpus");
+    assert!(
+        config
+            .enabled_sources()
+            .any(|s| s.kind == nichiro_fetch::SourceKind::Dir && s.path.as_ref() == Some(&corpus)),
+        "no dir source reads {}",
+        corpus.display()
     );
 }
