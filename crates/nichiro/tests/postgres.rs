@@ -382,3 +382,88 @@ async fn three_daemons_one_killed_halfway_store_each_article_once() {
         refetched.len()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_daemon_rides_out_the_loss_of_its_database_connections() {
+    let Some(db) = tokio::task::spawn_blocking(TestDatabase::create)
+        .await
+        .unwrap()
+    else {
+        return;
+    };
+    let (site, _arrivals) = Site::start(SiteSpec {
+        pages: (0..2).map(generated_article).collect(),
+        ..SiteSpec::default()
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let source = format!("{}poll_interval_secs = 1\n", feed_source(&site));
+    let config = write_config(dir.path(), &source, 2);
+    let name = format!("nichiro_rides_out_{}", std::process::id());
+    let url = format!("{}?application_name={name}", db.url);
+    let text = std::fs::read_to_string(&config).unwrap().replacen(
+        "[store]\n",
+        &format!("[store]\nurl = {url:?}\n"),
+        1,
+    );
+    std::fs::write(&config, text).unwrap();
+    let log = std::fs::File::create(dir.path().join("log")).unwrap();
+    let child = nichiro()
+        .args(["run", "--config", config.to_str().unwrap()])
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    let daemons = Daemons(vec![Some(child)]);
+
+    let db_url = db.url.clone();
+    let daemons = tokio::task::spawn_blocking({
+        let site_pages = site.clone();
+        move || {
+            let mut client = postgres::Client::connect(&db_url, postgres::NoTls).unwrap();
+            let limit = std::time::Duration::from_secs(120);
+            let stored = |client: &mut postgres::Client| {
+                client
+                    .query_one("SELECT count(*) FROM articles", &[])
+                    .map_or(0, |row| row.get::<_, i64>(0))
+            };
+            wait_until("the first two articles", limit, || stored(&mut client) == 2);
+            // Every connection of the daemon is cut, as when the server restarts.
+            let cut = count(
+                &mut client,
+                &format!(
+                    "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) \
+                     FROM pg_stat_activity WHERE application_name = '{name}') AS t"
+                ),
+            );
+            assert!(cut >= 2, "cut {cut} connections");
+            site_pages.add_page(generated_article(2));
+            wait_until("the article published after the cut", limit, || {
+                stored(&mut client) == 3
+            });
+            daemons
+        }
+    })
+    .await
+    .unwrap();
+
+    let mut daemons = daemons;
+    let child = daemons.0[0].take().unwrap();
+    std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let status = tokio::task::spawn_blocking(move || {
+        let mut child = child;
+        child.wait().unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(
+        status.success(),
+        "{status}:\n{}",
+        std::fs::read_to_string(dir.path().join("log")).unwrap_or_default()
+    );
+    let log = std::fs::read_to_string(dir.path().join("log")).unwrap();
+    assert!(log.contains("connecting again"), "{log}");
+}

@@ -17,6 +17,7 @@
 pub mod claims;
 pub mod config;
 pub mod journal;
+pub mod store_retry;
 pub mod summary;
 
 use std::sync::{Arc, Mutex};
@@ -32,6 +33,7 @@ use nichiro_model::{ArchivedPage, Article, FetchJob, PageKind, RawPage, TaggedAr
 use nichiro_store::{Claim, InsertOutcome, Store};
 
 use crate::claims::{Heartbeat, SharedClaims};
+use crate::store_retry::retrying;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
@@ -291,11 +293,13 @@ impl Pipeline {
             // What this run claimed and did not store, other daemons may take now.
             drop(heartbeat);
             if let Some(claims) = claims {
-                claims.release_all()?;
+                retrying("release claims", || claims.release_all())?;
             }
-            store.record_given_up(&given_up)?;
+            retrying("record pages given up", || store.record_given_up(&given_up))?;
             for (source, etag, last_modified) in &validators {
-                store.set_source_validators(source, etag.as_deref(), last_modified.as_deref())?;
+                retrying("save validators", || {
+                    store.set_source_validators(source, etag.as_deref(), last_modified.as_deref())
+                })?;
             }
             Ok(())
         })
@@ -416,7 +420,7 @@ fn run_claims(
 ) -> Result<(), PipelineError> {
     while let Some(job) = jobs.blocking_recv() {
         if let (Some(claims), FetchJob::Remote(remote)) = (claims, &job) {
-            match claims.claim_page(&remote.url)? {
+            match retrying("claim a page", || claims.claim_page(&remote.url))? {
                 Claim::Granted => {}
                 Claim::Stored => {
                     // Stored by another daemon: seen for good.
@@ -484,9 +488,11 @@ fn run_store(
                 Err(_) => break,
             }
         }
-        let outcomes = store.insert_batch(&batch)?;
+        let outcomes = retrying("store a batch", || store.insert_batch(&batch))?;
         if let Some(claims) = claims {
-            claims.pages_stored(batch.iter().map(|item| item.requested_url.as_str()))?;
+            retrying("release stored pages", || {
+                claims.pages_stored(batch.iter().map(|item| item.requested_url.as_str()))
+            })?;
         }
         progress.update(|s| {
             for (item, outcome) in batch.iter().zip(&outcomes) {
@@ -510,6 +516,6 @@ fn run_store(
         }
         batch.clear();
     }
-    store.flush()?;
+    retrying("flush the store", || store.flush())?;
     Ok(store)
 }

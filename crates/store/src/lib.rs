@@ -89,12 +89,27 @@ pub enum StoreError {
     /// A query to the database server failed.
     #[error("store query failed: {0}")]
     Query(String),
+    /// The connection to the database server was lost; the next call reconnects, so the
+    /// operation may be tried again (every write is idempotent).
+    #[error("lost the connection to the store: {0}")]
+    Disconnected(String),
     /// A stored value could not be read back.
     #[error("stored value is corrupt: {0}")]
     Corrupt(String),
     /// Writing an export failed.
     #[error("export failed: {0}")]
     Export(String),
+}
+
+impl StoreError {
+    /// Whether trying the operation again may succeed: the database server was out of reach
+    /// or the connection to it was lost (it restarted, a network blip).
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self,
+            StoreError::Disconnected(_) | StoreError::Connect { .. }
+        )
+    }
 }
 
 /// The answer to [`Store::claim`].

@@ -110,6 +110,10 @@ const MIGRATION_LOCK: i64 = 0x006e_6963_6869_726f; // "nichiro"
 pub struct PostgresStore {
     /// Always `Some` until dropped.
     client: Option<Mutex<Client>>,
+    /// Where it connects again after losing its connection.
+    url: String,
+    /// The schema it works in, if not the default.
+    schema: Option<String>,
 }
 
 impl Drop for PostgresStore {
@@ -146,33 +150,55 @@ impl PostgresStore {
     /// date. With `schema`, works in that schema, creating it when missing (tests use one
     /// schema each).
     pub fn open(url: &str, schema: Option<&str>) -> Result<Self, StoreError> {
-        let open_error = |source: Box<dyn std::error::Error + Send + Sync>| StoreError::Connect {
+        let mut client = connect(url, schema)?;
+        migrate(&mut client).map_err(|e| StoreError::Connect {
             url: redact(url),
-            source,
-        };
-        let mut client = Client::connect(url, NoTls).map_err(|e| open_error(Box::new(e)))?;
-        if let Some(schema) = schema {
-            let quoted = format!("\"{}\"", schema.replace('"', "\"\""));
-            client
-                .batch_execute(&format!(
-                    "CREATE SCHEMA IF NOT EXISTS {quoted}; SET search_path TO {quoted}"
-                ))
-                .map_err(|e| open_error(Box::new(e)))?;
-        }
-        migrate(&mut client).map_err(|e| open_error(Box::new(e)))?;
+            source: Box::new(e),
+        })?;
         Ok(PostgresStore {
             client: Some(Mutex::new(client)),
+            url: url.to_string(),
+            schema: schema.map(str::to_string),
         })
     }
 
-    fn client(&self) -> std::sync::MutexGuard<'_, Client> {
+    /// The connection, connected again first if it was lost (the server restarted, or the
+    /// network failed): a daemon outlives its database server's restarts.
+    fn client(&self) -> Result<std::sync::MutexGuard<'_, Client>, StoreError> {
         // A panic while holding the lock leaves the client usable: take it back.
-        self.client
+        let mut client = self
+            .client
             .as_ref()
             .expect("the client lives as long as the store")
             .lock()
-            .unwrap_or_else(|e| e.into_inner())
+            .unwrap_or_else(|e| e.into_inner());
+        if client.is_closed() {
+            tracing::warn!(store = %redact(&self.url), "connection to the store lost; connecting again");
+            let fresh = connect(&self.url, self.schema.as_deref())?;
+            // The old client's connection is gone; it is closed off the async threads.
+            let old = std::mem::replace(&mut *client, fresh);
+            std::thread::spawn(move || drop(old));
+        }
+        Ok(client)
     }
+}
+
+/// A connection to `url`, working in `schema` (created when missing) if one is given.
+fn connect(url: &str, schema: Option<&str>) -> Result<Client, StoreError> {
+    let open_error = |source: Box<dyn std::error::Error + Send + Sync>| StoreError::Connect {
+        url: redact(url),
+        source,
+    };
+    let mut client = Client::connect(url, NoTls).map_err(|e| open_error(Box::new(e)))?;
+    if let Some(schema) = schema {
+        let quoted = format!("\"{}\"", schema.replace('"', "\"\""));
+        client
+            .batch_execute(&format!(
+                "CREATE SCHEMA IF NOT EXISTS {quoted}; SET search_path TO {quoted}"
+            ))
+            .map_err(|e| open_error(Box::new(e)))?;
+    }
+    Ok(client)
 }
 
 fn migrate(client: &mut Client) -> Result<(), postgres::Error> {
@@ -227,6 +253,19 @@ fn read_row(row: &postgres::Row) -> Result<StoredArticle, StoreError> {
 }
 
 fn query_error(e: postgres::Error) -> StoreError {
+    use postgres::error::SqlState;
+    // The server going away shows as a closed connection, a failed read or write on it, or
+    // as its last word before it closes it (shutting down, terminated by an administrator).
+    let server_gone = e.code().is_some_and(|code| {
+        *code == SqlState::ADMIN_SHUTDOWN
+            || *code == SqlState::CRASH_SHUTDOWN
+            || *code == SqlState::CANNOT_CONNECT_NOW
+            || code.code().starts_with("08")
+    });
+    let io_failed = std::error::Error::source(&e).is_some_and(|s| s.is::<std::io::Error>());
+    if e.is_closed() || server_gone || io_failed {
+        return StoreError::Disconnected(e.to_string());
+    }
     StoreError::Query(e.to_string())
 }
 
@@ -240,7 +279,7 @@ impl Store for PostgresStore {
         // The server's clock decides expiry, so daemons on machines whose clocks differ agree.
         let ttl_secs = ttl.as_secs_f64();
         let granted = self
-            .client()
+            .client()?
             .query_opt(
                 "INSERT INTO leases (key, holder, expires_at)
                  SELECT $1, $2, now() + make_interval(secs => $3)
@@ -267,7 +306,7 @@ impl Store for PostgresStore {
         poll: &nichiro_model::SourcePoll,
     ) -> Result<(), StoreError> {
         let next = poll.next_poll_at.map(|t| t.to_rfc3339());
-        self.client()
+        self.client()?
             .execute(
                 "INSERT INTO source_state (source, polled_at, next_poll_at, failures, last_error) \
                  VALUES ($1, $2, $3, $4, $5) ON CONFLICT (source) DO UPDATE SET \
@@ -286,7 +325,7 @@ impl Store for PostgresStore {
 
     fn last_poll(&self, source: &str) -> Result<Option<nichiro_model::SourcePoll>, StoreError> {
         let row = self
-            .client()
+            .client()?
             .query_opt(
                 "SELECT polled_at, next_poll_at, failures, last_error FROM source_state \
                  WHERE source = $1 AND polled_at IS NOT NULL",
@@ -299,7 +338,7 @@ impl Store for PostgresStore {
 
     fn raw_page(&self, url: &str) -> Result<Option<nichiro_model::ArchivedPage>, StoreError> {
         let row = self
-            .client()
+            .client()?
             .query_opt(
                 "SELECT r.content_type, r.gzip FROM raw_pages r \
                  JOIN seen_urls s ON s.article_id = r.article_id WHERE s.url = $1",
@@ -319,7 +358,7 @@ impl Store for PostgresStore {
         ttl: std::time::Duration,
     ) -> Result<usize, StoreError> {
         let renewed = self
-            .client()
+            .client()?
             .execute(
                 "UPDATE leases SET expires_at = now() + make_interval(secs => $3)
                  WHERE holder = $1 AND key = ANY($2)",
@@ -330,7 +369,7 @@ impl Store for PostgresStore {
     }
 
     fn release(&self, key: &str, holder: &str) -> Result<(), StoreError> {
-        self.client()
+        self.client()?
             .execute(
                 "DELETE FROM leases WHERE key = $1 AND holder = $2",
                 &[&key, &holder],
@@ -340,14 +379,14 @@ impl Store for PostgresStore {
     }
 
     fn release_all(&self, holder: &str) -> Result<(), StoreError> {
-        self.client()
+        self.client()?
             .execute("DELETE FROM leases WHERE holder = $1", &[&holder])
             .map_err(query_error)?;
         Ok(())
     }
 
     fn insert_batch(&mut self, batch: &[TaggedArticle]) -> Result<Vec<InsertOutcome>, StoreError> {
-        let mut client = self.client();
+        let mut client = self.client()?;
         let mut tx = client.transaction().map_err(query_error)?;
         let placeholders: Vec<String> = (1..=ARTICLE_COLUMN_COUNT)
             .map(|i| format!("${i}"))
@@ -425,14 +464,14 @@ impl Store for PostgresStore {
 
     fn is_seen(&self, url: &str) -> Result<bool, StoreError> {
         Ok(self
-            .client()
+            .client()?
             .query_opt("SELECT 1 FROM seen_urls WHERE url = $1", &[&url])
             .map_err(query_error)?
             .is_some())
     }
 
     fn record_given_up(&mut self, urls: &[(String, String, String)]) -> Result<(), StoreError> {
-        let mut client = self.client();
+        let mut client = self.client()?;
         let mut tx = client.transaction().map_err(query_error)?;
         let now = Utc::now().to_rfc3339();
         for (url, source, reason) in urls {
@@ -448,7 +487,7 @@ impl Store for PostgresStore {
 
     fn given_up_urls(&self) -> Result<Vec<String>, StoreError> {
         Ok(self
-            .client()
+            .client()?
             .query("SELECT url FROM given_up_urls ORDER BY url", &[])
             .map_err(query_error)?
             .iter()
@@ -458,7 +497,7 @@ impl Store for PostgresStore {
 
     fn seen_urls(&self) -> Result<HashSet<String>, StoreError> {
         Ok(self
-            .client()
+            .client()?
             .query("SELECT url FROM seen_urls", &[])
             .map_err(query_error)?
             .iter()
@@ -468,7 +507,7 @@ impl Store for PostgresStore {
 
     fn count(&self) -> Result<usize, StoreError> {
         let n: i64 = self
-            .client()
+            .client()?
             .query_one("SELECT COUNT(*) FROM articles", &[])
             .map_err(query_error)?
             .get(0);
@@ -481,7 +520,7 @@ impl Store for PostgresStore {
             return Ok(Vec::new());
         }
         let limit = limit as i64;
-        self.client()
+        self.client()?
             .query(
                 &format!(
                     "SELECT {ARTICLE_COLUMNS} FROM articles, plainto_tsquery('simple', $1) AS q \
@@ -518,7 +557,7 @@ impl Store for PostgresStore {
         if let Some(limit) = filter.limit {
             sql += &format!(" LIMIT {limit}");
         }
-        self.client()
+        self.client()?
             .query(&sql, &args)
             .map_err(query_error)?
             .iter()
@@ -528,7 +567,7 @@ impl Store for PostgresStore {
 
     fn for_each_article(&self, f: &mut dyn FnMut(StoredArticle)) -> Result<(), StoreError> {
         // A portal reads the table a page at a time: no whole-table load.
-        let mut client = self.client();
+        let mut client = self.client()?;
         let mut tx = client.transaction().map_err(query_error)?;
         let portal = tx
             .bind(
@@ -553,7 +592,7 @@ impl Store for PostgresStore {
         source: &str,
     ) -> Result<(Option<String>, Option<String>), StoreError> {
         Ok(self
-            .client()
+            .client()?
             .query_opt(
                 "SELECT etag, last_modified FROM source_state WHERE source = $1",
                 &[&source],
@@ -568,7 +607,7 @@ impl Store for PostgresStore {
         etag: Option<&str>,
         last_modified: Option<&str>,
     ) -> Result<(), StoreError> {
-        self.client()
+        self.client()?
             .execute(
                 "INSERT INTO source_state (source, etag, last_modified, polled_at) VALUES ($1, $2, $3, $4) \
                  ON CONFLICT (source) DO UPDATE SET etag = $2, last_modified = $3, polled_at = $4",

@@ -167,6 +167,53 @@ fn postgres_store() -> Option<TestStore> {
     })
 }
 
+#[test]
+fn postgres_connects_again_after_losing_its_connection() {
+    let Ok(url) = std::env::var("NICHIRO_TEST_POSTGRES_URL") else {
+        eprintln!(
+            "skipped: NICHIRO_TEST_POSTGRES_URL is not set (the README says how to run these)"
+        );
+        return;
+    };
+    let schema = format!("nichiro_test_{}_reconnect", std::process::id());
+    let name = format!("nichiro_reconnect_{}", std::process::id());
+    let separator = if url.contains('?') { '&' } else { '?' };
+    let mut store = PostgresStore::open(
+        &format!("{url}{separator}application_name={name}"),
+        Some(&schema),
+    )
+    .unwrap();
+    let a = tagged("https://ex.org/a", "A", "Text a.", &[]);
+    store.insert_batch(std::slice::from_ref(&a)).unwrap();
+    // The server drops the connection (as when it restarts).
+    let mut admin = ::postgres::Client::connect(&url, ::postgres::NoTls).unwrap();
+    let terminated: i64 = admin
+        .query_one(
+            "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE application_name = $1) AS t",
+            &[&name],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(terminated, 1);
+    // The first call may meet the broken connection: it says the error is passing; the next
+    // connects again, and a batch tried again goes in once.
+    if let Err(e) = store.count() {
+        assert!(e.is_transient(), "{e}");
+    }
+    assert_eq!(store.count().unwrap(), 1);
+    let b = tagged("https://ex.org/b", "B", "Text b.", &[]);
+    assert_eq!(
+        store.insert_batch(&[a, b]).unwrap(),
+        [InsertOutcome::AlreadyStored, InsertOutcome::New]
+    );
+    assert_eq!(store.count().unwrap(), 2);
+    drop(store);
+    admin
+        .batch_execute(&format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"))
+        .unwrap();
+}
+
 store_suite!(sqlite, sqlite_store());
 store_suite!(postgres, postgres_store());
 

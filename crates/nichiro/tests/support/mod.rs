@@ -141,7 +141,8 @@ impl SiteState {
     }
 }
 
-/// A running test site.
+/// A running test site; clones share it.
+#[derive(Clone)]
 pub struct Site {
     pub base: String,
     state: Arc<SiteState>,
