@@ -467,3 +467,108 @@ async fn a_daemon_rides_out_the_loss_of_its_database_connections() {
     let log = std::fs::read_to_string(dir.path().join("log")).unwrap();
     assert!(log.contains("connecting again"), "{log}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_daemon_tags_against_what_another_stored_after_it_started() {
+    let Some(db) = tokio::task::spawn_blocking(TestDatabase::create)
+        .await
+        .unwrap()
+    else {
+        return;
+    };
+    // Report 0 is in the first of two section feeds; report 1, published later, in the second.
+    let (site, _arrivals) = Site::start(SiteSpec {
+        pages: vec![generated_article(0)],
+        ..SiteSpec::default()
+    })
+    .await;
+    let section = |part: usize| {
+        format!(
+            "[[source]]\nname = \"section-{part}\"\nkind = \"feed\"\n\
+             url = \"{}/feed.xml?part={part}&parts=2\"\npoll_interval_secs = 1\n",
+            site.base
+        )
+    };
+    let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let with_store = |config: std::path::PathBuf| {
+        let text = std::fs::read_to_string(&config).unwrap().replacen(
+            "[store]\n",
+            &format!("[store]\nurl = {:?}\n", db.url),
+            1,
+        );
+        std::fs::write(&config, text).unwrap();
+        config.to_str().unwrap().to_string()
+    };
+    let config_a = with_store(write_config(dir_a.path(), &section(0), 2));
+    let config_b = with_store(write_config(dir_b.path(), &section(1), 2));
+
+    // Daemon B starts first, with nothing stored; then a backfill stores report 0.
+    let log = std::fs::File::create(dir_b.path().join("log")).unwrap();
+    let child = nichiro()
+        .args(["run", "--config", &config_b])
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    let mut daemons = Daemons(vec![Some(child)]);
+    let db_url = db.url.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut client = postgres::Client::connect(&db_url, postgres::NoTls).unwrap();
+        wait_until(
+            "daemon B to create the tables",
+            std::time::Duration::from_secs(60),
+            || {
+                client
+                    .query_one("SELECT count(*) FROM articles", &[])
+                    .is_ok()
+            },
+        );
+    })
+    .await
+    .unwrap();
+    let out = run(&["backfill", "--config", &config_a]).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("new 1,"),
+        "{}",
+        text(&out.stdout)
+    );
+
+    // Report 1 appears in B's section: B relates it to report 0, which it never saw itself.
+    site.add_page(generated_article(1));
+    let db_url = db.url.clone();
+    let related: String = tokio::task::spawn_blocking(move || {
+        let mut client = postgres::Client::connect(&db_url, postgres::NoTls).unwrap();
+        let mut related = String::new();
+        wait_until(
+            "report 1 to be stored",
+            std::time::Duration::from_secs(60),
+            || match client.query_opt(
+                "SELECT related FROM articles WHERE url LIKE '%/report-1'",
+                &[],
+            ) {
+                Ok(Some(row)) => {
+                    related = row.get(0);
+                    true
+                }
+                _ => false,
+            },
+        );
+        related
+    })
+    .await
+    .unwrap();
+    let child = daemons.0[0].take().unwrap();
+    std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let status = tokio::task::spawn_blocking(move || {
+        let mut child = child;
+        child.wait().unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(status.success());
+    assert!(related.contains("/articles/report-0"), "{related}");
+}

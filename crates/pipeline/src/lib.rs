@@ -102,6 +102,8 @@ pub struct Pipeline {
     sources: Vec<Source>,
     seen: SeenUrls,
     progress: Progress,
+    /// The number of the last stored article the tagger was given.
+    last_known: i64,
 }
 
 impl std::fmt::Debug for Pipeline {
@@ -118,6 +120,8 @@ impl Pipeline {
     pub fn new(config: Config) -> Result<Self, PipelineError> {
         let store = nichiro_store::open(&config.store)?;
         let mut tagger = Tagger::from_config(config.tag.clone())?;
+        // Numbered first: what is stored meanwhile is caught up with later, not lost.
+        let last_known = store.last_article_number()?;
         load_stored_articles(store.as_ref(), &mut tagger)?;
         let mut sources = Vec::new();
         for source_config in config.enabled_sources() {
@@ -150,6 +154,7 @@ impl Pipeline {
             sources,
             seen,
             progress: Progress::default(),
+            last_known,
         })
     }
 
@@ -173,6 +178,7 @@ impl Pipeline {
             sources,
             seen,
             progress,
+            last_known,
         } = self;
         let capacity = config.pipeline.channel_capacity;
         // Claims matter only when several daemons share a store, that is on a database
@@ -238,7 +244,19 @@ impl Pipeline {
             pages_rx,
             articles_tx,
         );
-        let tag_task = tokio::task::spawn_blocking(move || run_tag(tagger, articles_rx, tagged_tx));
+        // With a shared store, the tagger keeps up with what other daemons store.
+        let sync = match &config.store.url {
+            Some(_) => {
+                let store_config = config.store.clone();
+                let store = tokio::task::spawn_blocking(move || nichiro_store::open(&store_config))
+                    .await
+                    .map_err(|e| stage_error("tag", e))??;
+                Some(CollectionSync { store, last_known })
+            }
+            None => None,
+        };
+        let tag_task =
+            tokio::task::spawn_blocking(move || run_tag(tagger, sync, articles_rx, tagged_tx));
         let store_progress = progress.clone();
         let batch = config.pipeline.store_batch;
         let store_claims = claims.clone();
@@ -325,16 +343,53 @@ fn stage_error(stage: &'static str, e: tokio::task::JoinError) -> PipelineError 
 }
 
 fn load_stored_articles(store: &dyn Store, tagger: &mut Tagger) -> Result<(), PipelineError> {
-    store.for_each_article(&mut |stored| {
-        tagger.add_document(&Document {
-            id: stored.url.clone(),
-            url: Some(stored.url),
-            title: stored.title,
-            text: stored.text,
-            published: stored.published,
-        });
-    })?;
+    store.for_each_article(&mut |stored| tagger.add_document(&stored_document(stored)))?;
     Ok(())
+}
+
+/// A stored article as a document of the tagger's collection, named by its URL.
+fn stored_document(stored: nichiro_store::StoredArticle) -> Document {
+    Document {
+        id: stored.url.clone(),
+        url: Some(stored.url),
+        title: stored.title,
+        text: stored.text,
+        published: stored.published,
+    }
+}
+
+/// With a store shared by several daemons: what the others store joins this one's
+/// collection, so that an article is compared with everything stored before it, by any of
+/// them.
+struct CollectionSync {
+    store: Box<dyn Store>,
+    /// The number of the last stored article the tagger knows of.
+    last_known: i64,
+}
+
+impl CollectionSync {
+    /// Adds to `tagger` every article stored since the last call (its own ones are known
+    /// already and left alone). A failure is logged: the next article tries again.
+    fn catch_up(&mut self, tagger: &mut Tagger) {
+        const PAGE: usize = 500;
+        loop {
+            let page = match self.store.articles_after(self.last_known, PAGE) {
+                Ok(page) => page,
+                Err(error) => {
+                    tracing::warn!(%error, "cannot read what other daemons stored");
+                    return;
+                }
+            };
+            let full = page.len() == PAGE;
+            for (number, stored) in page {
+                tagger.add_document(&stored_document(stored));
+                self.last_known = number;
+            }
+            if !full {
+                return;
+            }
+        }
+    }
 }
 
 /// Cleaning threads: each takes pages off the shared channel until it closes.
@@ -450,10 +505,14 @@ fn run_claims(
 /// (in this run too) are compared with it.
 fn run_tag(
     mut tagger: Tagger,
+    mut sync: Option<CollectionSync>,
     mut articles: mpsc::Receiver<(RawPage, Article, Option<ArchivedPage>)>,
     tagged: mpsc::Sender<TaggedArticle>,
 ) {
     while let Some((page, article, raw_page)) = articles.blocking_recv() {
+        if let Some(sync) = &mut sync {
+            sync.catch_up(&mut tagger);
+        }
         let tags = tagger.tag(&article);
         tagger.remember(&article);
         let item = TaggedArticle {

@@ -369,6 +369,18 @@ pub trait Store: Send {
     /// may take at once).
     fn release_all(&self, holder: &str) -> Result<(), StoreError>;
 
+    /// The number of the article stored last (0 when none is): articles are numbered in the
+    /// order they are stored, by whichever process stores them.
+    fn last_article_number(&self) -> Result<i64, StoreError>;
+
+    /// At most `limit` articles numbered after `after`, oldest first, with their numbers: how
+    /// a daemon learns what the others sharing its store have stored since.
+    fn articles_after(
+        &self,
+        after: i64,
+        limit: usize,
+    ) -> Result<Vec<(i64, StoredArticle)>, StoreError>;
+
     /// Writes the stored articles `filter` lets through to `out`, oldest first, one at a time.
     /// Returns how many were written.
     fn export(

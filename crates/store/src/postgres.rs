@@ -587,6 +587,32 @@ impl Store for PostgresStore {
         tx.commit().map_err(query_error)
     }
 
+    fn last_article_number(&self) -> Result<i64, StoreError> {
+        Ok(self
+            .client()?
+            .query_one("SELECT COALESCE(MAX(id), 0)::BIGINT FROM articles", &[])
+            .map_err(query_error)?
+            .get(0))
+    }
+
+    fn articles_after(
+        &self,
+        after: i64,
+        limit: usize,
+    ) -> Result<Vec<(i64, StoredArticle)>, StoreError> {
+        self.client()?
+            .query(
+                &format!(
+                    "SELECT {ARTICLE_COLUMNS}, id FROM articles WHERE id > $1 ORDER BY id LIMIT $2"
+                ),
+                &[&after, &(limit as i64)],
+            )
+            .map_err(query_error)?
+            .iter()
+            .map(|row| Ok((row.get(ARTICLE_COLUMN_COUNT), read_row(row)?)))
+            .collect()
+    }
+
     fn source_validators(
         &self,
         source: &str,

@@ -358,6 +358,32 @@ impl Store for SqliteStore {
         Ok(())
     }
 
+    fn last_article_number(&self) -> Result<i64, StoreError> {
+        Ok(self
+            .conn
+            .query_row("SELECT COALESCE(MAX(id), 0) FROM articles", [], |r| {
+                r.get(0)
+            })?)
+    }
+
+    fn articles_after(
+        &self,
+        after: i64,
+        limit: usize,
+    ) -> Result<Vec<(i64, StoredArticle)>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {ARTICLE_COLUMNS}, id FROM articles WHERE id > ?1 ORDER BY id LIMIT ?2"
+        ))?;
+        let rows = stmt.query_map(params![after, limit as i64], |row| {
+            Ok((row.get::<_, i64>(ARTICLE_COLUMN_COUNT)?, read_row(row)?))
+        })?;
+        rows.map(|row| {
+            let (number, article) = row?;
+            Ok((number, article.map_err(StoreError::Corrupt)?))
+        })
+        .collect()
+    }
+
     /// The validators (ETag, Last-Modified) last saved for a source's listing.
     fn source_validators(
         &self,

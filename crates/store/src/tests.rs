@@ -89,6 +89,13 @@ macro_rules! store_suite {
             }
 
             #[test]
+            fn articles_after_a_number_are_what_was_stored_since() {
+                if let Some(mut store) = $make {
+                    super::articles_after_a_number_are_what_was_stored_since(store.as_mut());
+                }
+            }
+
+            #[test]
             fn export_filters_and_import_round_trip() {
                 if let Some(mut store) = $make {
                     super::export_filters_and_import_round_trip(store.as_mut());
@@ -523,6 +530,35 @@ fn a_source_poll_is_recorded_beside_its_validators(store: &mut dyn Store) {
         "the validators stay"
     );
     assert_eq!(store.last_poll("rbc").unwrap(), None);
+}
+
+fn articles_after_a_number_are_what_was_stored_since(store: &mut dyn Store) {
+    assert_eq!(store.last_article_number().unwrap(), 0);
+    assert!(store.articles_after(0, 10).unwrap().is_empty());
+    let first = tagged("https://ex.org/1", "One", "Text one.", &[]);
+    store.insert_batch(&[first]).unwrap();
+    let mark = store.last_article_number().unwrap();
+    assert!(mark > 0);
+    let later: Vec<TaggedArticle> = (2..=4)
+        .map(|n| tagged(&format!("https://ex.org/{n}"), "Later", "Text.", &[]))
+        .collect();
+    store.insert_batch(&later).unwrap();
+    let since = store.articles_after(mark, 10).unwrap();
+    let urls: Vec<&str> = since.iter().map(|(_, a)| a.url.as_str()).collect();
+    assert_eq!(
+        urls,
+        ["https://ex.org/2", "https://ex.org/3", "https://ex.org/4"]
+    );
+    assert!(
+        since.windows(2).all(|w| w[0].0 < w[1].0),
+        "in the order stored"
+    );
+    let page = store.articles_after(mark, 2).unwrap();
+    assert_eq!(page.len(), 2);
+    let rest = store.articles_after(page[1].0, 10).unwrap();
+    assert_eq!(rest.len(), 1);
+    assert_eq!(rest[0].1.url, "https://ex.org/4");
+    assert_eq!(store.last_article_number().unwrap(), rest[0].0);
 }
 
 fn leases_give_work_to_one_holder_until_released_or_expired(store: &mut dyn Store) {
