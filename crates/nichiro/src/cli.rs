@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// nichiro watches the news on Russia–Japan relations: it fetches new reporting from feeds,
 /// sitemaps, folders and web archives, cleans each page down to its article, tags it against
@@ -137,18 +137,13 @@ pub enum Command {
         /// At most this many results.
         #[arg(long, default_value_t = 20)]
         limit: usize,
+        #[command(flatten)]
+        filter: FilterArgs,
     },
     /// List stored articles, newest first.
     List {
-        /// Only articles with this topic.
-        #[arg(long)]
-        topic: Option<String>,
-        /// Only articles published on or after this date (YYYY-MM-DD or RFC 3339).
-        #[arg(long, value_name = "DATE")]
-        since: Option<String>,
-        /// Only articles tagged relevant.
-        #[arg(long)]
-        relevant: bool,
+        #[command(flatten)]
+        filter: FilterArgs,
         /// At most this many.
         #[arg(long)]
         limit: Option<usize>,
@@ -165,24 +160,8 @@ pub enum Command {
         /// Write here instead of stdout (written to a temporary file, then renamed).
         #[arg(long, short, value_name = "FILE")]
         output: Option<PathBuf>,
-        /// Only articles with this topic.
-        #[arg(long)]
-        topic: Option<String>,
-        /// Only articles published on or after this date (YYYY-MM-DD or RFC 3339).
-        #[arg(long, value_name = "DATE")]
-        since: Option<String>,
-        /// Only articles published before this date.
-        #[arg(long, value_name = "DATE")]
-        until: Option<String>,
-        /// Only articles from this source (its name in the config).
-        #[arg(long)]
-        source: Option<String>,
-        /// Only articles in this language (en, ru, ja).
-        #[arg(long)]
-        language: Option<String>,
-        /// Only articles tagged relevant.
-        #[arg(long)]
-        relevant: bool,
+        #[command(flatten)]
+        filter: FilterArgs,
     },
     /// Show each source of the config and how it fares: when it was last polled, when the
     /// daemon means to poll it next, and its failed polls in a row with the last error.
@@ -201,4 +180,27 @@ pub enum Command {
         #[arg(value_name = "FILE")]
         input: PathBuf,
     },
+}
+
+/// Which stored articles `search`, `list` and `export` consider (all, without filters).
+#[derive(Debug, Clone, Args)]
+pub struct FilterArgs {
+    /// Only articles with this topic.
+    #[arg(long)]
+    pub topic: Option<String>,
+    /// Only articles published (else fetched) on or after this date (YYYY-MM-DD or RFC 3339).
+    #[arg(long, value_name = "DATE")]
+    pub since: Option<String>,
+    /// Only articles published before this date.
+    #[arg(long, value_name = "DATE")]
+    pub until: Option<String>,
+    /// Only articles from this source (its name in the config).
+    #[arg(long)]
+    pub source: Option<String>,
+    /// Only articles in this language (en, ru, ja).
+    #[arg(long)]
+    pub language: Option<String>,
+    /// Only articles tagged relevant.
+    #[arg(long)]
+    pub relevant: bool,
 }

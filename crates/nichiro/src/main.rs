@@ -19,7 +19,7 @@ use chrono::{DateTime, Utc};
 use clap::Parser;
 use nichiro_fetch::PollMode;
 use nichiro_pipeline::Config;
-use nichiro_store::{ExportFilter, ListFilter};
+use nichiro_store::ArticleFilter;
 
 use cli::{Cli, Command};
 
@@ -114,46 +114,29 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 },
             )
         }
-        Command::Search { query, limit } => {
+        Command::Search {
+            query,
+            limit,
+            filter,
+        } => {
             let config = read_config(cli.config.as_deref())?;
-            read_cmds::search(&config, &query, limit)
+            read_cmds::search(&config, &query, &article_filter(filter)?, limit)
         }
         Command::List {
-            topic,
-            since,
-            relevant,
+            filter,
             limit,
             json,
         } => {
             let config = read_config(cli.config.as_deref())?;
-            let filter = ListFilter {
-                topic,
-                since: since.as_deref().map(parse_since).transpose()?,
-                relevant_only: relevant,
-                limit,
-            };
-            read_cmds::list(&config, filter, json)
+            read_cmds::list(&config, &article_filter(filter)?, limit, json)
         }
         Command::Export {
             format,
             output,
-            topic,
-            since,
-            until,
-            source,
-            language,
-            relevant,
+            filter,
         } => {
             let config = read_config(cli.config.as_deref())?;
-            let filter = ExportFilter {
-                topic,
-                since: since.as_deref().map(parse_since).transpose()?,
-                until: until.as_deref().map(parse_since).transpose()?,
-                source,
-                language,
-                relevant_only: relevant,
-            };
-            read_cmds::export(&config, format, &filter, output.as_deref())
+            read_cmds::export(&config, format, &article_filter(filter)?, output.as_deref())
         }
         Command::Sources => {
             let config = read_config(cli.config.as_deref())?;
@@ -195,6 +178,18 @@ fn optional_config(path: Option<&Path>) -> anyhow::Result<Option<Config>> {
 
 fn read_config(path: Option<&Path>) -> anyhow::Result<Config> {
     Ok(Config::load(path.unwrap_or(Path::new(DEFAULT_CONFIG)))?)
+}
+
+/// The store's filter from the command line's, its dates checked.
+fn article_filter(args: cli::FilterArgs) -> anyhow::Result<ArticleFilter> {
+    Ok(ArticleFilter {
+        topic: args.topic,
+        since: args.since.as_deref().map(parse_since).transpose()?,
+        until: args.until.as_deref().map(parse_since).transpose()?,
+        source: args.source,
+        language: args.language,
+        relevant_only: args.relevant,
+    })
 }
 
 fn parse_since(text: &str) -> anyhow::Result<DateTime<Utc>> {

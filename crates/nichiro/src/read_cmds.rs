@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use nichiro_pipeline::Config;
-use nichiro_store::{ExportFilter, ExportFormat, ListFilter, Store, StoredArticle};
+use nichiro_store::{ArticleFilter, ExportFormat, Store, StoredArticle};
 
 use crate::cli;
 
@@ -41,9 +41,14 @@ fn print_line(out: &mut impl Write, a: &StoredArticle) -> std::io::Result<()> {
 }
 
 /// `search`.
-pub fn search(config: &Config, query: &[String], limit: usize) -> anyhow::Result<ExitCode> {
+pub fn search(
+    config: &Config,
+    query: &[String],
+    filter: &ArticleFilter,
+    limit: usize,
+) -> anyhow::Result<ExitCode> {
     let store = open_store(config)?;
-    let found = store.search(&query.join(" "), limit)?;
+    let found = store.search(&query.join(" "), filter, limit)?;
     let mut out = std::io::stdout().lock();
     for article in &found {
         print_line(&mut out, article)?;
@@ -112,10 +117,15 @@ pub fn sources(config: &Config) -> anyhow::Result<ExitCode> {
 }
 
 /// `list`.
-pub fn list(config: &Config, filter: ListFilter, json: bool) -> anyhow::Result<ExitCode> {
+pub fn list(
+    config: &Config,
+    filter: &ArticleFilter,
+    limit: Option<usize>,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
     let store = open_store(config)?;
     let mut out = std::io::stdout().lock();
-    for article in store.list(&filter)? {
+    for article in store.list(filter, limit)? {
         if json {
             serde_json::to_writer(&mut out, &article)?;
             writeln!(out)?;
@@ -130,7 +140,7 @@ pub fn list(config: &Config, filter: ListFilter, json: bool) -> anyhow::Result<E
 pub fn export(
     config: &Config,
     format: cli::ExportFormat,
-    filter: &ExportFilter,
+    filter: &ArticleFilter,
     output: Option<&Path>,
 ) -> anyhow::Result<ExitCode> {
     let store = open_store(config)?;

@@ -126,6 +126,20 @@ async fn offline_backfill_ingests_corpus_and_archive_once_and_the_read_commands_
         "{}",
         text(&search.stdout)
     );
+    // Search takes the same filters as list and export.
+    for (source, from_corpus) in [("corpus", true), ("sample-archive", false)] {
+        let search = run(&[
+            "search", "--config", &config, "Russia", "--source", source, "--limit", "50",
+        ])
+        .await;
+        assert!(search.status.success(), "{}", text(&search.stderr));
+        let lines: Vec<String> = text(&search.stdout).lines().map(str::to_string).collect();
+        assert!(!lines.is_empty(), "nothing from {source}");
+        assert!(
+            lines.iter().all(|l| l.contains("/corpus/") == from_corpus),
+            "{source}: {lines:?}"
+        );
+    }
 
     let list = run(&[
         "list",

@@ -343,7 +343,9 @@ fn stage_error(stage: &'static str, e: tokio::task::JoinError) -> PipelineError 
 }
 
 fn load_stored_articles(store: &dyn Store, tagger: &mut Tagger) -> Result<(), PipelineError> {
-    store.for_each_article(&mut |stored| tagger.add_document(&stored_document(stored)))?;
+    store.for_each_article(&nichiro_store::ArticleFilter::default(), &mut |stored| {
+        tagger.add_document(&stored_document(stored))
+    })?;
     Ok(())
 }
 

@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use chrono::{DateTime, Utc};
 use nichiro_model::{Article, TaggedArticle, Tags, TopicTag};
-use nichiro_store::{ListFilter, PostgresStore, SqliteStore, Store};
+use nichiro_store::{ArticleFilter, PostgresStore, SqliteStore, Store};
 
 struct Rng(u64);
 
@@ -142,7 +142,10 @@ fn run(backend: &str, store: &mut dyn Store, count: usize) {
             format!("{} {}", words[rank], words[(rank * 7) % 500 + 5])
         };
         let started = Instant::now();
-        hits += store.search(&query, 20).unwrap().len();
+        hits += store
+            .search(&query, &ArticleFilter::default(), 20)
+            .unwrap()
+            .len();
         latencies.push(started.elapsed().as_secs_f64() * 1000.0);
     }
     latencies.sort_by(f64::total_cmp);
@@ -155,11 +158,13 @@ fn run(backend: &str, store: &mut dyn Store, count: usize) {
     );
     let started = Instant::now();
     let listed = store
-        .list(&ListFilter {
-            topic: Some("peace-treaty".into()),
-            limit: Some(100),
-            ..ListFilter::default()
-        })
+        .list(
+            &ArticleFilter {
+                topic: Some("peace-treaty".into()),
+                ..ArticleFilter::default()
+            },
+            Some(100),
+        )
         .unwrap()
         .len();
     println!(

@@ -8,10 +8,10 @@
 //! Every batch is written in one transaction, so a crash leaves no half-written article.
 //!
 //! ```
-//! use nichiro_store::{ListFilter, SqliteStore, Store};
+//! use nichiro_store::{ArticleFilter, SqliteStore, Store};
 //! let store = SqliteStore::open_in_memory().unwrap();
 //! assert_eq!(store.count().unwrap(), 0);
-//! assert!(store.list(&ListFilter::default()).unwrap().is_empty());
+//! assert!(store.list(&ArticleFilter::default(), None).unwrap().is_empty());
 //! ```
 
 pub mod archive;
@@ -187,22 +187,10 @@ pub struct StoredArticle {
     pub relevance_evidence: Vec<String>,
 }
 
-/// Which articles [`SqliteStore::list`] returns.
+/// Which articles [`Store::search`], [`Store::list`] and [`Store::export`] give (all when
+/// every field is empty).
 #[derive(Debug, Clone, Default)]
-pub struct ListFilter {
-    /// Only articles tagged with this topic.
-    pub topic: Option<String>,
-    /// Only articles published (or, without a date, fetched) at or after this time.
-    pub since: Option<DateTime<Utc>>,
-    /// Only relevant articles.
-    pub relevant_only: bool,
-    /// At most this many (all when `None`).
-    pub limit: Option<usize>,
-}
-
-/// Which articles [`Store::export`] writes (all when every field is empty).
-#[derive(Debug, Clone, Default)]
-pub struct ExportFilter {
+pub struct ArticleFilter {
     /// Only articles tagged with this topic.
     pub topic: Option<String>,
     /// Only articles published (or, without a date, fetched) at or after this time.
@@ -217,24 +205,47 @@ pub struct ExportFilter {
     pub relevant_only: bool,
 }
 
-impl ExportFilter {
-    /// Whether `article` passes the filter.
-    pub fn matches(&self, article: &StoredArticle) -> bool {
-        let when = article
-            .published
-            .map(|p| p.with_timezone(&Utc))
-            .unwrap_or(article.fetched_at);
-        self.topic
-            .as_ref()
-            .is_none_or(|t| article.topics.iter().any(|x| &x.topic == t))
-            && self.since.is_none_or(|s| when >= s)
-            && self.until.is_none_or(|u| when < u)
-            && self.source.as_ref().is_none_or(|s| &article.source == s)
-            && self
-                .language
-                .as_ref()
-                .is_none_or(|l| article.language.as_ref() == Some(l))
-            && (!self.relevant_only || article.relevant)
+impl ArticleFilter {
+    /// The filter as SQL conditions (each starting with ` AND `) and their values in order,
+    /// for a backend whose `n`th parameter is written `placeholder(n)` (numbered from
+    /// `first`) and whose article time (published, else fetched) is compared with an RFC 3339
+    /// parameter by `time_is(op, parameter)`.
+    pub(crate) fn to_sql(
+        &self,
+        first: usize,
+        placeholder: impl Fn(usize) -> String,
+        time_is: impl Fn(&str, &str) -> String,
+    ) -> (String, Vec<String>) {
+        let mut sql = String::new();
+        let mut values = Vec::new();
+        let next = |value: String, values: &mut Vec<String>| {
+            values.push(value);
+            placeholder(first + values.len() - 1)
+        };
+        if let Some(topic) = &self.topic {
+            let p = next(topic.clone(), &mut values);
+            sql += &format!(" AND id IN (SELECT article_id FROM article_topics WHERE topic = {p})");
+        }
+        if let Some(since) = self.since {
+            let p = next(since.to_rfc3339(), &mut values);
+            sql += &format!(" AND {}", time_is(">=", &p));
+        }
+        if let Some(until) = self.until {
+            let p = next(until.to_rfc3339(), &mut values);
+            sql += &format!(" AND {}", time_is("<", &p));
+        }
+        if let Some(source) = &self.source {
+            let p = next(source.clone(), &mut values);
+            sql += &format!(" AND source = {p}");
+        }
+        if let Some(language) = &self.language {
+            let p = next(language.clone(), &mut values);
+            sql += &format!(" AND language = {p}");
+        }
+        if self.relevant_only {
+            sql += " AND relevant";
+        }
+        (sql, values)
     }
 }
 
@@ -307,14 +318,28 @@ pub trait Store: Send {
     /// Number of stored articles.
     fn count(&self) -> Result<usize, StoreError>;
 
-    /// Articles matching `query` (all its words, in any of the three languages), best first.
-    fn search(&self, query: &str, limit: usize) -> Result<Vec<StoredArticle>, StoreError>;
+    /// At most `limit` articles that `filter` lets through and that match `query` (all its
+    /// words, in any of the three languages), best first.
+    fn search(
+        &self,
+        query: &str,
+        filter: &ArticleFilter,
+        limit: usize,
+    ) -> Result<Vec<StoredArticle>, StoreError>;
 
-    /// Stored articles, newest first, filtered.
-    fn list(&self, filter: &ListFilter) -> Result<Vec<StoredArticle>, StoreError>;
+    /// Stored articles that `filter` lets through, newest first; at most `limit` of them.
+    fn list(
+        &self,
+        filter: &ArticleFilter,
+        limit: Option<usize>,
+    ) -> Result<Vec<StoredArticle>, StoreError>;
 
     /// Calls `f` with every stored article, oldest first, one at a time (no whole-table load).
-    fn for_each_article(&self, f: &mut dyn FnMut(StoredArticle)) -> Result<(), StoreError>;
+    fn for_each_article(
+        &self,
+        filter: &ArticleFilter,
+        f: &mut dyn FnMut(StoredArticle),
+    ) -> Result<(), StoreError>;
 
     /// The validators (ETag, Last-Modified) last saved for a source's listing.
     fn source_validators(
@@ -386,7 +411,7 @@ pub trait Store: Send {
     fn export(
         &self,
         format: ExportFormat,
-        filter: &ExportFilter,
+        filter: &ArticleFilter,
         out: &mut dyn Write,
     ) -> Result<usize, StoreError> {
         let export_error = |e: &dyn std::fmt::Display| StoreError::Export(e.to_string());
@@ -394,8 +419,8 @@ pub trait Store: Send {
         match format {
             ExportFormat::Jsonl => {
                 let mut failure = None;
-                self.for_each_article(&mut |article| {
-                    if failure.is_none() && filter.matches(&article) {
+                self.for_each_article(filter, &mut |article| {
+                    if failure.is_none() {
                         let line = serde_json::to_string(&article).map_err(|e| export_error(&e));
                         match line.and_then(|l| writeln!(out, "{l}").map_err(|e| export_error(&e)))
                         {
@@ -425,8 +450,8 @@ pub trait Store: Send {
                     ])
                     .map_err(|e| export_error(&e))?;
                 let mut failure = None;
-                self.for_each_article(&mut |a| {
-                    if failure.is_some() || !filter.matches(&a) {
+                self.for_each_article(filter, &mut |a| {
+                    if failure.is_some() {
                         return;
                     }
                     let topics: Vec<&str> = a.topics.iter().map(|t| t.topic.as_str()).collect();

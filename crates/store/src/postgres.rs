@@ -12,7 +12,7 @@ use nichiro_model::TaggedArticle;
 use postgres::{Client, NoTls};
 
 use crate::row::{ARTICLE_COLUMN_COUNT, ARTICLE_COLUMNS, ArticleRow, article_values};
-use crate::{Claim, InsertOutcome, ListFilter, Store, StoreError, StoredArticle, search_terms};
+use crate::{ArticleFilter, Claim, InsertOutcome, Store, StoreError, StoredArticle, search_terms};
 
 /// Each entry migrates from version `index` to `index + 1`.
 const MIGRATIONS: &[&str] = &[
@@ -250,6 +250,12 @@ fn read_row(row: &postgres::Row) -> Result<StoredArticle, StoreError> {
     }
     .into_stored()
     .map_err(StoreError::Corrupt)
+}
+
+/// An article's time (published, else fetched; a stored column) compared with an RFC 3339
+/// parameter.
+fn postgres_time_is(op: &str, parameter: &str) -> String {
+    format!("happened_at {op} {parameter}::text::timestamptz")
 }
 
 fn query_error(e: postgres::Error) -> StoreError {
@@ -514,19 +520,31 @@ impl Store for PostgresStore {
         Ok(n as usize)
     }
 
-    fn search(&self, query: &str, limit: usize) -> Result<Vec<StoredArticle>, StoreError> {
+    fn search(
+        &self,
+        query: &str,
+        filter: &ArticleFilter,
+        limit: usize,
+    ) -> Result<Vec<StoredArticle>, StoreError> {
         let terms = search_terms(None, query);
         if terms.trim().is_empty() {
             return Ok(Vec::new());
         }
         let limit = limit as i64;
+        let (conditions, values) = filter.to_sql(3, |n| format!("${n}"), postgres_time_is);
+        let mut args: Vec<&(dyn postgres::types::ToSql + Sync)> = vec![&terms, &limit];
+        args.extend(
+            values
+                .iter()
+                .map(|v| v as &(dyn postgres::types::ToSql + Sync)),
+        );
         self.client()?
             .query(
                 &format!(
                     "SELECT {ARTICLE_COLUMNS} FROM articles, plainto_tsquery('simple', $1) AS q \
-                     WHERE search @@ q ORDER BY ts_rank(search, q) DESC, id LIMIT $2"
+                     WHERE search @@ q{conditions} ORDER BY ts_rank(search, q) DESC, id LIMIT $2"
                 ),
-                &[&terms, &limit],
+                &args,
             )
             .map_err(query_error)?
             .iter()
@@ -534,29 +552,23 @@ impl Store for PostgresStore {
             .collect()
     }
 
-    fn list(&self, filter: &ListFilter) -> Result<Vec<StoredArticle>, StoreError> {
-        let mut sql = format!("SELECT {ARTICLE_COLUMNS} FROM articles WHERE TRUE");
-        let topic = filter.topic.clone();
-        let since = filter.since.map(|s| s.to_rfc3339());
-        let mut args: Vec<&(dyn postgres::types::ToSql + Sync)> = Vec::new();
-        if let Some(topic) = &topic {
-            args.push(topic);
-            sql += &format!(
-                " AND id IN (SELECT article_id FROM article_topics WHERE topic = ${})",
-                args.len()
-            );
-        }
-        if let Some(since) = &since {
-            args.push(since);
-            sql += &format!(" AND happened_at >= ${}::text::timestamptz", args.len());
-        }
-        if filter.relevant_only {
-            sql += " AND relevant";
-        }
-        sql += " ORDER BY happened_at DESC, id DESC";
-        if let Some(limit) = filter.limit {
+    fn list(
+        &self,
+        filter: &ArticleFilter,
+        limit: Option<usize>,
+    ) -> Result<Vec<StoredArticle>, StoreError> {
+        let (conditions, values) = filter.to_sql(1, |n| format!("${n}"), postgres_time_is);
+        let mut sql = format!(
+            "SELECT {ARTICLE_COLUMNS} FROM articles WHERE TRUE{conditions} \
+             ORDER BY happened_at DESC, id DESC"
+        );
+        if let Some(limit) = limit {
             sql += &format!(" LIMIT {limit}");
         }
+        let args: Vec<&(dyn postgres::types::ToSql + Sync)> = values
+            .iter()
+            .map(|v| v as &(dyn postgres::types::ToSql + Sync))
+            .collect();
         self.client()?
             .query(&sql, &args)
             .map_err(query_error)?
@@ -565,14 +577,25 @@ impl Store for PostgresStore {
             .collect()
     }
 
-    fn for_each_article(&self, f: &mut dyn FnMut(StoredArticle)) -> Result<(), StoreError> {
+    fn for_each_article(
+        &self,
+        filter: &ArticleFilter,
+        f: &mut dyn FnMut(StoredArticle),
+    ) -> Result<(), StoreError> {
+        let (conditions, values) = filter.to_sql(1, |n| format!("${n}"), postgres_time_is);
+        let args: Vec<&(dyn postgres::types::ToSql + Sync)> = values
+            .iter()
+            .map(|v| v as &(dyn postgres::types::ToSql + Sync))
+            .collect();
         // A portal reads the table a page at a time: no whole-table load.
         let mut client = self.client()?;
         let mut tx = client.transaction().map_err(query_error)?;
         let portal = tx
             .bind(
-                &format!("SELECT {ARTICLE_COLUMNS} FROM articles ORDER BY id"),
-                &[],
+                &format!(
+                    "SELECT {ARTICLE_COLUMNS} FROM articles WHERE TRUE{conditions} ORDER BY id"
+                ),
+                &args,
             )
             .map_err(query_error)?;
         loop {

@@ -10,7 +10,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::row::{ARTICLE_COLUMN_COUNT, ARTICLE_COLUMNS, ArticleRow, article_values};
 use crate::{
-    Claim, InsertOutcome, ListFilter, Store, StoreError, StoredArticle, schema, search_terms,
+    ArticleFilter, Claim, InsertOutcome, Store, StoreError, StoredArticle, schema, search_terms,
 };
 
 /// The SQLite store.
@@ -298,7 +298,12 @@ impl Store for SqliteStore {
     }
 
     /// Articles matching `query` (all its words, in any of the three languages), best first.
-    fn search(&self, query: &str, limit: usize) -> Result<Vec<StoredArticle>, StoreError> {
+    fn search(
+        &self,
+        query: &str,
+        filter: &ArticleFilter,
+        limit: usize,
+    ) -> Result<Vec<StoredArticle>, StoreError> {
         let terms: Vec<String> = search_terms(None, query)
             .split_whitespace()
             .map(|t| format!("\"{}\"", t.replace('"', "\"\"")))
@@ -306,52 +311,51 @@ impl Store for SqliteStore {
         if terms.is_empty() {
             return Ok(Vec::new());
         }
+        let (conditions, values) = filter.to_sql(3, |n| format!("?{n}"), sqlite_time_is);
         let sql = format!(
             "SELECT {ARTICLE_COLUMNS} FROM articles_fts JOIN articles ON articles.id = articles_fts.rowid
-             WHERE articles_fts MATCH ?1 ORDER BY bm25(articles_fts) LIMIT ?2"
+             WHERE articles_fts MATCH ?1{conditions} ORDER BY bm25(articles_fts) LIMIT ?2"
         );
         let mut stmt = self.conn.prepare(&sql)?;
-        let rows = stmt.query_map(params![terms.join(" "), limit as i64], read_row)?;
+        let mut args: Vec<&dyn rusqlite::ToSql> = Vec::new();
+        let (terms, limit) = (terms.join(" "), limit as i64);
+        args.push(&terms);
+        args.push(&limit);
+        args.extend(values.iter().map(|v| v as &dyn rusqlite::ToSql));
+        let rows = stmt.query_map(args.as_slice(), read_row)?;
         collect(rows)
     }
 
     /// Stored articles, newest first, filtered.
-    fn list(&self, filter: &ListFilter) -> Result<Vec<StoredArticle>, StoreError> {
-        let mut sql = format!("SELECT {ARTICLE_COLUMNS} FROM articles WHERE 1 = 1");
-        let mut args: Vec<Box<dyn rusqlite::ToSql>> = Vec::new();
-        if let Some(topic) = &filter.topic {
-            args.push(Box::new(topic.clone()));
-            sql += &format!(
-                " AND id IN (SELECT article_id FROM article_topics WHERE topic = ?{})",
-                args.len()
-            );
-        }
-        if let Some(since) = filter.since {
-            args.push(Box::new(since.to_rfc3339()));
-            // Stored times are RFC 3339 with their own offsets: compare as instants.
-            sql += &format!(
-                " AND julianday(COALESCE(published, fetched_at)) >= julianday(?{})",
-                args.len()
-            );
-        }
-        if filter.relevant_only {
-            sql += " AND relevant = 1";
-        }
-        sql += " ORDER BY julianday(COALESCE(published, fetched_at)) DESC, id DESC";
-        if let Some(limit) = filter.limit {
+    fn list(
+        &self,
+        filter: &ArticleFilter,
+        limit: Option<usize>,
+    ) -> Result<Vec<StoredArticle>, StoreError> {
+        let (conditions, values) = filter.to_sql(1, |n| format!("?{n}"), sqlite_time_is);
+        let mut sql = format!(
+            "SELECT {ARTICLE_COLUMNS} FROM articles WHERE 1 = 1{conditions} \
+             ORDER BY julianday(COALESCE(published, fetched_at)) DESC, id DESC"
+        );
+        if let Some(limit) = limit {
             sql += &format!(" LIMIT {limit}");
         }
         let mut stmt = self.conn.prepare(&sql)?;
-        let rows = stmt.query_map(rusqlite::params_from_iter(args.iter()), read_row)?;
+        let rows = stmt.query_map(rusqlite::params_from_iter(values.iter()), read_row)?;
         collect(rows)
     }
 
     /// Calls `f` with every stored article, oldest first (the tagger loads them this way).
-    fn for_each_article(&self, f: &mut dyn FnMut(StoredArticle)) -> Result<(), StoreError> {
+    fn for_each_article(
+        &self,
+        filter: &ArticleFilter,
+        f: &mut dyn FnMut(StoredArticle),
+    ) -> Result<(), StoreError> {
+        let (conditions, values) = filter.to_sql(1, |n| format!("?{n}"), sqlite_time_is);
         let mut stmt = self.conn.prepare(&format!(
-            "SELECT {ARTICLE_COLUMNS} FROM articles ORDER BY id"
+            "SELECT {ARTICLE_COLUMNS} FROM articles WHERE 1 = 1{conditions} ORDER BY id"
         ))?;
-        let rows = stmt.query_map([], read_row)?;
+        let rows = stmt.query_map(rusqlite::params_from_iter(values.iter()), read_row)?;
         for row in rows {
             f(row?.map_err(StoreError::Corrupt)?);
         }
@@ -421,6 +425,12 @@ impl Store for SqliteStore {
             .execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")?;
         Ok(())
     }
+}
+
+/// An article's time (published, else fetched) compared with an RFC 3339 parameter: stored
+/// times carry their own offsets, so they are compared as instants.
+fn sqlite_time_is(op: &str, parameter: &str) -> String {
+    format!("julianday(COALESCE(published, fetched_at)) {op} julianday({parameter})")
 }
 
 type RowResult = Result<StoredArticle, String>;

@@ -247,7 +247,9 @@ fn storing_the_same_article_twice_leaves_one_row(store: &mut dyn Store) {
     assert!(!store.is_seen("https://ex.org/c").unwrap());
     assert_eq!(store.seen_urls().unwrap().len(), 4);
     let mut seen = 0;
-    store.for_each_article(&mut |_| seen += 1).unwrap();
+    store
+        .for_each_article(&ArticleFilter::default(), &mut |_| seen += 1)
+        .unwrap();
     assert_eq!(seen, 2);
 }
 
@@ -289,17 +291,21 @@ fn articles_round_trip_and_list_filters(store: &mut dyn Store) {
     );
     let mut b = tagged("https://ex.org/b", "Markets", "Stocks rose.", &[]);
     b.article.published = DateTime::parse_from_rfc3339("2020-01-01T00:00:00Z").ok();
+    b.article.language = Some("ru".into());
     store.insert_batch(&[a.clone(), b]).unwrap();
-    let all = store.list(&ListFilter::default()).unwrap();
+    let all = store.list(&ArticleFilter::default(), None).unwrap();
     assert_eq!(
         all.iter().map(|s| s.url.as_str()).collect::<Vec<_>>(),
         ["https://ex.org/b", "https://ex.org/a"]
     );
     let islands = store
-        .list(&ListFilter {
-            topic: Some("territorial-dispute".into()),
-            ..ListFilter::default()
-        })
+        .list(
+            &ArticleFilter {
+                topic: Some("territorial-dispute".into()),
+                ..ArticleFilter::default()
+            },
+            None,
+        )
         .unwrap();
     assert_eq!(islands.len(), 1);
     assert_eq!(islands[0].topics, a.tags.topics);
@@ -308,20 +314,89 @@ fn articles_round_trip_and_list_filters(store: &mut dyn Store) {
         .unwrap()
         .with_timezone(&Utc);
     let recent = store
-        .list(&ListFilter {
-            since: Some(since),
-            ..ListFilter::default()
-        })
+        .list(
+            &ArticleFilter {
+                since: Some(since),
+                ..ArticleFilter::default()
+            },
+            None,
+        )
         .unwrap();
     assert_eq!(recent.len(), 1);
     assert_eq!(recent[0].url, "https://ex.org/b");
     let relevant = store
-        .list(&ListFilter {
-            relevant_only: true,
-            ..ListFilter::default()
-        })
+        .list(
+            &ArticleFilter {
+                relevant_only: true,
+                ..ArticleFilter::default()
+            },
+            None,
+        )
         .unwrap();
     assert_eq!(relevant.len(), 1);
+    // Every filter, as SQL, on list and search alike.
+    let only = |filter: ArticleFilter| {
+        let listed: Vec<String> = store
+            .list(&filter, None)
+            .unwrap()
+            .into_iter()
+            .map(|a| a.url)
+            .collect();
+        let found: Vec<String> = store
+            .search("dispute stocks", &filter, 10)
+            .unwrap()
+            .into_iter()
+            .chain(store.search("Kuril", &filter, 10).unwrap())
+            .chain(store.search("stocks", &filter, 10).unwrap())
+            .map(|a| a.url)
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let mut sorted = listed.clone();
+        sorted.sort();
+        assert_eq!(sorted, found, "search and list agree on {filter:?}");
+        listed
+    };
+    let until = DateTime::parse_from_rfc3339("2019-06-01T00:00:00Z")
+        .unwrap()
+        .with_timezone(&Utc);
+    assert_eq!(
+        only(ArticleFilter {
+            until: Some(until),
+            ..ArticleFilter::default()
+        }),
+        ["https://ex.org/a"]
+    );
+    assert_eq!(
+        only(ArticleFilter {
+            source: Some("test".into()),
+            relevant_only: true,
+            ..ArticleFilter::default()
+        }),
+        ["https://ex.org/a"]
+    );
+    assert!(
+        only(ArticleFilter {
+            source: Some("elsewhere".into()),
+            ..ArticleFilter::default()
+        })
+        .is_empty()
+    );
+    assert_eq!(
+        only(ArticleFilter {
+            language: Some("ru".into()),
+            ..ArticleFilter::default()
+        }),
+        ["https://ex.org/b"]
+    );
+    assert_eq!(
+        only(ArticleFilter {
+            topic: Some("territorial-dispute".into()),
+            since: Some(until - chrono::Duration::days(3650)),
+            ..ArticleFilter::default()
+        }),
+        ["https://ex.org/a"]
+    );
 }
 
 fn search_finds_inflected_russian_and_japanese_words(store: &mut dyn Store) {
@@ -349,7 +424,7 @@ fn search_finds_inflected_russian_and_japanese_words(store: &mut dyn Store) {
         .unwrap();
     let urls = |q: &str| {
         store
-            .search(q, 10)
+            .search(q, &ArticleFilter::default(), 10)
             .unwrap()
             .into_iter()
             .map(|a| a.url)
@@ -374,7 +449,7 @@ fn export_jsonl_and_csv(store: &mut dyn Store) {
     let mut jsonl = Vec::new();
     assert_eq!(
         store
-            .export(ExportFormat::Jsonl, &ExportFilter::default(), &mut jsonl)
+            .export(ExportFormat::Jsonl, &ArticleFilter::default(), &mut jsonl)
             .unwrap(),
         1
     );
@@ -383,7 +458,7 @@ fn export_jsonl_and_csv(store: &mut dyn Store) {
     assert_eq!(line["topics"][0]["topic"], "peace-treaty");
     let mut csv_out = Vec::new();
     store
-        .export(ExportFormat::Csv, &ExportFilter::default(), &mut csv_out)
+        .export(ExportFormat::Csv, &ArticleFilter::default(), &mut csv_out)
         .unwrap();
     let csv_text = String::from_utf8(csv_out).unwrap();
     assert!(csv_text.starts_with("url,title,"));
@@ -410,29 +485,29 @@ fn export_filters_and_import_round_trip(store: &mut dyn Store) {
     ru.source = "tass-ru".into();
     let en = tagged("https://ex.org/en", "Markets", "Stocks rose.", &[]);
     store.insert_batch(&[ru, en]).unwrap();
-    let export = |store: &dyn Store, filter: &ExportFilter| {
+    let export = |store: &dyn Store, filter: &ArticleFilter| {
         let mut out = Vec::new();
         let n = store.export(ExportFormat::Jsonl, filter, &mut out).unwrap();
         (n, String::from_utf8(out).unwrap())
     };
-    let (n, _) = export(&*store, &ExportFilter::default());
+    let (n, _) = export(&*store, &ArticleFilter::default());
     assert_eq!(n, 2);
     for filter in [
-        ExportFilter {
+        ArticleFilter {
             topic: Some("peace-treaty".into()),
-            ..ExportFilter::default()
+            ..ArticleFilter::default()
         },
-        ExportFilter {
+        ArticleFilter {
             language: Some("ru".into()),
-            ..ExportFilter::default()
+            ..ArticleFilter::default()
         },
-        ExportFilter {
+        ArticleFilter {
             source: Some("tass-ru".into()),
-            ..ExportFilter::default()
+            ..ArticleFilter::default()
         },
-        ExportFilter {
+        ArticleFilter {
             relevant_only: true,
-            ..ExportFilter::default()
+            ..ArticleFilter::default()
         },
     ] {
         let (n, text) = export(&*store, &filter);
@@ -441,17 +516,17 @@ fn export_filters_and_import_round_trip(store: &mut dyn Store) {
     }
     let (n, _) = export(
         &*store,
-        &ExportFilter {
+        &ArticleFilter {
             until: DateTime::parse_from_rfc3339("2019-01-01T00:00:00Z")
                 .ok()
                 .map(|t| t.with_timezone(&Utc)),
-            ..ExportFilter::default()
+            ..ArticleFilter::default()
         },
     );
     assert_eq!(n, 0, "both are dated 2019-05-31");
 
     // What export writes, import reads back: into a fresh store, the same articles.
-    let (_, lines) = export(&*store, &ExportFilter::default());
+    let (_, lines) = export(&*store, &ArticleFilter::default());
     let mut copy = SqliteStore::open_in_memory().unwrap();
     let batch: Vec<TaggedArticle> = lines
         .lines()
@@ -462,7 +537,7 @@ fn export_filters_and_import_round_trip(store: &mut dyn Store) {
         })
         .collect();
     copy.insert_batch(&batch).unwrap();
-    let (_, again) = export(&copy, &ExportFilter::default());
+    let (_, again) = export(&copy, &ArticleFilter::default());
     let without_stored_at = |text: &str| -> Vec<serde_json::Value> {
         text.lines()
             .map(|l| {
