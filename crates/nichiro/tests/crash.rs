@@ -83,10 +83,11 @@ async fn sigkill_at_ten_points_loses_and_duplicates_nothing() {
         let dir_path = dir.path().to_path_buf();
         let config = config.clone();
         let outcome = tokio::task::spawn_blocking(move || {
+            let log = std::fs::File::create(dir_path.join("last-run.log")).unwrap();
             let mut child = nichiro()
                 .args(["backfill", "--config", config.to_str().unwrap()])
                 .stdout(Stdio::null())
-                .stderr(Stdio::null())
+                .stderr(log)
                 .spawn()
                 .unwrap();
             let deadline = Instant::now() + Duration::from_secs(120);
@@ -106,7 +107,11 @@ async fn sigkill_at_ten_points_loses_and_duplicates_nothing() {
         .unwrap();
         if let Err(status) = outcome {
             // The run finished before the kill point: nothing left to interrupt.
-            assert!(status.success(), "backfill failed on its own: {status:?}");
+            assert!(
+                status.success(),
+                "backfill failed on its own: {status:?}\n{}",
+                std::fs::read_to_string(dir.path().join("last-run.log")).unwrap_or_default()
+            );
             finished_early = true;
             break;
         }

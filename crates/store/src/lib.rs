@@ -185,6 +185,10 @@ pub struct StoredArticle {
     pub entities: Vec<EntityTag>,
     /// What moved the relevance score most.
     pub relevance_evidence: Vec<String>,
+    /// SHA-256 of the text, in hex: articles with the same one carry the same text, whatever
+    /// their URLs (empty for articles stored before the store kept it).
+    #[serde(default)]
+    pub content_hash: String,
 }
 
 /// Which articles [`Store::search`], [`Store::list`] and [`Store::export`] give (all when
@@ -447,6 +451,7 @@ pub trait Store: Send {
                         "relevance",
                         "topics",
                         "duplicate_of",
+                        "content_hash",
                     ])
                     .map_err(|e| export_error(&e))?;
                 let mut failure = None;
@@ -469,6 +474,7 @@ pub trait Store: Send {
                             .as_ref()
                             .map(|d| d.id.clone())
                             .unwrap_or_default(),
+                        a.content_hash.clone(),
                     ];
                     match writer.write_record(&record) {
                         Ok(()) => count += 1,

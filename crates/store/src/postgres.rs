@@ -101,6 +101,11 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE source_state ADD COLUMN failures BIGINT NOT NULL DEFAULT 0;
     ALTER TABLE source_state ADD COLUMN last_error TEXT;
     "#,
+    // 5: a hash of each article's text, to find the same text under other URLs.
+    r#"
+    ALTER TABLE articles ADD COLUMN content_hash TEXT;
+    CREATE INDEX articles_content_hash ON articles (content_hash);
+    "#,
 ];
 
 /// Key of the advisory lock held while migrating.
@@ -247,6 +252,7 @@ fn read_row(row: &postgres::Row) -> Result<StoredArticle, StoreError> {
         signals: row.try_get(24).map_err(get)?,
         entities: row.try_get(25).map_err(get)?,
         relevance_evidence: row.try_get(26).map_err(get)?,
+        content_hash: row.try_get(27).map_err(get)?,
     }
     .into_stored()
     .map_err(StoreError::Corrupt)

@@ -13,10 +13,10 @@ use crate::{StoreError, StoredArticle};
 pub(crate) const ARTICLE_COLUMNS: &str = "url, requested_url, source, title, authors, published, \
     language, site_name, description, text, links, kind, relevant, relevance, topics, related, \
     duplicate_of, duplicate_shared, fetched_at, stored_at, modified, image, section, keywords, \
-    signals, entities, relevance_evidence";
+    signals, entities, relevance_evidence, content_hash";
 
 /// Number of [`ARTICLE_COLUMNS`].
-pub(crate) const ARTICLE_COLUMN_COUNT: usize = 27;
+pub(crate) const ARTICLE_COLUMN_COUNT: usize = 28;
 
 /// The values of an [`ArticleRow`] in [`ARTICLE_COLUMNS`] order, as an array of `&$sql`
 /// (each backend's parameter type), followed by any `$extra` values: the one place besides
@@ -29,7 +29,8 @@ macro_rules! article_values {
             &r.language, &r.site_name, &r.description, &r.text, &r.links, &r.kind,
             &r.relevant, &r.relevance, &r.topics, &r.related, &r.duplicate_of,
             &r.duplicate_shared, &r.fetched_at, &r.stored_at, &r.modified, &r.image,
-            &r.section, &r.keywords, &r.signals, &r.entities, &r.relevance_evidence
+            &r.section, &r.keywords, &r.signals, &r.entities, &r.relevance_evidence,
+            &r.content_hash
             $(, $extra)*
         ]
     }};
@@ -66,6 +67,25 @@ pub(crate) struct ArticleRow {
     pub signals: String,
     pub entities: String,
     pub relevance_evidence: String,
+    pub content_hash: Option<String>,
+}
+
+/// SHA-256 of a text, in hex, after collapsing its whitespace (so a copy re-wrapped by
+/// another outlet's template hashes the same).
+pub(crate) fn content_hash(text: &str) -> String {
+    use sha2::Digest;
+    let mut hasher = sha2::Sha256::new();
+    for (i, word) in text.split_whitespace().enumerate() {
+        if i > 0 {
+            hasher.update(b" ");
+        }
+        hasher.update(word.as_bytes());
+    }
+    hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 fn to_json<T: Serialize + ?Sized>(value: &T) -> Result<String, StoreError> {
@@ -105,6 +125,7 @@ impl ArticleRow {
             signals: to_json(&a.signals)?,
             entities: to_json(&t.entities)?,
             relevance_evidence: to_json(&t.relevance_evidence)?,
+            content_hash: Some(content_hash(&a.text)),
         })
     }
 
@@ -144,6 +165,7 @@ impl ArticleRow {
             signals: json(&self.signals, "signals")?,
             entities: json(&self.entities, "entities")?,
             relevance_evidence: json(&self.relevance_evidence, "relevance_evidence")?,
+            content_hash: self.content_hash.unwrap_or_default(),
             url: self.url,
             title: self.title,
             language: self.language,
@@ -178,4 +200,21 @@ pub(crate) fn source_poll(
         failures: failures.max(0) as u64,
         last_error,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::content_hash;
+
+    #[test]
+    fn the_content_hash_ignores_how_the_text_is_wrapped() {
+        let one = content_hash("Lavrov met Motegi\nin Moscow.");
+        assert_eq!(one, content_hash("  Lavrov  met Motegi in\tMoscow. "));
+        assert_ne!(one, content_hash("Lavrov met Motegi in Tokyo."));
+        // SHA-256 of the empty string, as any implementation gives it.
+        assert_eq!(
+            content_hash(""),
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
+    }
 }

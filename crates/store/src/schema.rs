@@ -95,4 +95,9 @@ pub const MIGRATIONS: &[&str] = &[
     ALTER TABLE source_state ADD COLUMN failures INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE source_state ADD COLUMN last_error TEXT;
     "#,
+    // 8: a hash of each article's text, to find the same text under other URLs.
+    r#"
+    ALTER TABLE articles ADD COLUMN content_hash TEXT;
+    CREATE INDEX articles_content_hash ON articles (content_hash);
+    "#,
 ];

@@ -464,6 +464,7 @@ fn read_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<RowResult> {
         signals: row.get(24)?,
         entities: row.get(25)?,
         relevance_evidence: row.get(26)?,
+        content_hash: row.get(27)?,
     }
     .into_stored())
 }

@@ -634,6 +634,12 @@ fn articles_after_a_number_are_what_was_stored_since(store: &mut dyn Store) {
     assert_eq!(rest.len(), 1);
     assert_eq!(rest[0].1.url, "https://ex.org/4");
     assert_eq!(store.last_article_number().unwrap(), rest[0].0);
+    // The same text under three URLs hashes the same; another text does not.
+    let all = store.articles_after(0, 10).unwrap();
+    let hashes: Vec<&str> = all.iter().map(|(_, a)| a.content_hash.as_str()).collect();
+    assert_eq!(hashes[0].len(), 64, "{hashes:?}");
+    assert_ne!(hashes[0], hashes[1]);
+    assert!(hashes[1..].iter().all(|h| *h == hashes[1]), "{hashes:?}");
 }
 
 fn leases_give_work_to_one_holder_until_released_or_expired(store: &mut dyn Store) {
