@@ -394,6 +394,16 @@ impl CollectionSync {
     }
 }
 
+/// Records a fetched page that will not be stored, with why, so that no later run fetches it
+/// again (written to the store with the pages the fetcher gave up).
+fn give_up(progress: &Progress, page: &RawPage, reason: String) {
+    progress.stats.give_up(nichiro_fetch::GivenUp {
+        url: page.requested_url.clone(),
+        source: page.source.clone(),
+        reason,
+    });
+}
+
 /// Cleaning threads: each takes pages off the shared channel until it closes.
 fn spawn_clean(
     config: &Config,
@@ -429,6 +439,8 @@ fn spawn_clean(
                         Err(error) => {
                             tracing::warn!(url = %page.final_url, %error, "page not cleaned");
                             dropped(&page);
+                            // It would fail the same way again: not fetched again.
+                            give_up(&progress, &page, format!("not cleaned: {error}"));
                             progress.update(|s| s.failed += 1);
                             continue;
                         }
@@ -440,6 +452,7 @@ fn spawn_clean(
                     if article.kind == PageKind::NotArticle {
                         tracing::info!(url = %page.final_url, "not an article; skipped");
                         dropped(&page);
+                        give_up(&progress, &page, "not an article".into());
                         progress.update(|s| s.not_articles += 1);
                         continue;
                     }
@@ -550,6 +563,16 @@ fn run_store(
             }
         }
         let outcomes = retrying("store a batch", || store.insert_batch(&batch))?;
+        // Pages given up so far go in too, so a daemon running for months keeps them.
+        let given_up: Vec<(String, String, String)> = progress
+            .stats
+            .take_given_up()
+            .into_iter()
+            .map(|g| (g.url, g.source, g.reason))
+            .collect();
+        if !given_up.is_empty() {
+            retrying("record pages given up", || store.record_given_up(&given_up))?;
+        }
         if let Some(claims) = claims {
             retrying("release stored pages", || {
                 claims.pages_stored(batch.iter().map(|item| item.requested_url.as_str()))
