@@ -31,11 +31,11 @@ use nichiro_fetch::http::Validators;
 use nichiro_fetch::{FetchStats, HttpFetcher, PollContext, PollMode, SeenUrls, Source};
 use nichiro_model::{ArchivedPage, Article, FetchJob, PageKind, RawPage, TaggedArticle};
 use nichiro_store::{Claim, InsertOutcome, Store};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
 
 use crate::claims::{Heartbeat, SharedClaims};
 use crate::store_retry::retrying;
-use tokio::sync::mpsc;
-use tokio_util::sync::CancellationToken;
 
 pub use config::{Config, ConfigError, PipelineConfig};
 pub use summary::RunSummary;
