@@ -60,6 +60,19 @@ impl Drop for TestDatabase {
     }
 }
 
+/// A test config in `dir` (as `write_config` writes it) storing into the database at `url`;
+/// returns its path.
+fn postgres_config(dir: &std::path::Path, sources: &str, concurrency: usize, url: &str) -> String {
+    let config = write_config(dir, sources, concurrency);
+    let text = std::fs::read_to_string(&config).unwrap().replacen(
+        "[store]\n",
+        &format!("[store]\nurl = {url:?}\n"),
+        1,
+    );
+    std::fs::write(&config, text).unwrap();
+    config.to_str().unwrap().to_string()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn backfill_into_postgres_then_read_it_back() {
     let Some(db) = tokio::task::spawn_blocking(TestDatabase::create)
@@ -75,14 +88,8 @@ async fn backfill_into_postgres_then_read_it_back() {
     })
     .await;
     let dir = tempfile::tempdir().unwrap();
-    let config = write_config(dir.path(), &feed_source(&site), 4);
-    let text = std::fs::read_to_string(&config).unwrap().replacen(
-        "[store]\n",
-        &format!("[store]\nurl = {:?}\n", db.url),
-        1,
-    );
-    std::fs::write(&config, text).unwrap();
-    let config = config.to_str().unwrap();
+    let config = postgres_config(dir.path(), &feed_source(&site), 4, &db.url);
+    let config = config.as_str();
 
     let out = run(&["backfill", "--config", config]).await;
     assert!(out.status.success(), "{}", text_of(&out.stderr));
@@ -139,16 +146,7 @@ async fn three_backfills_sharing_one_database_fetch_each_page_once() {
     let dirs: Vec<tempfile::TempDir> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
     let configs: Vec<String> = dirs
         .iter()
-        .map(|dir| {
-            let config = write_config(dir.path(), &feed_source(&site), 2);
-            let text = std::fs::read_to_string(&config).unwrap().replacen(
-                "[store]\n",
-                &format!("[store]\nurl = {:?}\n", db.url),
-                1,
-            );
-            std::fs::write(&config, text).unwrap();
-            config.to_str().unwrap().to_string()
-        })
+        .map(|dir| postgres_config(dir.path(), &feed_source(&site), 2, &db.url))
         .collect();
     // Three at once on an empty database: they migrate it once (an advisory lock) and claim
     // pages, so that each page is fetched by one of them and stored once.
@@ -256,12 +254,11 @@ async fn three_daemons_one_killed_halfway_store_each_article_once() {
     let dirs: Vec<tempfile::TempDir> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
     let mut daemons = Daemons(Vec::new());
     for (i, dir) in dirs.iter().enumerate() {
-        let config = write_config(dir.path(), &sources, 2);
         // Each daemon's connections carry its name, to tell when the killed one's are gone.
         let url = format!("{}?application_name=daemon{i}", db.url);
+        let config = postgres_config(dir.path(), &sources, 2, &url);
         let text = std::fs::read_to_string(&config)
             .unwrap()
-            .replacen("[store]\n", &format!("[store]\nurl = {url:?}\n"), 1)
             .replacen(
                 "[pipeline]\n",
                 "[pipeline]\nlease_secs = 3\nmax_claimed_pages = 150\n",
@@ -273,7 +270,7 @@ async fn three_daemons_one_killed_halfway_store_each_article_once() {
         std::fs::write(&config, text).unwrap();
         let log = std::fs::File::create(dir.path().join("log")).unwrap();
         let child = nichiro()
-            .args(["run", "--config", config.to_str().unwrap()])
+            .args(["run", "--config", &config])
             .env("HOSTNAME", format!("daemon{i}"))
             .stdout(log.try_clone().unwrap())
             .stderr(log)
@@ -398,18 +395,12 @@ async fn a_daemon_rides_out_the_loss_of_its_database_connections() {
     .await;
     let dir = tempfile::tempdir().unwrap();
     let source = format!("{}poll_interval_secs = 1\n", feed_source(&site));
-    let config = write_config(dir.path(), &source, 2);
     let name = format!("nichiro_rides_out_{}", std::process::id());
     let url = format!("{}?application_name={name}", db.url);
-    let text = std::fs::read_to_string(&config).unwrap().replacen(
-        "[store]\n",
-        &format!("[store]\nurl = {url:?}\n"),
-        1,
-    );
-    std::fs::write(&config, text).unwrap();
+    let config = postgres_config(dir.path(), &source, 2, &url);
     let log = std::fs::File::create(dir.path().join("log")).unwrap();
     let child = nichiro()
-        .args(["run", "--config", config.to_str().unwrap()])
+        .args(["run", "--config", &config])
         .stdout(log.try_clone().unwrap())
         .stderr(log)
         .spawn()
@@ -490,17 +481,8 @@ async fn a_daemon_tags_against_what_another_stored_after_it_started() {
         )
     };
     let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let with_store = |config: std::path::PathBuf| {
-        let text = std::fs::read_to_string(&config).unwrap().replacen(
-            "[store]\n",
-            &format!("[store]\nurl = {:?}\n", db.url),
-            1,
-        );
-        std::fs::write(&config, text).unwrap();
-        config.to_str().unwrap().to_string()
-    };
-    let config_a = with_store(write_config(dir_a.path(), &section(0), 2));
-    let config_b = with_store(write_config(dir_b.path(), &section(1), 2));
+    let config_a = postgres_config(dir_a.path(), &section(0), 2, &db.url);
+    let config_b = postgres_config(dir_b.path(), &section(1), 2, &db.url);
 
     // Daemon B starts first, with nothing stored; then a backfill stores report 0.
     let log = std::fs::File::create(dir_b.path().join("log")).unwrap();
