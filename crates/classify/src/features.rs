@@ -151,6 +151,11 @@ impl<'a> Analysis<'a> {
                 "distinct_terms".into(),
                 ln1p(self.all.counts.get(&group).map_or(0, |terms| terms.len())),
             ),
+            // The topic with the most terms (ties included) is what the text is mostly about.
+            (
+                "leads".into(),
+                f32::from(u8::from(count > 0 && count == self.all.topic_max())),
+            ),
         ]
     }
 }

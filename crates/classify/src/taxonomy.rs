@@ -241,6 +241,16 @@ impl Matches {
             .sum()
     }
 
+    /// The most terms any one topic has.
+    pub fn topic_max(&self) -> usize {
+        self.counts
+            .iter()
+            .filter(|(group, _)| matches!(group, Group::Topic(_)))
+            .map(|(_, terms)| terms.values().sum::<usize>())
+            .max()
+            .unwrap_or(0)
+    }
+
     /// Mentions of a side, less its false friends (`Sea of Japan` for Japan).
     pub fn side(&self, side: &str) -> usize {
         self.total(&Group::Side(side.into()))
