@@ -363,6 +363,11 @@ async fn three_daemons_one_killed_halfway_store_each_article_once() {
     assert_eq!(stored, PAGES as i64, "every article stored");
     assert_eq!(distinct, stored, "and each once");
     assert!(!lost.is_empty(), "{victim} held no page when killed");
+    assert!(
+        lost.len() <= 150,
+        "{victim} held {} pages, more than max_claimed_pages",
+        lost.len()
+    );
     let mut refetched = Vec::new();
     for n in 0..PAGES {
         let path = format!("/articles/report-{n}");

@@ -9,8 +9,9 @@
 //!   article) is no longer renewed and its lease runs out, after which any daemon may try it.
 //! - A source's poll is claimed as `source:<name>` for the poll interval
 //!   ([`Coordinator::may_poll`]): of several daemons one lists each source per interval, and
-//!   the pages it lists are its to claim. A daemon with many pages in hand polls nothing
-//!   until it has worked some off, so the sources spread over the daemons.
+//!   the pages it lists are its to claim. A daemon holding `max_held` pages claims no more
+//!   until it has worked some off (its listing waits), and polls nothing meanwhile, so a long
+//!   listing and the sources spread over the daemons.
 //! - A daemon killed outright renews nothing: its leases run out and the others take the
 //!   work up on their next polls.
 
@@ -44,6 +45,8 @@ pub struct SharedClaims {
     max_held: usize,
     /// Keys of the pages claimed and still on their way through this process.
     held: Mutex<HashSet<String>>,
+    /// Signalled when a page leaves `held`.
+    room: std::sync::Condvar,
 }
 
 impl std::fmt::Debug for SharedClaims {
@@ -70,6 +73,7 @@ impl SharedClaims {
             lease,
             max_held,
             held: Mutex::new(HashSet::new()),
+            room: std::sync::Condvar::new(),
         })
     }
 
@@ -96,10 +100,31 @@ impl SharedClaims {
         Ok(claim)
     }
 
+    /// Waits until this process holds fewer than `max_held` pages, or `stop` fires, so that
+    /// it claims no more than it will soon work on: the rest of a long listing is left for
+    /// the daemon that polls the source next. Returns false when stopped.
+    pub fn wait_for_room(&self, stop: &tokio_util::sync::CancellationToken) -> bool {
+        let mut held = self.held();
+        while held.len() >= self.max_held {
+            if stop.is_cancelled() {
+                return false;
+            }
+            // Woken when a page leaves; the timeout only notices a stop.
+            held = self
+                .room
+                .wait_timeout(held, Duration::from_millis(200))
+                .expect("held claims lock")
+                .0;
+        }
+        true
+    }
+
     /// The page requested as `url` left this process without being stored: its claim is no
     /// longer renewed and runs out by itself.
     pub fn page_dropped(&self, url: &str) {
-        self.held().remove(&canonicalize(url));
+        if self.held().remove(&canonicalize(url)) {
+            self.room.notify_all();
+        }
     }
 
     /// The pages requested as `urls` are stored: their claims are released.
@@ -117,6 +142,7 @@ impl SharedClaims {
         if stored.is_empty() {
             return Ok(());
         }
+        self.room.notify_all();
         let store = self.store();
         for key in &stored {
             store.release(key, &self.holder)?;
@@ -136,6 +162,7 @@ impl SharedClaims {
     /// Gives up every claim of this process (at the end of a run).
     pub fn release_all(&self) -> Result<(), StoreError> {
         self.held().clear();
+        self.room.notify_all();
         self.store().release_all(&self.holder)
     }
 }

@@ -33,9 +33,9 @@ pub struct PipelineConfig {
     /// several daemons fetch each page once; a page claimed by a daemon that died is taken
     /// up by another once its claim runs out. Default 60.
     pub lease_secs: u64,
-    /// With a shared store, a daemon holding this many claimed pages not yet stored leaves
-    /// the next polls of its sources to the other daemons, so that one busy daemon does not
-    /// take all the work. Default 500.
+    /// With a shared store, a daemon holding this many claimed pages not yet stored claims
+    /// no more until it has worked some off, and leaves the next polls to the other daemons,
+    /// so that one busy daemon does not take all the work. Default 500.
     pub max_claimed_pages: usize,
 }
 

@@ -232,7 +232,17 @@ impl Pipeline {
             let seen = ctx.seen.clone();
             let claimed = progress.clone();
             let claims = claims.clone();
-            move || run_claims(claims.as_deref(), &seen, jobs_rx, claimed_tx, &claimed)
+            let stop = shutdown.stop.clone();
+            move || {
+                run_claims(
+                    claims.as_deref(),
+                    &stop,
+                    &seen,
+                    jobs_rx,
+                    claimed_tx,
+                    &claimed,
+                )
+            }
         });
         let fetch_task = tokio::spawn(nichiro_fetch::run_fetch(ctx.clone(), claimed_rx, pages_tx));
         let clean_task = spawn_clean(
@@ -477,12 +487,14 @@ fn spawn_clean(
 }
 
 /// The claiming thread, with a shared store: passes on a remote job only once this process
-/// holds the claim on its page ([`SharedClaims::claim_page`]); a page another daemon holds,
+/// has room for it ([`SharedClaims::wait_for_room`]) and holds the claim on its page
+/// ([`SharedClaims::claim_page`]); a page another daemon holds,
 /// or has stored, is dropped here and given back to the seen set, so that a later poll may
 /// try it again if that daemon dies. Local jobs (files, archives), and every job without a
 /// shared store, pass as they are.
 fn run_claims(
     claims: Option<&SharedClaims>,
+    stop: &CancellationToken,
     seen: &SeenUrls,
     mut jobs: mpsc::Receiver<FetchJob>,
     claimed: mpsc::Sender<FetchJob>,
@@ -490,6 +502,10 @@ fn run_claims(
 ) -> Result<(), PipelineError> {
     while let Some(job) = jobs.blocking_recv() {
         if let (Some(claims), FetchJob::Remote(remote)) = (claims, &job) {
+            if !claims.wait_for_room(stop) {
+                seen.release(&remote.url);
+                continue;
+            }
             match retrying("claim a page", || claims.claim_page(&remote.url))? {
                 Claim::Granted => {}
                 Claim::Stored => {
