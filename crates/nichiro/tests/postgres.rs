@@ -60,6 +60,13 @@ impl Drop for TestDatabase {
     }
 }
 
+/// A fresh database (off the async threads), or `None` when the tests are skipped.
+async fn test_database() -> Option<TestDatabase> {
+    tokio::task::spawn_blocking(TestDatabase::create)
+        .await
+        .unwrap()
+}
+
 /// A test config in `dir` (as `write_config` writes it) storing into the database at `url`;
 /// returns its path.
 fn postgres_config(dir: &std::path::Path, sources: &str, concurrency: usize, url: &str) -> String {
@@ -75,10 +82,7 @@ fn postgres_config(dir: &std::path::Path, sources: &str, concurrency: usize, url
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn backfill_into_postgres_then_read_it_back() {
-    let Some(db) = tokio::task::spawn_blocking(TestDatabase::create)
-        .await
-        .unwrap()
-    else {
+    let Some(db) = test_database().await else {
         return;
     };
     let pages: Vec<Page> = (0..12).map(generated_article).collect();
@@ -130,10 +134,7 @@ async fn backfill_into_postgres_then_read_it_back() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_backfills_sharing_one_database_fetch_each_page_once() {
-    let Some(db) = tokio::task::spawn_blocking(TestDatabase::create)
-        .await
-        .unwrap()
-    else {
+    let Some(db) = test_database().await else {
         return;
     };
     const PAGES: usize = 150;
@@ -226,10 +227,7 @@ fn count(client: &mut postgres::Client, sql: &str) -> i64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_daemons_one_killed_halfway_store_each_article_once() {
-    let Some(db) = tokio::task::spawn_blocking(TestDatabase::create)
-        .await
-        .unwrap()
-    else {
+    let Some(db) = test_database().await else {
         return;
     };
     const PAGES: usize = 1000;
@@ -387,10 +385,7 @@ async fn three_daemons_one_killed_halfway_store_each_article_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_daemon_rides_out_the_loss_of_its_database_connections() {
-    let Some(db) = tokio::task::spawn_blocking(TestDatabase::create)
-        .await
-        .unwrap()
-    else {
+    let Some(db) = test_database().await else {
         return;
     };
     let (site, _arrivals) = Site::start(SiteSpec {
@@ -466,10 +461,7 @@ async fn a_daemon_rides_out_the_loss_of_its_database_connections() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_daemon_tags_against_what_another_stored_after_it_started() {
-    let Some(db) = tokio::task::spawn_blocking(TestDatabase::create)
-        .await
-        .unwrap()
-    else {
+    let Some(db) = test_database().await else {
         return;
     };
     // Report 0 is in the first of two section feeds; report 1, published later, in the second.
