@@ -28,6 +28,8 @@ fn snapshot(dir: &Path) -> Option<Snapshot> {
         return None;
     }
     let conn = rusqlite::Connection::open(&path).unwrap();
+    // The writer may hold the file a moment (a checkpoint, WAL recovery after a kill): wait.
+    conn.busy_timeout(Duration::from_secs(10)).unwrap();
     let one = |sql: &str| -> usize {
         conn.query_row(sql, [], |r| r.get::<_, i64>(0))
             .map(|n| n as usize)

@@ -103,12 +103,18 @@ pub enum StoreError {
 
 impl StoreError {
     /// Whether trying the operation again may succeed: the database server was out of reach
-    /// or the connection to it was lost (it restarted, a network blip).
+    /// or the connection to it was lost (it restarted, a network blip), or the SQLite file
+    /// was busy.
     pub fn is_transient(&self) -> bool {
-        matches!(
-            self,
-            StoreError::Disconnected(_) | StoreError::Connect { .. }
-        )
+        match self {
+            StoreError::Disconnected(_) | StoreError::Connect { .. } => true,
+            // Another connection held the SQLite file past the busy timeout.
+            StoreError::Sqlite(e) => matches!(
+                e.sqlite_error_code(),
+                Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+            ),
+            _ => false,
+        }
     }
 }
 

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use chrono::Utc;
 use nichiro_model::TaggedArticle;
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use crate::row::{ARTICLE_COLUMN_COUNT, ARTICLE_COLUMNS, ArticleRow, article_values};
 use crate::{
@@ -62,7 +62,9 @@ impl SqliteStore {
             .enumerate()
             .skip(version.max(0) as usize)
         {
-            let tx = self.conn.transaction()?;
+            let tx = self
+                .conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)?;
             tx.execute_batch(sql)?;
             tx.pragma_update(None, "user_version", index as i64 + 1)?;
             tx.commit()?;
@@ -160,7 +162,7 @@ impl Store for SqliteStore {
         ttl: std::time::Duration,
     ) -> Result<usize, StoreError> {
         let expires_at = unix_seconds(std::time::SystemTime::now() + ttl);
-        let tx = self.conn.unchecked_transaction()?;
+        let tx = rusqlite::Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
         let mut renewed = 0;
         {
             let mut update =
@@ -191,7 +193,13 @@ impl Store for SqliteStore {
     /// and the URLs it was seen under. An article whose canonical URL is stored already is
     /// left as it is.
     fn insert_batch(&mut self, batch: &[TaggedArticle]) -> Result<Vec<InsertOutcome>, StoreError> {
-        let tx = self.conn.transaction()?;
+        // Write transactions take the write lock at BEGIN (IMMEDIATE), waiting for it up to
+        // the busy timeout. A deferred one starts as a reader, and when another connection
+        // (the poll journal, a second process) commits first, its upgrade to writer fails at
+        // once with "database is locked", whatever the timeout.
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut outcomes = Vec::with_capacity(batch.len());
         {
             let placeholders: Vec<String> = (1..=ARTICLE_COLUMN_COUNT)
@@ -256,7 +264,9 @@ impl Store for SqliteStore {
     /// Records URLs given up for good: `(url, source, reason)`. A URL recorded twice keeps
     /// its latest reason.
     fn record_given_up(&mut self, urls: &[(String, String, String)]) -> Result<(), StoreError> {
-        let tx = self.conn.transaction()?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
         {
             let mut insert = tx.prepare_cached(
                 "INSERT INTO given_up_urls (url, source, reason, given_up_at) VALUES (?1, ?2, ?3, ?4)
