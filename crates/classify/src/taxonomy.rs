@@ -232,23 +232,22 @@ impl Matches {
         })
     }
 
-    /// Total matches of all topics.
-    pub fn topic_total(&self) -> usize {
+    /// Matches of each topic that has any.
+    fn topic_counts(&self) -> impl Iterator<Item = usize> + '_ {
         self.counts
             .iter()
             .filter(|(group, _)| matches!(group, Group::Topic(_)))
             .map(|(_, terms)| terms.values().sum::<usize>())
-            .sum()
+    }
+
+    /// Total matches of all topics.
+    pub fn topic_total(&self) -> usize {
+        self.topic_counts().sum()
     }
 
     /// The most terms any one topic has.
     pub fn topic_max(&self) -> usize {
-        self.counts
-            .iter()
-            .filter(|(group, _)| matches!(group, Group::Topic(_)))
-            .map(|(_, terms)| terms.values().sum::<usize>())
-            .max()
-            .unwrap_or(0)
+        self.topic_counts().max().unwrap_or(0)
     }
 
     /// Mentions of a side, less its false friends (`Sea of Japan` for Japan).

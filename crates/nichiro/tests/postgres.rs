@@ -212,6 +212,18 @@ impl Drop for Daemons {
     }
 }
 
+/// Stops a daemon with SIGTERM and waits for it to exit.
+async fn stop(mut child: std::process::Child) -> std::process::ExitStatus {
+    let sent = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    tokio::task::spawn_blocking(move || child.wait().unwrap())
+        .await
+        .unwrap()
+}
+
 /// Asks `check` again every tenth of a second until it holds; fails after `limit`.
 fn wait_until(what: &str, limit: std::time::Duration, mut check: impl FnMut() -> bool) {
     let start = std::time::Instant::now();
@@ -340,17 +352,10 @@ async fn three_daemons_one_killed_halfway_store_each_article_once() {
     // The two left stop cleanly on SIGTERM.
     let mut daemons = daemons;
     for (child, dir) in daemons.0.iter_mut().zip(&dirs) {
-        let Some(mut child) = child.take() else {
+        let Some(child) = child.take() else {
             continue;
         };
-        let status = std::process::Command::new("kill")
-            .args(["-TERM", &child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success());
-        let status = tokio::task::spawn_blocking(move || child.wait().unwrap())
-            .await
-            .unwrap();
+        let status = stop(child).await;
         assert!(
             status.success(),
             "a daemon exited with {status}:\n{}",
@@ -439,17 +444,7 @@ async fn a_daemon_rides_out_the_loss_of_its_database_connections() {
     .unwrap();
 
     let mut daemons = daemons;
-    let child = daemons.0[0].take().unwrap();
-    std::process::Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    let status = tokio::task::spawn_blocking(move || {
-        let mut child = child;
-        child.wait().unwrap()
-    })
-    .await
-    .unwrap();
+    let status = stop(daemons.0[0].take().unwrap()).await;
     assert!(
         status.success(),
         "{status}:\n{}",
@@ -537,17 +532,7 @@ async fn a_daemon_tags_against_what_another_stored_after_it_started() {
     })
     .await
     .unwrap();
-    let child = daemons.0[0].take().unwrap();
-    std::process::Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    let status = tokio::task::spawn_blocking(move || {
-        let mut child = child;
-        child.wait().unwrap()
-    })
-    .await
-    .unwrap();
+    let status = stop(daemons.0[0].take().unwrap()).await;
     assert!(status.success());
     assert!(related.contains("/articles/report-0"), "{related}");
 }
