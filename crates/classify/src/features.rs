@@ -151,6 +151,10 @@ impl<'a> Analysis<'a> {
                 "distinct_terms".into(),
                 ln1p(self.all.counts.get(&group).map_or(0, |terms| terms.len())),
             ),
+            (
+                "context_terms".into(),
+                ln1p(self.all.total(&Group::TopicContext(topic.to_string()))),
+            ),
             // The topic with the most terms (ties included) is what the text is mostly about.
             (
                 "leads".into(),

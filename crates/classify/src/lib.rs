@@ -333,7 +333,13 @@ impl Tagger {
             .topics
             .into_iter()
             .map(|(topic, score)| TopicTag {
-                evidence: analysis.all.evidence(&Group::Topic(topic.clone())),
+                evidence: [
+                    Group::Topic(topic.clone()),
+                    Group::TopicContext(topic.clone()),
+                ]
+                .iter()
+                .flat_map(|group| analysis.all.evidence(group))
+                .collect(),
                 topic,
                 score,
             })

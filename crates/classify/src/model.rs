@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::TagError;
 use crate::features::{Analysis, Features};
-use crate::taxonomy::Taxonomy;
+use crate::taxonomy::{Group, Taxonomy};
 
 /// One logistic regression: `p = 1 / (1 + e^-(bias + Σ weight·feature))`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -70,8 +70,8 @@ pub struct Judgement {
     /// Whether `relevance` reaches the threshold.
     pub relevant: bool,
     /// Topics of a relevant article with their probabilities, most likely first: those at or
-    /// above the topic threshold, or else the single most likely one (a relevant article is
-    /// about something).
+    /// above the topic threshold, or else the single most likely one of those whose terms
+    /// occur (a relevant article is about something, and a topic is tagged on evidence).
     pub topics: Vec<(String, f32)>,
     /// The relevance features the verdict was computed from (for its explanation).
     pub relevance_features: Features,
@@ -103,7 +103,15 @@ impl Model {
                 })
                 .collect();
             scored.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-            let best = scored.first().cloned();
+            // The fallback topic needs evidence: a topic none of whose terms occur is a guess.
+            let best = scored
+                .iter()
+                .find(|(topic, _)| {
+                    analysis.all.total(&Group::Topic(topic.clone()))
+                        + analysis.all.total(&Group::TopicContext(topic.clone()))
+                        > 0
+                })
+                .cloned();
             topics = scored
                 .into_iter()
                 .filter(|(_, p)| *p >= topic_threshold)
@@ -184,5 +192,63 @@ impl Model {
             relevance,
             topics,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::taxonomy::Matcher;
+
+    const TAXONOMY: &str = r#"
+        [sides.russia]
+        en = ["Russia"]
+        [sides.japan]
+        en = ["Japan"]
+        [topics.diplomacy-summits]
+        label = "Diplomacy"
+        en = ["talks"]
+        [topics.diplomacy-summits.context]
+        en = ["statement"]
+        [topics.korean-peninsula]
+        label = "Korea"
+        en = ["North Korea"]
+    "#;
+
+    /// Every article relevant; neither topic reaches 0.5, and the one without terms in the
+    /// text is the likelier.
+    fn judge(text: &str) -> Vec<String> {
+        let taxonomy = Taxonomy::parse(TAXONOMY).unwrap();
+        let matcher = Matcher::new(&taxonomy);
+        let topic = |bias| Weights {
+            bias,
+            weights: BTreeMap::new(),
+        };
+        let model = Model {
+            trained_on: String::new(),
+            relevance: topic(10.0),
+            topics: BTreeMap::from([
+                ("diplomacy-summits".to_string(), topic(-2.0)),
+                ("korean-peninsula".to_string(), topic(-1.0)),
+            ]),
+        };
+        let analysis = Analysis::of(&matcher, None, text);
+        let judgement = model.judge(&taxonomy, &analysis, 0.5, 0.5);
+        assert!(judgement.relevant);
+        judgement.topics.into_iter().map(|(t, _)| t).collect()
+    }
+
+    #[test]
+    fn the_fallback_topic_is_one_with_evidence() {
+        assert_eq!(judge("Russia and Japan held talks."), ["diplomacy-summits"]);
+        assert_eq!(
+            judge("Russia issued a statement on Japan."),
+            ["diplomacy-summits"],
+            "context terms are evidence too"
+        );
+        assert!(
+            judge("Russia and Japan, again.").is_empty(),
+            "a topic without any of its terms in the text is a guess"
+        );
     }
 }

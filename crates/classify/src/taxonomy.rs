@@ -59,6 +59,12 @@ pub struct TopicDef {
     /// The topic's terms.
     #[serde(flatten)]
     pub terms: Terms,
+    /// Terms that go with the topic without making a text about it alone: who speaks (a
+    /// spokeswoman, a president), generic words (relations, a visit). The topic model weighs
+    /// them apart from the topic's terms (`context_terms`), and a topic's term containing one
+    /// (`grave visits`) shadows it.
+    #[serde(default)]
+    pub context: Terms,
 }
 
 /// A cue: terms that say what else a text may be about (sports, markets, a multilateral
@@ -125,6 +131,8 @@ pub enum Group {
     Bilateral,
     /// A topic by id.
     Topic(String),
+    /// A topic's context terms, by topic id.
+    TopicContext(String),
     /// A cue by id.
     Cue(String),
     /// A gazetteer entity by id.
@@ -313,6 +321,9 @@ impl Matcher {
             for term in topic.terms.all() {
                 matcher.add(Group::Topic(id.clone()), None, term);
             }
+            for term in topic.context.all() {
+                matcher.add(Group::TopicContext(id.clone()), None, term);
+            }
         }
         for (id, cue) in &taxonomy.cues {
             for term in cue.terms.all() {
@@ -479,7 +490,8 @@ impl Matcher {
                     && s <= start
                     && end <= e
                     && ((s, e) != (start, end) || other < index)
-                    && self.terms[other].group == term.group
+                    && (self.terms[other].group == term.group
+                        || shadows(&self.terms[other].group, &term.group))
             });
             if inside_longer {
                 continue;
@@ -495,6 +507,17 @@ impl Matcher {
         }
         matches
     }
+}
+
+/// Whether a term of group `outer` makes a topic's term inside it no mention of the topic: a
+/// cue's term names something else (`security` in `Security Council`), and a topic's term
+/// says more than a context term inside it (`visits` in `grave visits`).
+fn shadows(outer: &Group, inner: &Group) -> bool {
+    matches!(
+        (outer, inner),
+        (Group::Cue(_), Group::Topic(_) | Group::TopicContext(_))
+            | (Group::Topic(_), Group::TopicContext(_))
+    )
 }
 
 fn sequence_at(
@@ -586,6 +609,62 @@ mod tests {
         assert_eq!(matcher.find(text, &tokenize(text)).total(&topic), 2);
         let text = "北方領土の領土問題";
         assert_eq!(matcher.find(text, &tokenize(text)).total(&topic), 2);
+    }
+
+    #[test]
+    fn a_cue_or_topic_term_shadows_what_it_contains_in_other_groups() {
+        let taxonomy = Taxonomy::parse(
+            r#"
+            [sides.russia]
+            en = ["Russia"]
+            [sides.japan]
+            en = ["Japan"]
+            [topics.security-defense]
+            label = "Security"
+            en = ["security", "Security Treaty"]
+            ja = ["安全保障"]
+            [topics.diplomacy-summits]
+            label = "Diplomacy"
+            en = ["talks"]
+            [topics.diplomacy-summits.context]
+            en = ["visits", "statement"]
+            ru = ["визит*"]
+            ja = ["訪問"]
+            [topics.people-travel-humanitarian]
+            label = "People"
+            en = ["grave visits"]
+            ja = ["墓参訪問"]
+            [cues.multilateral]
+            label = "Multilateral"
+            en = ["Security Council"]
+            ja = ["安全保障理事会"]
+            "#,
+        )
+        .unwrap();
+        let matcher = Matcher::new(&taxonomy);
+        let count = |text: &str, group: Group| matcher.find(text, &tokenize(text)).total(&group);
+        let security = || Group::Topic("security-defense".into());
+        let context = || Group::TopicContext("diplomacy-summits".into());
+        // A cue's term names something else: no mention of the topic.
+        assert_eq!(count("The Security Council met.", security()), 0);
+        assert_eq!(count("国連安全保障理事会で", security()), 0);
+        assert_eq!(count("Security talks.", security()), 1);
+        // Two topics' terms both count: a treaty on security is about security.
+        assert_eq!(count("The Security Treaty.", security()), 1);
+        // Context terms count apart from the topic's terms, in every language.
+        assert_eq!(count("A statement on the visits.", context()), 2);
+        assert_eq!(count("Визиты президента.", context()), 1);
+        assert_eq!(count("首相の訪問", context()), 1);
+        assert_eq!(
+            count(
+                "Talks and a statement.",
+                Group::Topic("diplomacy-summits".into())
+            ),
+            1
+        );
+        // Inside another topic's term, a context term is that topic's.
+        assert_eq!(count("Former islanders made grave visits.", context()), 0);
+        assert_eq!(count("元島民の墓参訪問", context()), 0);
     }
 
     #[test]
