@@ -135,7 +135,8 @@ pub struct TagConfig {
     pub duplicate_min_shared: f32,
     /// Fewest sampled shingles in common for `duplicate_of` (five-word shingles, one in four
     /// sampled, so 15 is about 60 words copied verbatim): one shared sentence or stock
-    /// phrase is not a copy. Default 15.
+    /// phrase is not a copy. A text too short to share that many needs half of its own
+    /// sample, and at least 4 (about 20 words). Default 15.
     pub duplicate_min_common: usize,
 }
 

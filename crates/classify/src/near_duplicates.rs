@@ -16,6 +16,8 @@ use crate::tokenize::Token;
 pub const SHINGLE_WORDS: usize = 5;
 /// One shingle in this many is sampled.
 pub const SAMPLE_MODULUS: u64 = 4;
+/// Fewest sampled shingles a short text must share (about 20 words copied verbatim).
+pub const SHORT_TEXT_MIN_COMMON: usize = 4;
 /// Posting lists longer than this (boilerplate shared by a whole site) are ignored.
 const MAX_POSTINGS: usize = 1000;
 
@@ -84,8 +86,13 @@ impl NearDuplicateIndex {
     }
 
     /// The stored text that shares the most of `tokens`, if it shares at least `min_shared`
-    /// of them and at least `min_common` sampled shingles, and was not published after the
-    /// new text (when both dates are known). `exclude` leaves out the text itself.
+    /// of them and enough sampled shingles, and was not published after the new text (when
+    /// both dates are known). `exclude` leaves out the text itself.
+    ///
+    /// Enough is `min_common`, or, for a text too short to have twice that many (a 90-word
+    /// wire item has about 20), half of its sample but never fewer than
+    /// [`SHORT_TEXT_MIN_COMMON`]: a short story mostly copied is a copy, and a stock phrase
+    /// shared by two short ones is not.
     pub fn find_copy(
         &self,
         tokens: &[Token],
@@ -98,6 +105,10 @@ impl NearDuplicateIndex {
         if sample.is_empty() {
             return None;
         }
+        let needed = sample
+            .len()
+            .div_ceil(2)
+            .clamp(min_common.min(SHORT_TEXT_MIN_COMMON), min_common);
         let mut common: HashMap<u32, usize> = HashMap::default();
         for hash in &sample {
             if let Some(docs) = self.postings.get(hash)
@@ -120,7 +131,7 @@ impl NearDuplicateIndex {
                     (Some(theirs), Some(ours)) => theirs <= ours,
                     _ => true,
                 };
-                n >= min_common && earlier && Some(d.id.as_str()) != exclude
+                n >= needed && earlier && Some(d.id.as_str()) != exclude
             })
             .map(|(doc, n)| Copy {
                 id: self.docs[doc as usize].id.clone(),
@@ -161,6 +172,24 @@ mod tests {
             "The weather in Tokyo was sunny on Friday and markets rose after the holiday weekend ended quietly.",
         );
         assert!(index.find_copy(&unrelated, None, 0.1, 1, None).is_none());
+    }
+
+    #[test]
+    fn a_short_story_mostly_copied_is_a_copy_and_a_shared_stock_phrase_is_not() {
+        let mut index = NearDuplicateIndex::default();
+        index.add("tass", None, &tokenize(ORIGINAL));
+        let sample = sampled_shingles(&tokenize(ORIGINAL)).len();
+        let (min_shared, min_common) = (0.1, 2 * sample);
+        // Too short to share `min_common`, but mostly the original.
+        let copy = format!("{ORIGINAL} Local officials declined to comment.");
+        let found = index.find_copy(&tokenize(&copy), None, min_shared, min_common, None);
+        assert_eq!(found.map(|c| c.id).as_deref(), Some("tass"));
+        // A one-line text made of a phrase of it: half its few shingles are shared, but too
+        // few to say it was copied.
+        let stock = "Japan lays claims to Iturup, Kunashir, Shikotan and the Habomai islets, \
+            the ministry said.";
+        let found = index.find_copy(&tokenize(stock), None, min_shared, min_common, None);
+        assert!(found.is_none(), "{found:?}");
     }
 
     #[test]

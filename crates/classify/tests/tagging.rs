@@ -232,54 +232,48 @@ fn corpus_documents_tag_as_relevant_with_their_manifest_topics() {
     );
 }
 
-const WIRE: &str = "Russian Foreign Minister Sergey Lavrov said on Friday that Moscow and Tokyo \
-had agreed to continue negotiations on a peace treaty at the level of deputy foreign ministers. \
-Speaking at a news conference after talks with his Japanese counterpart, Lavrov said the sides \
-had discussed joint economic activities on the southern Kuril Islands, including aquaculture, \
-greenhouse farming, tourism and wind power. He added that the results of the Second World War, \
-including Russian sovereignty over the islands, must be recognised by Japan before any treaty \
-could be signed. The Japanese minister said Tokyo would keep working patiently towards a \
-solution acceptable to both countries.";
-
-const REWRITE: &str = "Moscow and Tokyo agreed on Friday to keep negotiating a peace treaty at the \
-level of deputy foreign ministers, Russian Foreign Minister Sergey Lavrov said. \
-Speaking at a news conference after talks with his Japanese counterpart, Lavrov said the sides \
-had discussed joint economic activities on the southern Kuril Islands, including aquaculture, \
-greenhouse farming, tourism and wind power. He added that the results of the Second World War, \
-including Russian sovereignty over the islands, must be recognised by Japan before any treaty \
-could be signed, local media reported.";
-
-const UNRELATED: &str = "Japanese and Russian officials met in Vladivostok on Monday to discuss \
-fishing quotas for salmon and crab in the Sea of Okhotsk for the coming season. The fisheries \
-agencies of both countries agreed to cut the total catch by a tenth because of falling stocks, \
-and to share data on migration gathered by research vessels. Fishermen from Hokkaido said the \
-cut would hurt small cooperatives that depend on the autumn salmon run.";
+/// A wire story, a rewrite of it (new opening, shared middle, local ending) and an unrelated
+/// story on the same beat, written for these tests in `tests/copies/<language>/`.
+fn copy_text(language: &str, name: &str) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/copies")
+        .join(language)
+        .join(format!("{name}.txt"));
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
 
 #[test]
 fn a_rewritten_wire_story_is_a_duplicate_and_an_unrelated_one_is_not() {
     let mut tagger = tagger();
-    let mut original = Article::empty("https://wire.example/lavrov-talks");
-    original.title = Some("Lavrov: peace treaty talks go on".into());
-    original.text = WIRE.into();
-    original.published = chrono::DateTime::parse_from_rfc3339("2026-03-06T10:00:00+03:00").ok();
-    assert!(tagger.tag(&original).duplicate_of.is_none());
-    tagger.remember(&original);
+    for language in ["en", "ru", "ja"] {
+        let wire_url = format!("https://wire.example/{language}/lavrov-talks");
+        let mut original = Article::empty(wire_url.clone());
+        original.text = copy_text(language, "original");
+        original.language = Some(language.into());
+        original.published = chrono::DateTime::parse_from_rfc3339("2026-03-06T10:00:00+03:00").ok();
+        assert_eq!(
+            tagger.tag(&original).duplicate_of,
+            None,
+            "{language}: the other languages' versions are not copies"
+        );
+        tagger.remember(&original);
 
-    let mut copy = Article::empty("https://local.example/news/123");
-    copy.title = Some("Russia and Japan to continue treaty talks".into());
-    copy.text = REWRITE.into();
-    copy.published = chrono::DateTime::parse_from_rfc3339("2026-03-06T15:00:00+03:00").ok();
-    let found = tagger
-        .tag(&copy)
-        .duplicate_of
-        .expect("the rewrite copies the wire");
-    assert_eq!(found.id, "https://wire.example/lavrov-talks");
-    assert!(found.shared > 0.5, "{}", found.shared);
+        let mut copy = Article::empty(format!("https://local.example/{language}/123"));
+        copy.text = copy_text(language, "rewrite");
+        copy.language = Some(language.into());
+        copy.published = chrono::DateTime::parse_from_rfc3339("2026-03-06T15:00:00+03:00").ok();
+        let found = tagger
+            .tag(&copy)
+            .duplicate_of
+            .unwrap_or_else(|| panic!("{language}: the rewrite copies the wire"));
+        assert_eq!(found.id, wire_url, "{language}");
+        assert!(found.shared > 0.5, "{language}: {}", found.shared);
 
-    let mut other = Article::empty("https://local.example/news/124");
-    other.title = Some("Fishing quotas cut".into());
-    other.text = UNRELATED.into();
-    assert!(tagger.tag(&other).duplicate_of.is_none());
+        let mut other = Article::empty(format!("https://local.example/{language}/124"));
+        other.text = copy_text(language, "unrelated");
+        other.language = Some(language.into());
+        assert_eq!(tagger.tag(&other).duplicate_of, None, "{language}");
+    }
 }
 
 #[test]
@@ -287,7 +281,7 @@ fn an_article_stored_now_is_related_to_the_next_one() {
     let mut tagger = tagger();
     let mut first = Article::empty("https://example.org/quotas-1");
     first.title = Some("Russia and Japan cut salmon quotas".into());
-    first.text = UNRELATED.into();
+    first.text = copy_text("en", "unrelated");
     let before = tagger.len();
     let mut next = Article::empty("https://example.org/quotas-2");
     next.title = Some("Hokkaido fishermen fear salmon quota cut agreed with Russia".into());
