@@ -348,7 +348,6 @@ impl Tagger {
 
         // The article itself may already be a document (a corpus file ingested again).
         let itself = self.ids_by_url.get(&article.url).map(String::as_str);
-        let related = self.related(&analysis, itself);
         let published = article
             .published
             .or_else(|| itself.and_then(|id| self.near_duplicates.published(id)));
@@ -365,6 +364,7 @@ impl Tagger {
                 id: copy.id,
                 shared: copy.shared,
             });
+        let related = self.related(&analysis, itself, duplicate_of.as_ref());
         Tags {
             relevant: judgement.relevant,
             relevance: judgement.relevance,
@@ -377,8 +377,14 @@ impl Tagger {
     }
 
     /// Documents most similar by words or, scaled by [`CONCEPT_SIMILARITY_WEIGHT`], by
-    /// concepts (so an article in Russian finds the English report on the same islands).
-    fn related(&self, analysis: &Analysis, itself: Option<&str>) -> Vec<RelatedDoc> {
+    /// concepts (so an article in Russian finds the English report on the same islands), and
+    /// the text the article copies (`copied`) by at least the share they have in common.
+    fn related(
+        &self,
+        analysis: &Analysis,
+        itself: Option<&str>,
+        copied: Option<&DuplicateOf>,
+    ) -> Vec<RelatedDoc> {
         let k = self.config.max_related;
         let min = self.config.min_related_similarity;
         let mut best: HashMap<String, f32> = HashMap::default();
@@ -393,6 +399,13 @@ impl Tagger {
             let similarity = similarity * CONCEPT_SIMILARITY_WEIGHT;
             let entry = best.entry(id).or_default();
             *entry = entry.max(similarity);
+        }
+        // The text this one copies is related at least by the share they have in common: a
+        // short rewrite whose rarest words are the story's topic would otherwise rank the
+        // corpus's long reports on that topic above its own original.
+        if let Some(copy) = copied {
+            let entry = best.entry(copy.id.clone()).or_default();
+            *entry = entry.max(copy.shared);
         }
         let mut related: Vec<RelatedDoc> = best
             .into_iter()

@@ -33,8 +33,10 @@ pub struct Terms {
     /// Japanese terms.
     #[serde(default)]
     pub ja: Vec<String>,
-    /// Terms that contain a side's name without referring to it (`Sea of Japan`): each match
-    /// cancels one match of the side.
+    /// Phrases that contain a term without meaning it: for a side (`Sea of Japan`) each
+    /// match cancels one match of the side; for a topic or a cue the terms inside one do not
+    /// count (`в отношении`, "regarding", is not `отношения`, relations; `関係者`, "sources",
+    /// is not `関係`).
     #[serde(default)]
     pub except: Vec<String>,
 }
@@ -135,6 +137,8 @@ pub enum Group {
     TopicContext(String),
     /// A cue by id.
     Cue(String),
+    /// A topic's or cue's exceptions: phrases whose terms of that group do not count.
+    Except(Box<Group>),
     /// A gazetteer entity by id.
     Entity(String),
 }
@@ -324,10 +328,18 @@ impl Matcher {
             for term in topic.context.all() {
                 matcher.add(Group::TopicContext(id.clone()), None, term);
             }
+            let except = Group::Except(Box::new(Group::Topic(id.clone())));
+            for term in topic.terms.except.iter().chain(&topic.context.except) {
+                matcher.add(except.clone(), None, term);
+            }
         }
         for (id, cue) in &taxonomy.cues {
             for term in cue.terms.all() {
                 matcher.add(Group::Cue(id.clone()), None, term);
+            }
+            let except = Group::Except(Box::new(Group::Cue(id.clone())));
+            for term in &cue.terms.except {
+                matcher.add(except.clone(), None, term);
             }
         }
         for entity in &gazetteer.entity {
@@ -483,17 +495,18 @@ impl Matcher {
             let term = &self.terms[index];
             // A term inside a longer one of its own group is one mention, not two
             // (`Kuril` in `Kuril Islands`, `領土` in `北方領土`); of two terms of a group on
-            // the same words (`Kuril`, `Kuril*`), the first listed counts.
-            let inside_longer = hits.iter().any(|&(s, e, c, other)| {
+            // the same words (`Kuril`, `Kuril*`), the first listed counts. A term inside (or
+            // on the same words as) one that shadows it does not count at all.
+            let covered = hits.iter().any(|&(s, e, c, other)| {
+                let outer = &self.terms[other].group;
                 c == cjk
                     && other != index
                     && s <= start
                     && end <= e
-                    && ((s, e) != (start, end) || other < index)
-                    && (self.terms[other].group == term.group
-                        || shadows(&self.terms[other].group, &term.group))
+                    && ((outer == &term.group && ((s, e) != (start, end) || other < index))
+                        || shadows(outer, &term.group))
             });
-            if inside_longer {
+            if covered || matches!(term.group, Group::Except(_)) {
                 continue;
             }
             for group in std::iter::once(&term.group).chain(&term.also) {
@@ -509,15 +522,18 @@ impl Matcher {
     }
 }
 
-/// Whether a term of group `outer` makes a topic's term inside it no mention of the topic: a
-/// cue's term names something else (`security` in `Security Council`), and a topic's term
-/// says more than a context term inside it (`visits` in `grave visits`).
+/// Whether a term of group `outer` makes a term of `inner` inside it no mention: a cue's term
+/// names something else (`security` in `Security Council`), a topic's term says more than a
+/// context term inside it (`visits` in `grave visits`), and an exception is not its group's
+/// term (`関係` in `関係者`).
 fn shadows(outer: &Group, inner: &Group) -> bool {
-    matches!(
-        (outer, inner),
-        (Group::Cue(_), Group::Topic(_) | Group::TopicContext(_))
-            | (Group::Topic(_), Group::TopicContext(_))
-    )
+    match (outer, inner) {
+        (Group::Cue(_), Group::Topic(_) | Group::TopicContext(_)) => true,
+        (Group::Topic(_), Group::TopicContext(_)) => true,
+        (Group::Except(group), Group::TopicContext(id)) => **group == Group::Topic(id.clone()),
+        (Group::Except(group), inner) => **group == *inner,
+        _ => false,
+    }
 }
 
 fn sequence_at(

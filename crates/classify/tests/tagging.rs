@@ -157,6 +157,87 @@ fn one_story_in_three_languages_gets_the_same_verdict_topics_and_entities() {
     }
 }
 
+/// Words that look like a shipped term without meaning it, beside the term used in earnest:
+/// (text, group, how many mentions of the group it holds).
+const FALSE_FRIENDS: &[(&str, &str, usize)] = &[
+    (
+        "The decision is related to fishing and tied to prices.",
+        "diplomacy-summits",
+        0,
+    ),
+    (
+        "Relations and ties between the two worsened.",
+        "diplomacy-summits",
+        2,
+    ),
+    ("Japan remained firm.", "economy-energy-trade", 0),
+    ("Japan remained firm.", "people-travel-humanitarian", 0),
+    ("Japanese firms left.", "economy-energy-trade", 1),
+    (
+        "The remains of Japanese soldiers were returned.",
+        "people-travel-humanitarian",
+        1,
+    ),
+    (
+        "The exchange rate fell on the stock exchange.",
+        "people-travel-humanitarian",
+        0,
+    ),
+    ("A youth exchange began.", "people-travel-humanitarian", 2),
+    ("Drills near its territory.", "territorial-dispute", 0),
+    ("The territorial issue.", "territorial-dispute", 1),
+    ("The Security Council voted.", "security-defense", 0),
+    (
+        "Меры в отношении Японии и по отношению к ней.",
+        "diplomacy-summits",
+        0,
+    ),
+    ("Отношения России и Японии.", "diplomacy-summits", 1),
+    ("Ученики школы и их ракетка.", "security-defense", 0),
+    ("Учения и пуск ракеты.", "security-defense", 2),
+    ("Гражданская авиация.", "people-travel-humanitarian", 0),
+    ("Граждане Японии.", "people-travel-humanitarian", 1),
+    ("Прыжки с трамплина.", "third-parties", 0),
+    ("Заявление Трампа.", "third-parties", 1),
+    ("Тоннель на Сахалин.", "cue:markets", 0),
+    ("Странный случай на странице.", "cue:multilateral", 0),
+    ("Коренные народы.", "cue:other-countries", 0),
+    ("Южная Корея.", "cue:other-countries", 1),
+    (
+        "関係者によると、関係機関が無関係と判断した。",
+        "diplomacy-summits",
+        0,
+    ),
+    ("日ロ関係が悪化した。", "diplomacy-summits", 1),
+    ("中国地方の中国電力。", "third-parties", 0),
+    ("中国が反発した。", "third-parties", 1),
+    ("党大会が開かれた。", "cue:sports", 0),
+];
+
+#[test]
+fn shipped_terms_skip_their_false_friends() {
+    use nichiro_classify::taxonomy::{Group, Matcher, Taxonomy};
+    use nichiro_classify::tokenize::tokenize;
+    let taxonomy = Taxonomy::load(&repo().join("config/topics.toml")).unwrap();
+    let matcher = Matcher::new(&taxonomy);
+    let mut wrong = Vec::new();
+    for &(text, group, expected) in FALSE_FRIENDS {
+        let group = match group.strip_prefix("cue:") {
+            Some(cue) => Group::Cue(cue.into()),
+            None => Group::Topic(group.into()),
+        };
+        let found = matcher.find(text, &tokenize(text));
+        if found.total(&group) != expected {
+            wrong.push(format!(
+                "{text:?}: {group:?} {} (expected {expected}): {:?}",
+                found.total(&group),
+                found.evidence(&group)
+            ));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
 #[test]
 fn gazetteer_names_one_person_and_one_island_in_every_language_and_spelling() {
     let tagger = tagger();
@@ -262,12 +343,19 @@ fn a_rewritten_wire_story_is_a_duplicate_and_an_unrelated_one_is_not() {
         copy.text = copy_text(language, "rewrite");
         copy.language = Some(language.into());
         copy.published = chrono::DateTime::parse_from_rfc3339("2026-03-06T15:00:00+03:00").ok();
-        let found = tagger
-            .tag(&copy)
+        let tags = tagger.tag(&copy);
+        let found = tags
             .duplicate_of
             .unwrap_or_else(|| panic!("{language}: the rewrite copies the wire"));
         assert_eq!(found.id, wire_url, "{language}");
         assert!(found.shared > 0.5, "{language}: {}", found.shared);
+        let original_related = tags.related.iter().find(|r| r.id == wire_url);
+        assert!(
+            original_related.is_some_and(|r| r.similarity >= found.shared),
+            "{language}: the original is related by at least the share copied ({}): {:?}",
+            found.shared,
+            tags.related
+        );
 
         let mut other = Article::empty(format!("https://local.example/{language}/124"));
         other.text = copy_text(language, "unrelated");
@@ -306,5 +394,40 @@ fn an_article_stored_now_is_related_to_the_next_one() {
     assert_eq!(
         related[0].title.as_deref(),
         Some("Russia and Japan cut salmon quotas")
+    );
+}
+
+/// A wire's templated round-up: the same three sentences each day, with the day's subject.
+fn round_up(day: usize, subject: &str) -> Article {
+    let mut article = Article::empty(format!("https://wire.example/round-up-{day}"));
+    article.title = Some(format!("Russia and Japan discuss {subject}"));
+    article.text = format!(
+        "Officials of Russia and Japan met in Tokyo on day {day} of the round to discuss \
+         {subject}, the foreign ministries of the two countries said in a joint statement.\n\
+         The Russian side said the round showed progress, while Japanese officials said \
+         differences remained and that talks would continue next month in Moscow.\n\
+         Both delegations agreed that the dialogue on {subject} served the interests of the \
+         two neighbours, and that the next round would prepare a meeting of the ministers."
+    );
+    article
+}
+
+#[test]
+fn a_copy_is_related_to_its_original_by_at_least_the_share_copied() {
+    let mut tagger = tagger();
+    let first = round_up(1, "the peace treaty and the 1956 Joint Declaration");
+    tagger.remember(&first);
+    // Its rarest words are the islands, on which the corpus has long reports.
+    let tags = tagger.tag(&round_up(
+        2,
+        "visa-free exchanges for former residents of the Kuril Islands",
+    ));
+    let copy = tags.duplicate_of.expect("the round-up copies the first");
+    assert_eq!(copy.id, first.url);
+    let related = tags.related.iter().find(|r| r.id == first.url);
+    assert!(
+        related.is_some_and(|r| r.similarity >= copy.shared),
+        "{copy:?} {:?}",
+        tags.related
     );
 }

@@ -229,7 +229,8 @@ pub struct Tags {
     pub relevance_evidence: Vec<String>,
     /// Topics with scores and evidence, strongest first.
     pub topics: Vec<TopicTag>,
-    /// Most similar corpus and stored documents, most similar first.
+    /// Most similar corpus and stored documents, most similar first (the text this one
+    /// copies among them, by at least the share of text in common).
     pub related: Vec<RelatedDoc>,
     /// The stored text this one copies, if any.
     pub duplicate_of: Option<DuplicateOf>,
