@@ -44,7 +44,10 @@ pub async fn ingest(
     done.cancel();
     let _ = reporter.await;
     let summary = summary?;
-    print!("{summary}");
+    std::io::Write::write_all(
+        &mut std::io::stdout().lock(),
+        summary.to_string().as_bytes(),
+    )?;
     if shutdown.stop.is_cancelled() {
         eprintln!("stopped by signal; the next run continues where this one stopped");
     }

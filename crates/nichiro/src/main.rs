@@ -40,12 +40,25 @@ fn main() -> ExitCode {
     }
     match run(cli) {
         Ok(code) => code,
+        // A reader that closed stdout early (`nichiro list | head`) wanted no more.
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             // One line: the error and its causes.
             eprintln!("error: {}", format!("{e:#}").replace('\n', " "));
             ExitCode::FAILURE
         }
     }
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    use std::io::ErrorKind::BrokenPipe;
+    e.chain().any(|cause| {
+        let io = cause.downcast_ref::<std::io::Error>().map(|io| io.kind());
+        let json = cause
+            .downcast_ref::<serde_json::Error>()
+            .and_then(|json| json.io_error_kind());
+        io == Some(BrokenPipe) || json == Some(BrokenPipe)
+    })
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {

@@ -220,6 +220,9 @@ pub fn import(config: &Config, input: &Path) -> anyhow::Result<ExitCode> {
     }
     flush(&mut batch)?;
     store.flush()?;
-    println!("imported {new}, already stored {known}");
+    writeln!(
+        std::io::stdout().lock(),
+        "imported {new}, already stored {known}"
+    )?;
     Ok(ExitCode::SUCCESS)
 }

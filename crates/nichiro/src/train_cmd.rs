@@ -1,7 +1,8 @@
 //! `nichiro train`: fits the relevance and topic models to labelled records, reports
 //! cross-validated figures, and writes the model file the tagger reads.
 
-use std::io::BufRead;
+use std::fmt::Write as _;
+use std::io::{BufRead, Write as _};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -60,22 +61,27 @@ pub fn train(config: TagConfig, request: TrainRequest<'_>) -> anyhow::Result<Exi
         threshold: config.relevance_threshold,
         topic_threshold: config.min_topic_score,
     };
-    println!(
+    // The report is printed once the model is written: a reader that closes stdout early
+    // (`| head`) costs no model.
+    let mut report = String::new();
+    writeln!(
+        report,
         "{} records, {relevant} relevant; L2 {}",
         records.len(),
         request.l2
-    );
+    )?;
     let mut summary = String::new();
     if request.folds >= 2 {
         let cv = train::cross_validate(&taxonomy, &matcher, &records, request.folds, options);
-        println!(
+        writeln!(
+            report,
             "{}-fold cross-validation (each record judged by a model fitted without it):",
             request.folds
-        );
-        print_evaluation(&cv);
+        )?;
+        write_evaluation(&mut report, &cv)?;
         if request.errors {
             for line in &cv.mistakes {
-                println!("    {line}");
+                writeln!(report, "    {line}")?;
             }
         }
         summary = format!(
@@ -87,8 +93,8 @@ pub fn train(config: TagConfig, request: TrainRequest<'_>) -> anyhow::Result<Exi
     }
     let mut model = train::train(&taxonomy, &matcher, &records, options);
     let fitted = train::evaluate(&model, &taxonomy, &matcher, &records, options);
-    println!("on the records it was fitted to (optimistic):");
-    print_evaluation(&fitted);
+    writeln!(report, "on the records it was fitted to (optimistic):")?;
+    write_evaluation(&mut report, &fitted)?;
     model.trained_on = format!(
         "{}: {}{summary}",
         request
@@ -98,6 +104,7 @@ pub fn train(config: TagConfig, request: TrainRequest<'_>) -> anyhow::Result<Exi
         model.trained_on
     );
     if request.dry_run {
+        std::io::stdout().lock().write_all(report.as_bytes())?;
         return Ok(ExitCode::SUCCESS);
     }
     let output = request
@@ -111,32 +118,37 @@ pub fn train(config: TagConfig, request: TrainRequest<'_>) -> anyhow::Result<Exi
     let tmp = output.with_extension("toml.tmp");
     std::fs::write(&tmp, text).with_context(|| format!("cannot write {}", tmp.display()))?;
     std::fs::rename(&tmp, &output).with_context(|| format!("cannot write {}", output.display()))?;
-    println!("wrote {}", output.display());
+    writeln!(report, "wrote {}", output.display())?;
+    std::io::stdout().lock().write_all(report.as_bytes())?;
     Ok(ExitCode::SUCCESS)
 }
 
-fn print_evaluation(e: &Evaluation) {
-    println!(
+fn write_evaluation(out: &mut String, e: &Evaluation) -> std::fmt::Result {
+    writeln!(
+        out,
         "  relevance      P {:.3}  R {:.3}  F1 {:.3}",
         e.relevance.precision(),
         e.relevance.recall(),
         e.relevance.f1()
-    );
-    println!(
+    )?;
+    writeln!(
+        out,
         "  topics (micro) P {:.3}  R {:.3}  F1 {:.3}",
         e.topics.precision(),
         e.topics.recall(),
         e.topics.f1()
-    );
+    )?;
     for (topic, c) in &e.per_topic {
-        println!(
+        writeln!(
+            out,
             "    {topic:<28} P {:.3}  R {:.3}  F1 {:.3}  ({} labelled)",
             c.precision(),
             c.recall(),
             c.f1(),
             c.tp + c.fn_
-        );
+        )?;
     }
+    Ok(())
 }
 
 fn read_records(path: &Path) -> anyhow::Result<Vec<LabelledRecord>> {

@@ -441,3 +441,49 @@ async fn raw_gives_back_the_page_as_fetched_when_pages_are_kept() {
         text(&out.stderr)
     );
 }
+
+/// Regression: `nichiro train … | head` panicked ("failed printing to stdout: Broken pipe")
+/// and wrote no model.
+#[test]
+fn tag_and_train_end_quietly_when_stdout_closes_early() {
+    let dir = tempfile::tempdir().unwrap();
+    let records = dir.path().join("labelled.jsonl");
+    let mut lines = String::new();
+    for i in 0..400 {
+        let line = if i % 2 == 0 {
+            serde_json::json!({"id": i, "title": "Russia and Japan hold talks on the Kuril Islands",
+                "text": "Foreign ministers of Russia and Japan met in Tokyo to discuss the islands.",
+                "relevant": true, "topics": ["territorial-dispute", "diplomacy-summits"]})
+        } else {
+            serde_json::json!({"id": i, "title": "Tennis results",
+                "text": "A Spanish player won the final in Paris on Sunday.",
+                "relevant": false, "topics": []})
+        };
+        lines.push_str(&format!("{line}\n"));
+    }
+    std::fs::write(&records, lines).unwrap();
+    let model = dir.path().join("model.toml");
+    let records = records.display().to_string();
+    let model_arg = model.display().to_string();
+    for args in [
+        vec!["tag", "--jsonl", &records],
+        vec![
+            "train", "--jsonl", &records, "--folds", "2", "--output", &model_arg,
+        ],
+    ] {
+        let mut child = nichiro()
+            .args(&args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // The reader goes away before the first line.
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        let stderr = text(&out.stderr);
+        assert!(out.status.success(), "{args:?}: {:?} {stderr}", out.status);
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+    }
+    let written = std::fs::read_to_string(&model).expect("train wrote its model");
+    assert!(written.contains("[relevance]"), "{written}");
+}
