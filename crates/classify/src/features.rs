@@ -58,14 +58,14 @@ impl<'a> Analysis<'a> {
                 analysis.lead.merge(found.clone());
                 lead_chars += sentence.chars().count();
             }
-            analysis.count_sentence(found);
+            analysis.count_sentence(matcher, found);
             analysis.tokens.extend(tokens);
         }
         if !title.is_empty() {
             analysis.headline = title_matches.clone();
         }
         if title_counts {
-            analysis.count_sentence(title_matches);
+            analysis.count_sentence(matcher, title_matches);
         }
         analysis
     }
@@ -75,9 +75,10 @@ impl<'a> Analysis<'a> {
         &self.tokens[self.body_start..]
     }
 
-    fn count_sentence(&mut self, found: Matches) {
+    fn count_sentence(&mut self, matcher: &Matcher, found: Matches) {
         self.sentences += 1;
-        if found.names_both_sides() {
+        // A sentence about a match or a market names the sides for that, not for relations.
+        if found.names_both_sides() && !matcher.about_another_field(&found) {
             self.both_sentences += 1;
             self.with_both.merge(found.clone());
         }
@@ -215,9 +216,16 @@ mod tests {
         en = ["Kuril Islands"]
         ru = ["Курил*"]
         ja = ["北方領土"]
+        [topics.diplomacy-summits]
+        label = "Diplomacy"
+        en = ["talks"]
         [cues.sports]
         label = "Sport"
-        en = ["tennis"]
+        another_field = true
+        en = ["tennis", "final"]
+        [cues.multilateral]
+        label = "UN"
+        en = ["United Nations"]
     "#;
 
     fn features(title: &str, text: &str) -> Vec<(String, f32)> {
@@ -263,15 +271,27 @@ mod tests {
     fn cues_and_co_mentions_are_separate_features() {
         let f = features(
             "",
-            "Russia beat Japan at tennis. Russia won the tennis final.",
+            "Russia met Japan at the United Nations. Russia spoke at the United Nations.",
         );
-        assert!(value(&f, "cue:sports") > 1.0);
+        assert!(value(&f, "cue:multilateral") > 1.0);
         assert!(value(&f, "both_sides_share") > 0.4);
         assert_eq!(
             value(&f, "headline_both"),
             1.0,
             "without a title the first sentence heads"
         );
+    }
+
+    #[test]
+    fn a_sentence_about_another_field_does_not_name_both_sides() {
+        // A result: both sides, and more sport than relations.
+        let f = features("", "Russia beat Japan in the tennis final.");
+        assert_eq!(value(&f, "both_sides"), 0.0);
+        // Talks outweighing the sport, and a political setting, still count.
+        let f = features("", "Russia and Japan held talks on tennis.");
+        assert!(value(&f, "both_sides") > 0.0);
+        let f = features("", "Russia and Japan spoke at the United Nations.");
+        assert!(value(&f, "both_sides") > 0.0);
     }
 
     #[test]

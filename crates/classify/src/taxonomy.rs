@@ -76,6 +76,12 @@ pub struct TopicDef {
 pub struct CueDef {
     /// Human-readable name.
     pub label: String,
+    /// Whether the cue names a field outside the relations (sport, markets, nature): a
+    /// sentence with more of its terms than of all topics' does not count as one naming both
+    /// sides (`the Russian won in Tokyo, ahead of the Japanese`). Default false: a political
+    /// setting (the UN, a commemoration) can frame relations.
+    #[serde(default)]
+    pub another_field: bool,
     /// The cue's terms.
     #[serde(flatten)]
     pub terms: Terms,
@@ -216,6 +222,8 @@ pub struct Matcher {
     substrings: Vec<usize>,
     /// One automaton over all substring terms (pattern i is `substrings[i]`).
     substring_automaton: Option<AhoCorasick>,
+    /// The cues that name a field outside the relations ([`CueDef::another_field`]).
+    field_cues: Vec<Group>,
 }
 
 /// Matches found in one text: per group, each term with its count.
@@ -309,6 +317,12 @@ impl Matcher {
             by_first_raw: HashMap::default(),
             substrings: Vec::new(),
             substring_automaton: None,
+            field_cues: taxonomy
+                .cues
+                .iter()
+                .filter(|(_, cue)| cue.another_field)
+                .map(|(id, _)| Group::Cue(id.clone()))
+                .collect(),
         };
         for (side, terms) in &taxonomy.sides {
             for term in terms.all() {
@@ -428,6 +442,13 @@ impl Matcher {
             term,
             pattern,
         });
+    }
+
+    /// Whether `found` (one sentence's matches) is about a field outside the relations: more
+    /// terms of one such cue than of all topics together.
+    pub fn about_another_field(&self, found: &Matches) -> bool {
+        let field = self.field_cues.iter().map(|cue| found.total(cue)).max();
+        field.is_some_and(|n| n > found.topic_total())
     }
 
     /// Finds every term in `text` (whose tokens are `tokens`).

@@ -222,6 +222,14 @@ const FALSE_FRIENDS: &[(&str, &str, usize)] = &[
     ("中国地方の中国電力。", "third-parties", 0),
     ("中国が反発した。", "third-parties", 1),
     ("党大会が開かれた。", "cue:sports", 0),
+    ("The trade ministry said so.", "economy-energy-trade", 0),
+    (
+        "Министерство экономики, торговли и промышленности.",
+        "economy-energy-trade",
+        0,
+    ),
+    ("経済産業省が発表した。", "economy-energy-trade", 0),
+    ("経済産業省が発表した。", "side:japan", 1),
     // Each side's reporting names its own government without the country.
     ("政府は10日、ロシアに抗議した。", "side:japan", 1),
     ("首相は対ロ制裁を発表した。", "side:japan", 1),
