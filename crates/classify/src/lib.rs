@@ -334,13 +334,7 @@ impl Tagger {
             .topics
             .into_iter()
             .map(|(topic, score)| TopicTag {
-                evidence: [
-                    Group::Topic(topic.clone()),
-                    Group::TopicContext(topic.clone()),
-                ]
-                .iter()
-                .flat_map(|group| analysis.all.evidence(group))
-                .collect(),
+                evidence: analysis.all.topic_evidence(&topic),
                 topic,
                 score,
             })

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::TagError;
 use crate::features::{Analysis, Features};
-use crate::taxonomy::{Group, Taxonomy};
+use crate::taxonomy::Taxonomy;
 
 /// One logistic regression: `p = 1 / (1 + e^-(bias + Σ weight·feature))`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -106,11 +106,7 @@ impl Model {
             // The fallback topic needs evidence: a topic none of whose terms occur is a guess.
             let best = scored
                 .iter()
-                .find(|(topic, _)| {
-                    analysis.all.total(&Group::Topic(topic.clone()))
-                        + analysis.all.total(&Group::TopicContext(topic.clone()))
-                        > 0
-                })
+                .find(|(topic, _)| !analysis.all.topic_evidence(topic).is_empty())
                 .cloned();
             topics = scored
                 .into_iter()

@@ -299,6 +299,13 @@ impl Matches {
         terms.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
         terms.into_iter().map(|(t, _)| t.clone()).collect()
     }
+
+    /// A topic's evidence: its terms found, most frequent first, then its context terms.
+    pub fn topic_evidence(&self, topic: &str) -> Vec<String> {
+        let mut terms = self.evidence(&Group::Topic(topic.to_string()));
+        terms.extend(self.evidence(&Group::TopicContext(topic.to_string())));
+        terms
+    }
 }
 
 impl Matcher {
