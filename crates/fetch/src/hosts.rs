@@ -25,6 +25,9 @@ pub struct HostPolicy {
     pub failure_threshold: u32,
     /// How long it is left alone the first time (doubling each time after, up to an hour).
     pub cooldown: Duration,
+    /// Longest a `Retry-After` holds the host back: a server asking for longer is asked
+    /// again after this, not never.
+    pub max_retry_after: Duration,
 }
 
 /// Why a host cannot take a request now.
@@ -149,7 +152,7 @@ impl HostBook {
         self.with_host(origin, |host, policy| {
             host.in_flight = host.in_flight.saturating_sub(1);
             let delay = policy.delay.max(host.crawl_delay);
-            host.next_allowed = host.next_allowed.max(Some(now + delay));
+            host.next_allowed = host.next_allowed.max(Some(later(now, delay)));
             match outcome {
                 Outcome::Aborted => None,
                 Outcome::Answered => {
@@ -158,7 +161,8 @@ impl HostBook {
                     None
                 }
                 Outcome::RetryAfter(wait) => {
-                    host.next_allowed = host.next_allowed.max(Some(now + wait));
+                    let wait = wait.min(policy.max_retry_after);
+                    host.next_allowed = host.next_allowed.max(Some(later(now, wait)));
                     None
                 }
                 Outcome::Failed => {
@@ -170,7 +174,7 @@ impl HostBook {
                         .min(MAX_COOLDOWN);
                     host.times_down += 1;
                     host.consecutive_failures = 0;
-                    host.down_until = Some(now + cooldown);
+                    host.down_until = Some(later(now, cooldown));
                     Some(BackedOff {
                         origin: origin.to_string(),
                         cooldown,
@@ -186,6 +190,14 @@ impl HostBook {
     }
 }
 
+/// `now + wait`, or as late as the clock can say when that overflows: a duration that came
+/// from outside (a header, a config) must not panic the crawl.
+fn later(now: Instant, wait: Duration) -> Instant {
+    now.checked_add(wait)
+        .or_else(|| now.checked_add(Duration::from_secs(100 * 365 * 24 * 3600)))
+        .unwrap_or(now)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -196,7 +208,28 @@ mod tests {
             max_in_flight: 1,
             failure_threshold: 2,
             cooldown: Duration::from_secs(60),
+            max_retry_after: Duration::from_secs(600),
         })
+    }
+
+    #[test]
+    fn a_retry_after_beyond_any_clock_holds_the_host_back_only_up_to_the_cap() {
+        // `Retry-After: 9223372036854775807` panicked here with an overflow, ending the run;
+        // `Retry-After: 999999999` held the host's other pages back for ever.
+        let book = book(0);
+        for wait in [Duration::from_secs(999_999_999), Duration::MAX] {
+            assert_eq!(book.try_start("a"), Ok(()));
+            book.finish("a", Outcome::RetryAfter(wait));
+            match book.try_start("a") {
+                Err(NotReady::Until(at)) => assert!(
+                    at <= Instant::now() + Duration::from_secs(600),
+                    "held back {:?}",
+                    at - Instant::now()
+                ),
+                other => panic!("{other:?}"),
+            }
+            book.hosts.lock().unwrap().clear();
+        }
     }
 
     #[test]

@@ -225,6 +225,7 @@ impl HttpFetcher {
             max_in_flight: config.per_host_concurrency,
             failure_threshold: config.host_failure_threshold,
             cooldown: Duration::from_secs(config.host_cooldown_secs),
+            max_retry_after: Duration::from_secs(config.max_retry_after_secs),
         });
         Ok(HttpFetcher {
             client,
@@ -489,15 +490,21 @@ pub fn origin_of(url: &str) -> Option<String> {
         .map(|u| u.origin().ascii_serialization())
 }
 
-/// A `Retry-After` value: seconds, or an HTTP date.
+/// Longest `Retry-After` read from a header: a year. Longer values (up to `u64::MAX` seconds,
+/// or a date in year 9999) read as this; the fetcher's own cap is far lower.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(366 * 24 * 3600);
+
+/// A `Retry-After` value: seconds, or an HTTP date; at most a year.
 pub fn parse_retry_after(value: &str) -> Option<Duration> {
     let value = value.trim();
-    if let Ok(secs) = value.parse::<u64>() {
-        return Some(Duration::from_secs(secs));
+    if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
+        // Digits that overflow a u64 are still a (very long) number of seconds.
+        let secs = value.parse::<u64>().unwrap_or(u64::MAX);
+        return Some(Duration::from_secs(secs).min(MAX_RETRY_AFTER));
     }
     let when = chrono::DateTime::parse_from_rfc2822(value).ok()?;
     let secs = (when.with_timezone(&chrono::Utc) - chrono::Utc::now()).num_seconds();
-    Some(Duration::from_secs(secs.max(0) as u64))
+    Some(Duration::from_secs(secs.max(0).unsigned_abs()).min(MAX_RETRY_AFTER))
 }
 
 fn is_textual(content_type: &str) -> bool {
@@ -624,5 +631,9 @@ mod tests {
             Some(Duration::ZERO)
         );
         assert_eq!(parse_retry_after("soon"), None);
+        let year = Some(Duration::from_secs(366 * 24 * 3600));
+        assert_eq!(parse_retry_after("9223372036854775807"), year);
+        assert_eq!(parse_retry_after("99999999999999999999999"), year);
+        assert_eq!(parse_retry_after("Fri, 31 Dec 9999 23:59:59 GMT"), year);
     }
 }

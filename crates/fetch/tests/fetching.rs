@@ -325,6 +325,56 @@ async fn retry_after_is_obeyed() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retry_after_past_any_clock_gives_up_its_page_and_not_its_host() {
+    // `Retry-After: 9223372036854775807` panicked the fetch stage (an Instant overflow);
+    // `999999999` and a date in year 9999 held the host's other pages back for ever.
+    async fn page(State(log): State<Log>, Path(n): Path<usize>) -> Response {
+        log.record(&format!("/p/{n}"));
+        let wait = match n {
+            0 => "9223372036854775807",
+            1 => "999999999",
+            2 => "Fri, 31 Dec 9999 23:59:59 GMT",
+            _ => return ([(header::CONTENT_TYPE, "text/html")], article_html(n)).into_response(),
+        };
+        (
+            StatusCode::TOO_MANY_REQUESTS,
+            [(header::RETRY_AFTER, wait)],
+            "later",
+        )
+            .into_response()
+    }
+    let log = Log::default();
+    let base = serve(
+        Router::new()
+            .route("/p/{n}", get(page))
+            .with_state(log.clone()),
+    )
+    .await;
+    let ctx = context(FetchConfig {
+        obey_robots: false,
+        max_retry_after_secs: 1,
+        ..config()
+    });
+    let urls = (0..5).map(|n| format!("{base}/p/{n}")).collect();
+    let mut pages_rx = fetch_only(&ctx, urls).await;
+    let mut fetched = Vec::new();
+    while let Some(page) = within(pages_rx.recv()).await {
+        fetched.push(page.requested_url);
+    }
+    fetched.sort();
+    assert_eq!(fetched, vec![format!("{base}/p/3"), format!("{base}/p/4")]);
+    for n in 0..3 {
+        assert_eq!(
+            log.count(&format!("/p/{n}")),
+            1,
+            "/p/{n} was given up, not retried"
+        );
+    }
+    let counts = &ctx.stats.snapshot()["s"];
+    assert_eq!((counts.fetched, counts.failed), (2, 3));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hung_host_does_not_hold_back_another() {
     let hang = Arc::new(tokio::sync::Notify::new());
     let (slow, slow_log) = news_host(5, Some(hang.clone())).await;
