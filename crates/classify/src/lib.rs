@@ -158,6 +158,37 @@ impl Default for TagConfig {
 }
 
 impl TagConfig {
+    /// Checks every number against its range, naming the key of one out of range.
+    pub fn validate(&self) -> Result<(), String> {
+        use nichiro_model::check_range as range;
+        range(
+            "tag.relevance_threshold",
+            self.relevance_threshold,
+            0.0,
+            1.0,
+        )?;
+        range("tag.min_topic_score", self.min_topic_score, 0.0, 1.0)?;
+        range("tag.max_related", self.max_related, 0, 1000)?;
+        range(
+            "tag.min_related_similarity",
+            self.min_related_similarity,
+            0.0,
+            1.0,
+        )?;
+        range(
+            "tag.duplicate_min_shared",
+            self.duplicate_min_shared,
+            0.0,
+            1.0,
+        )?;
+        range(
+            "tag.duplicate_min_common",
+            self.duplicate_min_common,
+            1,
+            10_000,
+        )
+    }
+
     /// The gazetteer file to read: the configured one, or `gazetteer.toml` beside the
     /// taxonomy if it exists.
     pub fn gazetteer_path(&self) -> Option<PathBuf> {

@@ -61,6 +61,20 @@ impl Default for Limits {
 }
 
 impl Limits {
+    /// Checks every number against its range, naming the key of one out of range.
+    pub fn validate(&self) -> Result<(), String> {
+        use nichiro_model::check_range as range;
+        range("clean.max_bytes", self.max_bytes, 1024, 1 << 30)?;
+        range("clean.max_depth", self.max_depth, 8, 10_000)?;
+        range("clean.max_millis", self.max_millis, 1, 600_000)?;
+        range(
+            "clean.min_article_chars",
+            self.min_article_chars,
+            0,
+            1_000_000,
+        )
+    }
+
     /// `max_millis` as a duration.
     pub fn max_time(&self) -> Duration {
         Duration::from_millis(self.max_millis)

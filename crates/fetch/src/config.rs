@@ -81,6 +81,65 @@ impl Default for FetchConfig {
     }
 }
 
+impl FetchConfig {
+    /// Checks every number against its range, naming the key of one out of range.
+    pub fn validate(&self) -> Result<(), String> {
+        use nichiro_model::check_range as range;
+        range(
+            "fetch.connect_timeout_secs",
+            self.connect_timeout_secs,
+            1,
+            3600,
+        )?;
+        range(
+            "fetch.request_timeout_secs",
+            self.request_timeout_secs,
+            1,
+            86_400,
+        )?;
+        range("fetch.read_timeout_secs", self.read_timeout_secs, 1, 3600)?;
+        range("fetch.max_body_bytes", self.max_body_bytes, 1024, 1 << 30)?;
+        range("fetch.concurrency", self.concurrency, 1, 1024)?;
+        range(
+            "fetch.per_host_concurrency",
+            self.per_host_concurrency,
+            1,
+            64,
+        )?;
+        range(
+            "fetch.per_host_delay_ms",
+            self.per_host_delay_ms,
+            0,
+            3_600_000,
+        )?;
+        range("fetch.max_redirects", self.max_redirects, 0, 30)?;
+        range("fetch.max_retries", self.max_retries, 0, 20)?;
+        range("fetch.retry_base_ms", self.retry_base_ms, 0, 3_600_000)?;
+        range(
+            "fetch.max_retry_after_secs",
+            self.max_retry_after_secs,
+            0,
+            86_400,
+        )?;
+        range(
+            "fetch.host_failure_threshold",
+            self.host_failure_threshold,
+            1,
+            1000,
+        )?;
+        range(
+            "fetch.host_cooldown_secs",
+            self.host_cooldown_secs,
+            0,
+            86_400,
+        )?;
+        if self.user_agent.trim().is_empty() || self.user_agent.len() > 512 {
+            return Err("fetch.user_agent must be 1 to 512 characters".into());
+        }
+        Ok(())
+    }
+}
+
 /// What kind of source a `[[source]]` is.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
@@ -156,6 +215,11 @@ pub struct SourceConfig {
     #[serde(default = "default_true")]
     pub enabled: bool,
 }
+
+/// Longest poll interval a source may ask for: a year.
+const MAX_POLL_SECS: u64 = 366 * 24 * 3600;
+/// Oldest `max_age_days` accepted: about three centuries, older than any dated web page.
+pub const MAX_AGE_DAYS: u64 = 100_000;
 
 fn default_poll_secs() -> u64 {
     900
@@ -264,11 +328,31 @@ impl SourceConfig {
                 }
             }
         }
-        if self.poll_interval_secs == 0 {
-            return Err(format!(
-                "source {name:?}: poll_interval_secs must be above 0"
-            ));
-        }
+        let key = |field: &str| format!("source {name:?}: {field}");
+        nichiro_model::check_range(
+            &key("poll_interval_secs"),
+            self.poll_interval_secs,
+            1,
+            MAX_POLL_SECS,
+        )?;
+        nichiro_model::check_optional_range(
+            &key("min_poll_interval_secs"),
+            self.min_poll_interval_secs,
+            1,
+            MAX_POLL_SECS,
+        )?;
+        nichiro_model::check_optional_range(
+            &key("max_poll_interval_secs"),
+            self.max_poll_interval_secs,
+            1,
+            MAX_POLL_SECS,
+        )?;
+        nichiro_model::check_optional_range(
+            &key("max_age_days"),
+            self.max_age_days,
+            1,
+            MAX_AGE_DAYS,
+        )?;
         if let (Some(min), Some(max)) = (self.min_poll_interval_secs, self.max_poll_interval_secs)
             && min > max
         {

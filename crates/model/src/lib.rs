@@ -8,7 +8,8 @@
 //! day an arrow can cross a process boundary. This crate does no I/O and knows nothing of
 //! HTTP, HTML, SQLite or tokio: those belong to the stage crates. (The exceptions are small
 //! shared helpers: [`file_url`], which resolves a path so that every stage names a local file
-//! alike, and [`parse_date`], which reads the date formats of feeds, sitemaps and pages.)
+//! alike, [`parse_date`], which reads the date formats of feeds, sitemaps and pages, and
+//! [`check_range`], which every config section uses to refuse numbers out of range.)
 //!
 //! ```
 //! use nichiro_model::{Article, PageKind};
@@ -19,11 +20,13 @@
 
 mod dates;
 pub mod manifest;
+mod ranges;
 
 use chrono::{DateTime, FixedOffset, Utc};
 use serde::{Deserialize, Serialize};
 
 pub use dates::parse_date;
+pub use ranges::{check_optional_range, check_range};
 
 /// What the sources stage asks the fetch stage to get.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

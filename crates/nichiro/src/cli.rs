@@ -116,8 +116,8 @@ pub enum Command {
         /// Folds of cross-validation (0 for none).
         #[arg(long, default_value_t = 10)]
         folds: usize,
-        /// Strength of the L2 penalty on the weights.
-        #[arg(long, default_value_t = 1.0)]
+        /// Strength of the L2 penalty on the weights (0.000001 to 1000000).
+        #[arg(long, default_value_t = 1.0, value_parser = parse_l2)]
         l2: f64,
         /// Report only; write no model.
         #[arg(long)]
@@ -203,4 +203,11 @@ pub struct FilterArgs {
     /// Only articles tagged relevant.
     #[arg(long)]
     pub relevant: bool,
+}
+
+/// An L2 penalty: a finite number from 0.000001 to 1000000 (NaN would write a model of NaNs).
+fn parse_l2(text: &str) -> Result<f64, String> {
+    let l2: f64 = text.parse().map_err(|e| format!("{e}"))?;
+    nichiro_model::check_range("--l2", l2, 1e-6, 1e6)?;
+    Ok(l2)
 }

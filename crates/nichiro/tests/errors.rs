@@ -109,3 +109,17 @@ async fn read_commands_without_a_store_say_so() {
         "a read does not create a store"
     );
 }
+
+#[tokio::test]
+async fn train_refuses_an_l2_that_is_not_a_finite_positive_number() {
+    // `--l2 nan` used to write `bias = nan`, and a later backfill failed on a NULL relevance.
+    for l2 in ["nan", "inf", "-1", "0"] {
+        let out = run(&["train", "--jsonl", "-", "--dry-run", &format!("--l2={l2}")]).await;
+        assert_eq!(out.status.code(), Some(2), "--l2 {l2}");
+        let stderr = text(&out.stderr);
+        assert!(
+            stderr.contains("--l2") && stderr.contains("must be from"),
+            "--l2 {l2}: {stderr}"
+        );
+    }
+}

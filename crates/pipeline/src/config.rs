@@ -52,6 +52,34 @@ impl Default for PipelineConfig {
     }
 }
 
+impl PipelineConfig {
+    /// Checks every number against its range, naming the key of one out of range.
+    pub fn validate(&self) -> Result<(), String> {
+        use nichiro_model::check_range as range;
+        range(
+            "pipeline.channel_capacity",
+            self.channel_capacity,
+            1,
+            1_000_000,
+        )?;
+        range("pipeline.clean_workers", self.clean_workers, 1, 1024)?;
+        range("pipeline.store_batch", self.store_batch, 1, 100_000)?;
+        range(
+            "pipeline.grace_period_secs",
+            self.grace_period_secs,
+            0,
+            3600,
+        )?;
+        range("pipeline.lease_secs", self.lease_secs, 3, 86_400)?;
+        range(
+            "pipeline.max_claimed_pages",
+            self.max_claimed_pages,
+            1,
+            1_000_000,
+        )
+    }
+}
+
 /// The whole config file.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -185,12 +213,10 @@ impl Config {
                 corpus.display()
             ));
         }
-        if self.pipeline.channel_capacity == 0 || self.pipeline.store_batch == 0 {
-            return Err(
-                "pipeline.channel_capacity and pipeline.store_batch must be above 0".into(),
-            );
-        }
-        Ok(())
+        self.pipeline.validate()?;
+        self.fetch.validate()?;
+        self.clean.validate()?;
+        self.tag.validate()
     }
 
     /// The sources that are enabled.
@@ -269,6 +295,43 @@ mod tests {
             (
                 "[store]\npath = \"s\"\n[tag]\ncorpus = \"\"\n[[source]]\nname = \"f\"\nkind = \"feed\"\nurl = \"https://x.org/\"\ninclude = [\"(\"]\n",
                 "bad include pattern",
+            ),
+            // Numbers that used to pass and then panic, hang or overflow later.
+            (
+                "[store]\npath = \"s\"\n[tag]\ncorpus = \"\"\n[pipeline]\nchannel_capacity = 18446744073709551615\n",
+                "pipeline.channel_capacity is 18446744073709551615; it must be from 1 to 1000000",
+            ),
+            (
+                "[store]\npath = \"s\"\n[tag]\ncorpus = \"\"\n[pipeline]\nstore_batch = 1000000000000\n",
+                "pipeline.store_batch is 1000000000000",
+            ),
+            (
+                "[store]\npath = \"s\"\n[tag]\ncorpus = \"\"\n[fetch]\nread_timeout_secs = 18446744073709551615\n",
+                "fetch.read_timeout_secs is",
+            ),
+            (
+                "[store]\npath = \"s\"\n[tag]\ncorpus = \"\"\n[fetch]\nper_host_delay_ms = 18446744073709551615\n",
+                "fetch.per_host_delay_ms is",
+            ),
+            (
+                "[store]\npath = \"s\"\n[tag]\ncorpus = \"\"\n[[source]]\nname = \"d\"\nkind = \"dir\"\npath = \"p\"\nmax_age_days = 1000000000\n",
+                "source \"d\": max_age_days is 1000000000",
+            ),
+            (
+                "[store]\npath = \"s\"\n[tag]\ncorpus = \"\"\n[[source]]\nname = \"d\"\nkind = \"dir\"\npath = \"p\"\nmax_age_days = 18446744073709551615\n",
+                "source \"d\": max_age_days is 18446744073709551615",
+            ),
+            (
+                "[store]\npath = \"s\"\n[tag]\ncorpus = \"\"\nrelevance_threshold = nan\n",
+                "tag.relevance_threshold is NaN",
+            ),
+            (
+                "[store]\npath = \"s\"\n[tag]\ncorpus = \"\"\nrelevance_threshold = 1.5\n",
+                "tag.relevance_threshold is 1.5; it must be from 0 to 1",
+            ),
+            (
+                "[store]\npath = \"s\"\n[tag]\ncorpus = \"\"\n[clean]\nmax_millis = 0\n",
+                "clean.max_millis is 0",
             ),
         ];
         for (text, expected) in cases {

@@ -311,7 +311,11 @@ impl Source {
         let by_age = self
             .config
             .max_age_days
-            .map(|days| Utc::now() - chrono::Duration::days(days as i64));
+            // Validation keeps it in range; a value past it means no age limit rather than
+            // an overflow (or, cast to a negative number, a limit in the future).
+            .filter(|days| *days <= crate::config::MAX_AGE_DAYS)
+            .and_then(|days| chrono::Duration::try_days(days as i64))
+            .and_then(|age| Utc::now().checked_sub_signed(age));
         match (by_age, ctx.since) {
             (Some(a), Some(b)) => Some(a.max(b)),
             (a, b) => a.or(b),
