@@ -14,14 +14,24 @@
 //!   listing and the sources spread over the daemons.
 //! - A daemon killed outright renews nothing: its leases run out and the others take the
 //!   work up on their next polls.
+//! - A backfill does not leave a page to another process and end: it waits until that
+//!   process stores the page or its lease runs out, and then fetches it itself
+//!   ([`HeldElsewhere::WaitForThem`]). A run after a SIGKILL, started before the dead
+//!   process's leases ran out, so still stores every page of the listing.
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use nichiro_fetch::Coordinator;
 use nichiro_fetch::canonical_url::canonicalize;
+use nichiro_fetch::{Coordinator, SeenUrls};
+use nichiro_model::FetchJob;
 use nichiro_store::{Claim, Store, StoreConfig, StoreError};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::store_retry::retrying;
+use crate::{PipelineError, Progress};
 
 /// This process's name in claims: its host (`HOSTNAME`, else the kernel's host name) and
 /// process id, so a stuck lease can be traced to its daemon.
@@ -190,6 +200,144 @@ impl Coordinator for SharedClaims {
     fn job_ended_without_page(&self, url: &str) {
         self.page_dropped(url);
     }
+}
+
+/// What the claiming stage does with a page another process holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HeldElsewhere {
+    /// Leave it: if that process dies, the page is listed again by a later poll (a daemon).
+    LeaveToNextPoll,
+    /// Wait until that process stores it or its lease runs out, then take it (a backfill,
+    /// which has no later poll).
+    WaitForThem,
+}
+
+/// The claiming thread, with a shared store: passes on a remote job only once this process
+/// has room for it ([`SharedClaims::wait_for_room`]) and holds the claim on its page
+/// ([`SharedClaims::claim_page`]). A page another process has stored is dropped here; one
+/// another process holds is dropped and given back to the seen set (so a later poll may
+/// offer it again), or, with [`HeldElsewhere::WaitForThem`], asked for again until its fate
+/// is known. Local jobs (files, archives), and every job without a shared store, pass as
+/// they are.
+pub(crate) fn run_claims(
+    claims: Option<&SharedClaims>,
+    held_elsewhere: HeldElsewhere,
+    stop: &CancellationToken,
+    seen: &SeenUrls,
+    mut jobs: mpsc::Receiver<FetchJob>,
+    claimed: mpsc::Sender<FetchJob>,
+    progress: &Progress,
+) -> Result<(), PipelineError> {
+    let mut waiting: Vec<FetchJob> = Vec::new();
+    while let Some(job) = jobs.blocking_recv() {
+        let (Some(claims), FetchJob::Remote(remote)) = (claims, &job) else {
+            if claimed.blocking_send(job).is_err() {
+                return Ok(());
+            }
+            continue;
+        };
+        match claims.claim_job(remote, stop, seen, progress)? {
+            Some(Claim::Granted) => {
+                if claimed.blocking_send(job).is_err() {
+                    return Ok(());
+                }
+            }
+            Some(Claim::HeldElsewhere) if held_elsewhere == HeldElsewhere::WaitForThem => {
+                tracing::debug!(url = %remote.url, "held by another process: waiting for it");
+                waiting.push(job);
+            }
+            Some(Claim::HeldElsewhere) => claims.leave(remote, seen, progress),
+            Some(Claim::Stored) | None => {}
+        }
+    }
+    let Some(claims) = claims.filter(|_| !waiting.is_empty()) else {
+        return Ok(());
+    };
+    tracing::info!(
+        pages = waiting.len(),
+        lease_secs = claims.lease.as_secs(),
+        "pages of this run are held by another process: waiting until it stores them or its leases run out"
+    );
+    // Asked again a few times per lease: a dead process's pages are taken up soon after
+    // its leases run out.
+    let period = (claims.lease / 4).clamp(Duration::from_millis(200), Duration::from_secs(5));
+    while !waiting.is_empty() {
+        if !sleep_unless_stopped(period, stop) {
+            break;
+        }
+        let mut still_held = Vec::new();
+        for job in waiting.drain(..) {
+            let FetchJob::Remote(remote) = &job else {
+                continue;
+            };
+            match claims.claim_job(remote, stop, seen, progress)? {
+                Some(Claim::Granted) => {
+                    if claimed.blocking_send(job).is_err() {
+                        return Ok(());
+                    }
+                }
+                Some(Claim::HeldElsewhere) => still_held.push(job),
+                Some(Claim::Stored) | None => {}
+            }
+        }
+        waiting = still_held;
+    }
+    // Stopped while waiting: what is left goes to a later run, which lists it in full.
+    for job in &waiting {
+        if let FetchJob::Remote(remote) = job {
+            claims.leave(remote, seen, progress);
+        }
+    }
+    Ok(())
+}
+
+impl SharedClaims {
+    /// Claims the page of `remote` once there is room for it; `None` when stopped first.
+    /// A page another process stored is counted here.
+    fn claim_job(
+        &self,
+        remote: &nichiro_model::RemoteJob,
+        stop: &CancellationToken,
+        seen: &SeenUrls,
+        progress: &Progress,
+    ) -> Result<Option<Claim>, PipelineError> {
+        if !self.wait_for_room(stop) {
+            seen.release(&remote.url);
+            return Ok(None);
+        }
+        let claim = retrying("claim a page", || self.claim_page(&remote.url))?;
+        if claim == Claim::Stored {
+            // Stored by another process: seen for good.
+            progress.update(|s| s.claimed_elsewhere += 1);
+        }
+        Ok(Some(claim))
+    }
+
+    /// Leaves a page another process holds to it: given back to the seen set, so that a
+    /// later poll may offer it again if that process dies, and counted against its source,
+    /// whose validators are then not kept.
+    fn leave(&self, remote: &nichiro_model::RemoteJob, seen: &SeenUrls, progress: &Progress) {
+        tracing::debug!(url = %remote.url, "left to another process");
+        seen.release(&remote.url);
+        progress.update(|s| s.claimed_elsewhere += 1);
+        progress
+            .stats
+            .update(&remote.source, |c| c.claimed_elsewhere += 1);
+    }
+}
+
+/// Sleeps for `period` in short steps; false as soon as `stop` fires.
+fn sleep_unless_stopped(period: Duration, stop: &CancellationToken) -> bool {
+    let step = Duration::from_millis(50);
+    let mut slept = Duration::ZERO;
+    while slept < period {
+        if stop.is_cancelled() {
+            return false;
+        }
+        std::thread::sleep(step.min(period - slept));
+        slept += step;
+    }
+    !stop.is_cancelled()
 }
 
 /// A thread renewing this process's claims on pages every third of the lease, until dropped.

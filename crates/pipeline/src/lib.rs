@@ -29,8 +29,8 @@ use nichiro_classify::corpus::Document;
 use nichiro_fetch::canonical_url::canonicalize;
 use nichiro_fetch::http::Validators;
 use nichiro_fetch::{FetchStats, HttpFetcher, PollContext, PollMode, SeenUrls, Source};
-use nichiro_model::{ArchivedPage, Article, FetchJob, PageKind, RawPage, TaggedArticle};
-use nichiro_store::{Claim, InsertOutcome, Store};
+use nichiro_model::{ArchivedPage, Article, PageKind, RawPage, TaggedArticle};
+use nichiro_store::{InsertOutcome, Store};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
@@ -233,9 +233,16 @@ impl Pipeline {
             let claimed = progress.clone();
             let claims = claims.clone();
             let stop = shutdown.stop.clone();
+            // A backfill waits for the pages another process held when listed (until that
+            // process stores them or its leases run out); a daemon leaves them to its next poll.
+            let held_elsewhere = match mode {
+                PollMode::Once => claims::HeldElsewhere::WaitForThem,
+                PollMode::Forever => claims::HeldElsewhere::LeaveToNextPoll,
+            };
             move || {
-                run_claims(
+                claims::run_claims(
                     claims.as_deref(),
+                    held_elsewhere,
                     &stop,
                     &seen,
                     jobs_rx,
@@ -295,14 +302,17 @@ impl Pipeline {
             .map(|g| (g.url, g.source, g.reason))
             .collect();
         let counts = ctx.stats.snapshot();
-        // Validators are kept only when every item of the listing was dealt with: after a
-        // stop, or with a failure, the next run must list the source in full again.
+        // Validators are kept only when every item of the listing was dealt with (stored or
+        // given up for good, by this process or another): after a stop, a failure, or a page
+        // left to another process, the next run must list the source in full again.
         let validators: Vec<(String, Option<String>, Option<String>)> =
             if mode == PollMode::Once && !shutdown.stop.is_cancelled() {
                 sources
                     .iter()
                     .map(|source| {
-                        let clean = counts.get(source.name()).is_none_or(|c| c.failed == 0);
+                        let clean = counts
+                            .get(source.name())
+                            .is_none_or(|c| c.failed == 0 && c.claimed_elsewhere == 0);
                         let v = source.validators().filter(|_| clean);
                         (
                             source.name().to_string(),
@@ -484,52 +494,6 @@ fn spawn_clean(
             })
         })
         .collect()
-}
-
-/// The claiming thread, with a shared store: passes on a remote job only once this process
-/// has room for it ([`SharedClaims::wait_for_room`]) and holds the claim on its page
-/// ([`SharedClaims::claim_page`]); a page another daemon holds,
-/// or has stored, is dropped here and given back to the seen set, so that a later poll may
-/// try it again if that daemon dies. Local jobs (files, archives), and every job without a
-/// shared store, pass as they are.
-fn run_claims(
-    claims: Option<&SharedClaims>,
-    stop: &CancellationToken,
-    seen: &SeenUrls,
-    mut jobs: mpsc::Receiver<FetchJob>,
-    claimed: mpsc::Sender<FetchJob>,
-    progress: &Progress,
-) -> Result<(), PipelineError> {
-    while let Some(job) = jobs.blocking_recv() {
-        if let (Some(claims), FetchJob::Remote(remote)) = (claims, &job) {
-            if !claims.wait_for_room(stop) {
-                seen.release(&remote.url);
-                continue;
-            }
-            match retrying("claim a page", || claims.claim_page(&remote.url))? {
-                Claim::Granted => {}
-                Claim::Stored => {
-                    // Stored by another daemon: seen for good.
-                    progress.update(|s| s.claimed_elsewhere += 1);
-                    continue;
-                }
-                Claim::HeldElsewhere => {
-                    // Another daemon is on it; if it dies, a later poll offers the page again.
-                    tracing::debug!(url = %remote.url, "claimed by another daemon");
-                    seen.release(&remote.url);
-                    progress.update(|s| s.claimed_elsewhere += 1);
-                    progress
-                        .stats
-                        .update(&remote.source, |c| c.claimed_elsewhere += 1);
-                    continue;
-                }
-            }
-        }
-        if claimed.blocking_send(job).is_err() {
-            break;
-        }
-    }
-    Ok(())
 }
 
 /// The tagging thread: tags each article and adds it to the collection, so later articles

@@ -146,23 +146,32 @@ fn sqlite_store() -> Option<TestStore> {
     })
 }
 
-/// A PostgreSQL store in a schema of its own (so tests run in parallel), dropped afterwards;
-/// `None`, with a note, when `NICHIRO_TEST_POSTGRES_URL` is not set.
+/// The server the PostgreSQL tests use: `NICHIRO_TEST_POSTGRES_URL`, else the local one. They
+/// never skip: a test that cannot reach it fails, saying so.
+fn test_postgres_url() -> String {
+    std::env::var("NICHIRO_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+}
+
+fn unreachable_postgres(url: &str, error: &dyn std::fmt::Display) -> String {
+    format!(
+        "the PostgreSQL tests need a server they may create schemas on, and {url} cannot be \
+         used: {error}. Start PostgreSQL (the README says how) or point \
+         NICHIRO_TEST_POSTGRES_URL at one"
+    )
+}
+
+/// A PostgreSQL store in a schema of its own (so tests run in parallel), dropped afterwards.
 fn postgres_store() -> Option<TestStore> {
     static SCHEMAS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-    let Ok(url) = std::env::var("NICHIRO_TEST_POSTGRES_URL") else {
-        eprintln!(
-            "skipped: NICHIRO_TEST_POSTGRES_URL is not set (the README says how to run these)"
-        );
-        return None;
-    };
+    let url = test_postgres_url();
     let schema = format!(
         "nichiro_test_{}_{}",
         std::process::id(),
         SCHEMAS.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
     );
     let store = PostgresStore::open(&url, Some(&schema))
-        .unwrap_or_else(|e| panic!("NICHIRO_TEST_POSTGRES_URL is set but unusable: {e}"));
+        .unwrap_or_else(|e| panic!("{}", unreachable_postgres(&url, &e)));
     let cleanup = move || {
         if let Ok(mut client) = ::postgres::Client::connect(&url, ::postgres::NoTls) {
             let _ = client.batch_execute(&format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"));
@@ -176,12 +185,7 @@ fn postgres_store() -> Option<TestStore> {
 
 #[test]
 fn postgres_connects_again_after_losing_its_connection() {
-    let Ok(url) = std::env::var("NICHIRO_TEST_POSTGRES_URL") else {
-        eprintln!(
-            "skipped: NICHIRO_TEST_POSTGRES_URL is not set (the README says how to run these)"
-        );
-        return;
-    };
+    let url = test_postgres_url();
     let schema = format!("nichiro_test_{}_reconnect", std::process::id());
     let name = format!("nichiro_reconnect_{}", std::process::id());
     let separator = if url.contains('?') { '&' } else { '?' };
