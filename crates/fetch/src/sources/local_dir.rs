@@ -29,24 +29,46 @@ pub fn content_type_for(path: &Path) -> Option<&'static str> {
 }
 
 /// The page files under `root` (or `root` itself when it is a file), in name order.
+///
+/// Symbolic links are followed only when they lead to a file or folder inside `root`: a link
+/// out of the folder (to `/etc/passwd`, to another tree) is skipped with a warning, and a
+/// folder reached twice (a link to the folder itself or to a parent, a loop) is read once.
 pub fn list_files(root: &Path) -> std::io::Result<Vec<PathBuf>> {
     let mut files = Vec::new();
     if root.is_file() {
         files.push(root.to_path_buf());
         return Ok(files);
     }
+    let real_root = std::fs::canonicalize(root)?;
+    let mut visited = std::collections::HashSet::from([real_root.clone()]);
     let mut stack = vec![(root.to_path_buf(), 0)];
     while let Some((dir, depth)) = stack.pop() {
-        let mut entries: Vec<PathBuf> = std::fs::read_dir(&dir)?
-            .filter_map(|e| e.ok().map(|e| e.path()))
+        let mut entries: Vec<(PathBuf, std::fs::FileType)> = std::fs::read_dir(&dir)?
+            .filter_map(|e| e.ok().and_then(|e| Some((e.path(), e.file_type().ok()?))))
             .collect();
-        entries.sort();
-        for path in entries.into_iter().rev() {
-            if path.is_dir() {
-                if depth < MAX_DIR_DEPTH {
+        entries.sort_by(|a, b| a.0.cmp(&b.0));
+        for (path, file_type) in entries.into_iter().rev() {
+            let real = if file_type.is_symlink() {
+                match std::fs::canonicalize(&path) {
+                    Ok(target) if target.starts_with(&real_root) => target,
+                    Ok(target) => {
+                        tracing::warn!(path = %path.display(), target = %target.display(), "link out of the folder skipped");
+                        continue;
+                    }
+                    Err(e) => {
+                        tracing::warn!(path = %path.display(), error = %e, "broken link skipped");
+                        continue;
+                    }
+                }
+            } else {
+                path.clone()
+            };
+            if real.is_dir() {
+                let real = std::fs::canonicalize(&real).unwrap_or(real);
+                if depth < MAX_DIR_DEPTH && visited.insert(real) {
                     stack.push((path, depth + 1));
                 }
-            } else if content_type_for(&path).is_some() {
+            } else if real.is_file() && content_type_for(&path).is_some() {
                 files.push(path);
             }
         }
@@ -144,4 +166,39 @@ pub(super) fn read(
         }
     }
     Ok(())
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn links_out_of_the_folder_and_loops_are_not_followed() {
+        // A link to an outside file stored it (`/etc/passwd` was read); three links to the
+        // folder itself grew memory without bound.
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::write(outside.path().join("secret.txt"), "outside").unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::create_dir(root.join("sub")).unwrap();
+        std::fs::write(root.join("a.html"), "<p>a</p>").unwrap();
+        std::fs::write(root.join("sub/b.txt"), "b").unwrap();
+        let link = |target: &Path, name: &str| {
+            std::os::unix::fs::symlink(target, root.join(name)).unwrap();
+        };
+        link(&outside.path().join("secret.txt"), "secret.txt");
+        link(outside.path(), "elsewhere");
+        link(Path::new("/etc/passwd"), "passwd.txt");
+        link(root, "self1");
+        link(root, "self2");
+        link(&root.join("sub"), "sub/up");
+        link(&root.join("a.html"), "inside.html");
+        link(&root.join("nowhere.html"), "broken.html");
+        let files = list_files(root).unwrap();
+        let names: Vec<String> = files
+            .iter()
+            .map(|f| f.strip_prefix(root).unwrap().display().to_string())
+            .collect();
+        assert_eq!(names, ["a.html", "inside.html", "sub/b.txt"]);
+    }
 }
