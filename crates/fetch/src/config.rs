@@ -204,8 +204,10 @@ pub struct SourceConfig {
     /// links to take), such as `"div.headlines a"`. Default: every link on the page.
     #[serde(default)]
     pub link_selector: Option<String>,
-    /// For `page` sources: domains besides the page's own site that links may lead to
-    /// (`"partner.example"` also admits its subdomains). Default: none.
+    /// For `page` and `feed` sources: domains besides the listing's own site (its
+    /// registrable domain) that links may lead to (`"partner.example"` also admits its
+    /// subdomains), such as the publisher's site of a feed hosted elsewhere. Links to other
+    /// sites, and any link that is not http(s), are skipped. Default: none.
     #[serde(default)]
     pub allowed_domains: Vec<String>,
     /// For feeds: fetch each item's page (true, the default) or take the feed's own content.

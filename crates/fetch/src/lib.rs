@@ -21,6 +21,7 @@ pub mod coordination;
 pub mod hosts;
 pub mod http;
 pub mod scheduler;
+pub mod sites;
 pub mod sources;
 pub mod stages;
 

@@ -375,6 +375,45 @@ async fn a_retry_after_past_any_clock_gives_up_its_page_and_not_its_host() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_feed_cannot_write_articles_under_addresses_off_its_site() {
+    // With follow_links = false the feed's own text was stored under whatever link an item
+    // named: another site, a file: URL (the real corpus document was then skipped as seen),
+    // javascript:, data:, mailto:, a database port on the feed's host.
+    async fn spoofing_feed(headers: HeaderMap) -> Response {
+        let base = format!("http://{}", headers[header::HOST].to_str().unwrap());
+        let links = [
+            format!("{base}/a/0"),
+            "https://elsewhere.example/a/1".to_string(),
+            "file:///app/corpus/000_kurils.txt".to_string(),
+            "javascript:alert(1)".to_string(),
+            "data:text/html,&lt;p&gt;x&lt;/p&gt;".to_string(),
+            "mailto:desk@example.org".to_string(),
+            base.rsplit_once(':').unwrap().0.to_string() + ":5432/",
+        ];
+        let items: String = links
+            .iter()
+            .map(|l| format!("<item><title>t</title><link>{l}</link><description>Text of the item.</description></item>"))
+            .collect();
+        (
+            [(header::CONTENT_TYPE, "application/rss+xml")],
+            format!("<rss version=\"2.0\"><channel><title>t</title><link>{base}</link><description>d</description>{items}</channel></rss>"),
+        )
+            .into_response()
+    }
+    let base = serve(Router::new().route("/feed.xml", get(spoofing_feed))).await;
+    let ctx = context(FetchConfig {
+        obey_robots: false,
+        ..config()
+    });
+    let mut source = feed_source("s", &base);
+    source.follow_links = false;
+    let run = run_once(&ctx, compile(vec![source])).await;
+    let urls: Vec<&str> = run.pages.iter().map(|p| p.final_url.as_str()).collect();
+    assert_eq!(urls, [format!("{base}/a/0")]);
+    assert_eq!(ctx.stats.snapshot()["s"].filtered, 6);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hung_host_does_not_hold_back_another() {
     let hang = Arc::new(tokio::sync::Notify::new());
     let (slow, slow_log) = news_host(5, Some(hang.clone())).await;

@@ -5,6 +5,7 @@ use nichiro_model::{FetchJob, RawPage};
 use tokio::sync::mpsc;
 
 use super::{PollContext, Source, SourceError, discovery, queue};
+use crate::sites::link_refused;
 
 pub(super) async fn poll(
     source: &mut Source,
@@ -57,6 +58,15 @@ pub(super) async fn poll(
         })?;
     source.validators = Some(response.validators);
     tracing::info!(source = %name, entries = feed.entries.len(), "feed listed");
+    // A feed names the pages of its own site: a link elsewhere (another site, a file:,
+    // javascript: or data: URL, a private address) would have the feed's text stored, or a
+    // request sent, under an address the feed does not own.
+    let site = url::Url::parse(&response.final_url).map_err(|e| SourceError::Parse {
+        source_name: name.clone(),
+        url: url.clone(),
+        message: e.to_string(),
+    })?;
+    let mut refused = 0u64;
     for entry in feed.entries {
         let Some(link) = entry
             .links
@@ -67,6 +77,14 @@ pub(super) async fn poll(
         else {
             continue;
         };
+        if let Some(reason) = link_refused(&link, &site, &source.config.allowed_domains) {
+            if refused == 0 {
+                tracing::warn!(source = %name, link = %link, reason, "feed item skipped");
+            }
+            refused += 1;
+            ctx.stats.update(&name, |c| c.filtered += 1);
+            continue;
+        }
         let published: Option<DateTime<FixedOffset>> = entry
             .published
             .or(entry.updated)
@@ -99,6 +117,9 @@ pub(super) async fn poll(
         if !queue(ctx, jobs, job).await {
             break;
         }
+    }
+    if refused > 1 {
+        tracing::warn!(source = %name, items = refused, "feed items skipped: links off the feed's site or not http(s)");
     }
     Ok(())
 }

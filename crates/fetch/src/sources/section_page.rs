@@ -1,7 +1,7 @@
 //! `page` sources: a section or index page whose article links are picked by the source's
 //! `include` patterns and/or a CSS selector (`link_selector`). Links never lead off the page's
-//! own site (its host, its `www.`-less form and their subdomains) unless `allowed_domains`
-//! names other domains.
+//! own site (its registrable domain, see [`crate::sites`]) unless `allowed_domains` names
+//! other domains.
 
 use nichiro_model::FetchJob;
 use scraper::{Html, Selector};
@@ -9,6 +9,7 @@ use tokio::sync::mpsc;
 use url::Url;
 
 use super::{PollContext, Source, SourceError, queue};
+use crate::sites::on_site;
 
 /// Links taken from one page at most.
 const MAX_LINKS: usize = 2000;
@@ -35,7 +36,7 @@ pub fn article_links(
             let Ok(mut url) = base.join(href) else {
                 continue;
             };
-            if !matches!(url.scheme(), "http" | "https") || !host_allowed(&url, base, allowed) {
+            if !matches!(url.scheme(), "http" | "https") || !on_site(&url, base, allowed) {
                 continue;
             }
             url.set_fragment(None);
@@ -46,21 +47,6 @@ pub fn article_links(
         }
     }
     links
-}
-
-/// Whether `url` stays on the page's site or one of the allowed domains.
-fn host_allowed(url: &Url, base: &Url, allowed: &[String]) -> bool {
-    let Some(host) = url.host_str().map(str::to_ascii_lowercase) else {
-        return false;
-    };
-    let site = base.host_str().unwrap_or("").to_ascii_lowercase();
-    let site = site.strip_prefix("www.").unwrap_or(&site).to_string();
-    std::iter::once(site.as_str())
-        .chain(allowed.iter().map(String::as_str))
-        .any(|domain| {
-            let domain = domain.trim_start_matches('.').to_ascii_lowercase();
-            host == domain || host.ends_with(&format!(".{domain}"))
-        })
 }
 
 pub(super) async fn poll(
