@@ -63,19 +63,55 @@ pub fn decode(bytes: &[u8], content_type: Option<&str>) -> Decoded {
 }
 
 /// Decodes with the declared encoding unless the bytes show it to be wrong: they do not
-/// decode cleanly, or they are non-ASCII UTF-8 declared as a legacy encoding.
+/// decode cleanly, or they are non-ASCII UTF-8 declared as a legacy encoding. Declared UTF-8
+/// with a few stray bytes stays UTF-8, each stray byte read as U+FFFD: one bad byte must not
+/// turn a whole Japanese or Russian page into mojibake.
 fn decode_if_consistent(declared: &'static Encoding, bytes: &[u8]) -> Option<String> {
     if declared != UTF_8 && !bytes.is_ascii() && std::str::from_utf8(bytes).is_ok() {
         return None;
+    }
+    if declared == UTF_8 {
+        let utf8 = Utf8Census::of(bytes);
+        if utf8.invalid > 0 && (utf8.invalid <= 2 || utf8.mostly_valid()) {
+            return Some(String::from_utf8_lossy(bytes).into_owned());
+        }
     }
     declared
         .decode_without_bom_handling_and_without_replacement(bytes)
         .map(|text| text.into_owned())
 }
 
+/// How much of a byte string is UTF-8: its valid non-ASCII characters and its invalid
+/// sequences.
+struct Utf8Census {
+    multibyte: usize,
+    invalid: usize,
+}
+
+impl Utf8Census {
+    fn of(bytes: &[u8]) -> Self {
+        let mut census = Utf8Census {
+            multibyte: 0,
+            invalid: 0,
+        };
+        for chunk in bytes.utf8_chunks() {
+            census.multibyte += chunk.valid().chars().filter(|c| !c.is_ascii()).count();
+            census.invalid += usize::from(!chunk.invalid().is_empty());
+        }
+        census
+    }
+
+    /// UTF-8 with stray bytes rather than another encoding: at least 20 valid non-ASCII
+    /// characters per invalid sequence. (Legacy CJK and Cyrillic text read as UTF-8 is mostly
+    /// invalid; EUC-JP's accidental valid pairs come to about one in ten.)
+    fn mostly_valid(&self) -> bool {
+        self.multibyte >= 20 * self.invalid
+    }
+}
+
 fn sniff(bytes: &[u8]) -> &'static Encoding {
     // ISO-2022-JP is 7-bit: valid UTF-8 with escape sequences is still worth sniffing.
-    if std::str::from_utf8(bytes).is_ok() && !bytes.contains(&0x1b) {
+    if !bytes.contains(&0x1b) && Utf8Census::of(bytes).mostly_valid() {
         return UTF_8;
     }
     let mut detector = chardetng::EncodingDetector::new(chardetng::Iso2022JpDetection::Allow);
@@ -210,6 +246,24 @@ mod tests {
         let decoded = decode(page(JA).as_bytes(), Some("text/html; charset=shift_jis"));
         assert!(decoded.text.contains(JA));
         assert_eq!(decoded.encoding, UTF_8);
+    }
+
+    #[test]
+    fn a_stray_byte_in_utf8_is_one_replacement_character_not_another_charset() {
+        // One invalid byte made a declared UTF-8 page decode as another charset: Japanese
+        // became mojibake, Russian became `袦懈薪…` and was tagged Chinese.
+        for text in [RU, JA] {
+            let body = page(&format!("{text} {text} {text}"));
+            let at = body.find(text).unwrap() + text.len();
+            let mut bytes = body.into_bytes();
+            bytes.insert(at, 0xFF);
+            for content_type in [Some("text/html; charset=utf-8"), None] {
+                let decoded = decode(&bytes, content_type);
+                assert_eq!(decoded.encoding, UTF_8, "{content_type:?}");
+                assert_eq!(decoded.text.matches(text).count(), 3);
+                assert_eq!(decoded.text.matches('\u{FFFD}').count(), 1);
+            }
+        }
     }
 
     #[test]

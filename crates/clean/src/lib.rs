@@ -20,6 +20,7 @@
 //! assert!(!article.text.contains("Home"));
 //! ```
 
+pub mod binary;
 pub mod charset;
 pub mod extract;
 pub mod human_dates;
@@ -97,6 +98,12 @@ pub enum CleanError {
     TooDeep {
         /// The limit.
         max_depth: usize,
+    },
+    /// The bytes are no text (an image, a PDF, an archive, random bytes).
+    #[error("page is not text: {kind}, by its first bytes")]
+    NotText {
+        /// What the bytes are, as far as their first bytes tell.
+        kind: &'static str,
     },
     /// Extraction took longer than `max_millis`.
     #[error("page took longer than {max_millis} ms to clean")]
@@ -178,6 +185,9 @@ pub fn clean_bytes(
             bytes: bytes.len(),
             max_bytes: limits.max_bytes,
         });
+    }
+    if let Some(kind) = binary::not_text(bytes) {
+        return Err(CleanError::NotText { kind });
     }
     let started = Instant::now();
     let decoded = charset::decode(bytes, content_type);
