@@ -25,6 +25,7 @@ pub mod charset;
 pub mod extract;
 pub mod human_dates;
 pub mod metadata;
+pub mod parse;
 pub mod plain_text;
 
 use std::time::{Duration, Instant};
@@ -204,7 +205,7 @@ pub fn clean_html(
     limits: &Limits,
     started: Instant,
 ) -> Result<Article, CleanError> {
-    let document = scraper::Html::parse_document(html);
+    let document = parse::parse_document(html, limits, started)?;
     let meta = metadata::read(&document);
     let content = extract::main_content(&document, limits, started)?;
     let base = Url::parse(url).ok();
