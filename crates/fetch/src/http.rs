@@ -79,7 +79,16 @@ pub enum FetchError {
         /// Its Content-Type.
         content_type: String,
     },
-    /// The request failed (connection, timeout, TLS, redirect policy).
+    /// The request failed for good: a redirect loop or a chain longer than `max_redirects`,
+    /// or an answer whose headers are too large to read. Asking again gets the same.
+    #[error("{url}: {message}")]
+    Refused {
+        /// The URL.
+        url: String,
+        /// What failed, with its causes.
+        message: String,
+    },
+    /// The request failed in a way that may pass (connection, timeout, TLS).
     #[error("{url}: {message}")]
     Http {
         /// The URL.
@@ -395,9 +404,19 @@ impl HttpFetcher {
         validators: Option<&Validators>,
     ) -> Result<Response, FetchError> {
         let started = Instant::now();
-        let http_error = |e: reqwest::Error| FetchError::Http {
-            url: url.to_string(),
-            message: error_chain(&e),
+        let http_error = |e: reqwest::Error| {
+            let message = error_chain(&e);
+            if e.is_redirect() || message.contains("message head is too large") {
+                FetchError::Refused {
+                    url: url.to_string(),
+                    message,
+                }
+            } else {
+                FetchError::Http {
+                    url: url.to_string(),
+                    message,
+                }
+            }
         };
         let mut request = self.client.get(url);
         if let Some(v) = validators {
@@ -532,19 +551,36 @@ fn error_chain(error: &dyn std::error::Error) -> String {
 pub fn is_private(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(v4) => {
+            let [a, b, ..] = v4.octets();
             v4.is_loopback()
                 || v4.is_private()
                 || v4.is_link_local()
                 || v4.is_unspecified()
                 || v4.is_broadcast()
-                || v4.octets()[0] == 100 && (64..128).contains(&v4.octets()[1]) // CGNAT
+                || a == 0 // "this network"
+                || a >= 224 // multicast and reserved
+                || a == 100 && (64..128).contains(&b) // CGNAT
+                || a == 198 && (18..20).contains(&b) // benchmarking
         }
         IpAddr::V6(v6) => {
+            let segments = v6.segments();
+            // An IPv4 address inside an IPv6 one: mapped (::ffff:a.b.c.d), compatible
+            // (::a.b.c.d, deprecated but still routed to the IPv4 host) or NAT64
+            // (64:ff9b::a.b.c.d).
+            let embedded = v6.to_ipv4_mapped().or_else(|| {
+                let compatible = segments[..6].iter().all(|&s| s == 0) && !v6.is_loopback();
+                let nat64 = segments[..6] == [0x64, 0xff9b, 0, 0, 0, 0];
+                (compatible || nat64).then(|| {
+                    let [.., a, b, c, d] = v6.octets();
+                    std::net::Ipv4Addr::new(a, b, c, d)
+                })
+            });
             v6.is_loopback()
                 || v6.is_unspecified()
-                || (v6.segments()[0] & 0xfe00) == 0xfc00 // unique local
-                || (v6.segments()[0] & 0xffc0) == 0xfe80 // link-local
-                || v6.to_ipv4_mapped().is_some_and(|v4| is_private(IpAddr::V4(v4)))
+                || v6.is_multicast()
+                || (segments[0] & 0xfe00) == 0xfc00 // unique local
+                || (segments[0] & 0xffc0) == 0xfe80 // link-local
+                || embedded.is_some_and(|v4| is_private(IpAddr::V4(v4)))
         }
     }
 }
@@ -619,6 +655,13 @@ mod tests {
             "fc00::1",
             "fe80::1",
             "::ffff:10.0.0.1",
+            "::127.0.0.1",
+            "::10.0.0.1",
+            "64:ff9b::127.0.0.1",
+            "0.1.2.3",
+            "224.0.0.1",
+            "198.18.0.1",
+            "ff02::1",
         ] {
             assert!(is_private(ip.parse().unwrap()), "{ip}");
         }

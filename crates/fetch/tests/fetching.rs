@@ -570,6 +570,47 @@ async fn hostile_answers_are_handled_with_a_reason() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redirect_loops_and_long_chains_are_given_up_not_retried() {
+    // They were retried as if transient: 18 requests for one 30-hop chain.
+    async fn hop(State(log): State<Log>, Path((kind, n)): Path<(String, u32)>) -> Response {
+        log.record(&format!("/{kind}"));
+        let next = match kind.as_str() {
+            "loop" => (n + 1) % 2,
+            _ if n < 30 => n + 1,
+            _ => return ([(header::CONTENT_TYPE, "text/html")], article_html(1)).into_response(),
+        };
+        (
+            StatusCode::FOUND,
+            [(header::LOCATION, format!("/{kind}/{next}"))],
+        )
+            .into_response()
+    }
+    let log = Log::default();
+    let base = serve(
+        Router::new()
+            .route("/{kind}/{n}", get(hop))
+            .with_state(log.clone()),
+    )
+    .await;
+    let ctx = context(FetchConfig {
+        obey_robots: false,
+        max_redirects: 5,
+        ..config()
+    });
+    let urls = vec![format!("{base}/loop/0"), format!("{base}/chain/0")];
+    let mut pages_rx = fetch_only(&ctx, urls).await;
+    assert!(within(pages_rx.recv()).await.is_none(), "neither arrives");
+    let counts = &ctx.stats.snapshot()["s"];
+    assert_eq!((counts.failed, counts.retries), (2, 0));
+    assert!(
+        log.count("/loop") <= 6,
+        "{} loop requests",
+        log.count("/loop")
+    );
+    assert_eq!(log.count("/chain"), 6, "the first request and five hops");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_request_goes_to_a_private_address_unless_allowed() {
     let (base, log) = news_host(2, None).await;
     let ctx = context(FetchConfig {
