@@ -61,6 +61,12 @@ pub async fn run_sources(
                 if !go {
                     tracing::debug!(source = source.name(), "polled by another daemon; skipped");
                 } else if let Err(e) = source.poll(&ctx, &jobs).await {
+                    if ctx.stop.is_cancelled() {
+                        // Cut short by shutdown (a listing waiting on its host, or aborted
+                        // after the grace period): a stop, not a failing source.
+                        tracing::info!(source = source.name(), error = %e, "listing stopped by shutdown");
+                        break;
+                    }
                     ctx.stats.update(source.name(), |c| c.failed += 1);
                     tracing::warn!(source = source.name(), error = %e, "source failed; the others go on");
                     failures.push(SourceFailure {

@@ -507,3 +507,49 @@ async fn a_restarted_daemon_keeps_to_each_sources_schedule_and_sources_shows_it(
     );
     assert_eq!(site.requests("/broken"), down_polls);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stop_while_the_only_listing_waits_is_a_stop_not_a_failed_source() {
+    // It printed `error: every source failed` and exited 1.
+    let (arrived_tx, mut arrived) = tokio::sync::mpsc::unbounded_channel::<()>();
+    let app = axum::Router::new().route(
+        "/feed.xml",
+        axum::routing::get(move || {
+            let _ = arrived_tx.send(());
+            std::future::pending::<String>()
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(
+        dir.path(),
+        &format!("[[source]]\nname = \"slow\"\nkind = \"feed\"\nurl = \"{base}/feed.xml\"\n"),
+        1,
+    );
+    let text_config = std::fs::read_to_string(&config)
+        .unwrap()
+        .replacen("grace_period_secs = 30", "grace_period_secs = 1", 1)
+        .replacen("[fetch]\n", "[fetch]\nobey_robots = false\n", 1);
+    std::fs::write(&config, text_config).unwrap();
+    let child = nichiro()
+        .args(["backfill", "--config", config.to_str().unwrap()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    within(arrived.recv()).await.expect("the feed is requested");
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let output = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    let stderr = text(&output.stderr);
+    assert!(output.status.success(), "{:?}\n{stderr}", output.status);
+    assert!(!stderr.contains("every source failed"), "{stderr}");
+    assert!(stderr.contains("stopped by signal"), "{stderr}");
+}
