@@ -107,9 +107,10 @@ pub enum Command {
     /// Learn the relevance and topic models from labelled records (JSON Lines of {title,
     /// text, relevant, topics}), print cross-validated figures, and write the model file.
     Train {
-        /// The labelled records (`-` for stdin).
-        #[arg(long, value_name = "FILE")]
-        jsonl: PathBuf,
+        /// The labelled records (`-` for stdin); repeat it (or give several files after it) to
+        /// learn from several sets, each reported apart.
+        #[arg(long, value_name = "FILE", required = true, num_args = 1..)]
+        jsonl: Vec<PathBuf>,
         /// Where to write the model (default: model.toml beside the taxonomy).
         #[arg(long, value_name = "FILE")]
         output: Option<PathBuf>,

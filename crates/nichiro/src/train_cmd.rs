@@ -13,8 +13,9 @@ use nichiro_classify::train::{self, Evaluation, LabelledRecord, TrainOptions};
 
 /// What `nichiro train` was asked to do.
 pub struct TrainRequest<'a> {
-    /// Labelled records, JSON Lines (`-` for stdin).
-    pub jsonl: &'a Path,
+    /// Files of labelled records, JSON Lines (`-` for stdin); figures are given for each
+    /// file and each language as well as for all together.
+    pub jsonl: &'a [PathBuf],
     /// Where to write the model; default `model.toml` beside the taxonomy.
     pub output: Option<PathBuf>,
     /// Folds of cross-validation (0 or 1: none).
@@ -35,12 +36,20 @@ pub fn train(config: TagConfig, request: TrainRequest<'_>) -> anyhow::Result<Exi
         None => Default::default(),
     };
     let matcher = Matcher::with_gazetteer(&taxonomy, &gazetteer);
-    let records = read_records(request.jsonl)?;
+    let mut records = Vec::new();
+    let mut sets = Vec::new();
+    for path in request.jsonl {
+        let set = set_name(path);
+        for record in read_records(path)? {
+            records.push(record);
+            sets.push(set.clone());
+        }
+    }
+    let named = sets_named(request.jsonl);
     let relevant = records.iter().filter(|r| r.relevant).count();
     if relevant == 0 || relevant == records.len() {
         anyhow::bail!(
-            "{}: need both relevant and not relevant records to learn from ({} of {} relevant)",
-            request.jsonl.display(),
+            "{named}: need both relevant and not relevant records to learn from ({} of {} relevant)",
             relevant,
             records.len()
         );
@@ -51,8 +60,7 @@ pub fn train(config: TagConfig, request: TrainRequest<'_>) -> anyhow::Result<Exi
         .find(|t| !taxonomy.topics.contains_key(*t))
     {
         anyhow::bail!(
-            "{}: topic {unknown:?} is not in {}",
-            request.jsonl.display(),
+            "{named}: topic {unknown:?} is not in {}",
             config.topics.display()
         );
     }
@@ -72,20 +80,51 @@ pub fn train(config: TagConfig, request: TrainRequest<'_>) -> anyhow::Result<Exi
     )?;
     let mut summary = String::new();
     if request.folds >= 2 {
-        let cv = train::cross_validate(&taxonomy, &matcher, &records, request.folds, options);
+        let predictions =
+            train::cross_validate(&taxonomy, &matcher, &records, request.folds, options);
+        let cv = Evaluation::of(records.iter().zip(&predictions));
+        let ece = train::calibration_error(records.iter().zip(&predictions), 10);
         writeln!(
             report,
             "{}-fold cross-validation (each record judged by a model fitted without it):",
             request.folds
         )?;
         write_evaluation(&mut report, &cv)?;
+        writeln!(report, "  calibration error (10 bins) {ece:.3}")?;
         if request.errors {
             for line in &cv.mistakes {
                 writeln!(report, "    {line}")?;
             }
         }
+        // The same predictions, by set and by language.
+        let mut groups: Vec<(String, Vec<usize>)> = Vec::new();
+        let mut add = |key: String, i: usize| match groups.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, members)) => members.push(i),
+            None => groups.push((key, vec![i])),
+        };
+        for (i, record) in records.iter().enumerate() {
+            if request.jsonl.len() > 1 {
+                add(format!("set {}", sets[i]), i);
+            }
+            add(format!("language {}", record.language()), i);
+        }
+        for (key, members) in &groups {
+            let judged = || members.iter().map(|&i| (&records[i], &predictions[i]));
+            let e = Evaluation::of(judged());
+            writeln!(
+                report,
+                "  {key}: {} records ({} relevant): relevance P {:.3} R {:.3} F1 {:.3}; topics F1 {:.3}; calibration error {:.3}",
+                members.len(),
+                members.iter().filter(|&&i| records[i].relevant).count(),
+                e.relevance.precision(),
+                e.relevance.recall(),
+                e.relevance.f1(),
+                e.topics.f1(),
+                train::calibration_error(judged(), 10)
+            )?;
+        }
         summary = format!(
-            "; {}-fold cross-validated relevance F1 {:.3}, topic micro-F1 {:.3}",
+            "; {}-fold cross-validated relevance F1 {:.3}, topic micro-F1 {:.3}, calibration error {ece:.3}",
             request.folds,
             cv.relevance.f1(),
             cv.topics.f1()
@@ -95,14 +134,7 @@ pub fn train(config: TagConfig, request: TrainRequest<'_>) -> anyhow::Result<Exi
     let fitted = train::evaluate(&model, &taxonomy, &matcher, &records, options);
     writeln!(report, "on the records it was fitted to (optimistic):")?;
     write_evaluation(&mut report, &fitted)?;
-    model.trained_on = format!(
-        "{}: {}{summary}",
-        request
-            .jsonl
-            .file_name()
-            .map_or_else(|| "stdin".into(), |n| n.to_string_lossy()),
-        model.trained_on
-    );
+    model.trained_on = format!("{named}: {}{summary}", model.trained_on);
     if request.dry_run {
         std::io::stdout().lock().write_all(report.as_bytes())?;
         return Ok(ExitCode::SUCCESS);
@@ -149,6 +181,29 @@ fn write_evaluation(out: &mut String, e: &Evaluation) -> std::fmt::Result {
         )?;
     }
     Ok(())
+}
+
+/// A set's name in reports: its file name, with its folder when that is not the working one
+/// (`fulltext/dev.jsonl`), `stdin` for `-`.
+fn set_name(path: &Path) -> String {
+    if path.as_os_str() == "-" {
+        return "stdin".into();
+    }
+    let file = path
+        .file_name()
+        .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+    match path.parent().and_then(Path::file_name) {
+        Some(folder) => format!("{}/{file}", folder.to_string_lossy()),
+        None => file,
+    }
+}
+
+fn sets_named(paths: &[PathBuf]) -> String {
+    paths
+        .iter()
+        .map(|p| set_name(p))
+        .collect::<Vec<_>>()
+        .join(" + ")
 }
 
 fn read_records(path: &Path) -> anyhow::Result<Vec<LabelledRecord>> {
