@@ -28,6 +28,18 @@ pub struct Analysis<'a> {
     pub sentences: usize,
     /// Sentences naming both sides or the relation.
     pub both_sentences: usize,
+    /// Sentences naming Russia, Japan, the relation's own subjects (the islands, the peace
+    /// treaty, the relation by name), and another country: how much of the article each
+    /// takes up, so that a passing mention in a long text counts for little.
+    pub russia_sentences: usize,
+    /// See `russia_sentences`.
+    pub japan_sentences: usize,
+    /// See `russia_sentences`.
+    pub core_sentences: usize,
+    /// See `russia_sentences`.
+    pub other_country_sentences: usize,
+    /// Sentences with a term of each topic, by topic id.
+    pub topic_sentences: std::collections::BTreeMap<String, usize>,
     /// Tokens of the title (when it counts), then of the body.
     pub tokens: Vec<Token<'a>>,
     /// Where the body's tokens start in `tokens`.
@@ -77,6 +89,16 @@ impl<'a> Analysis<'a> {
 
     fn count_sentence(&mut self, matcher: &Matcher, found: Matches) {
         self.sentences += 1;
+        self.russia_sentences += usize::from(found.side("russia") > 0);
+        self.japan_sentences += usize::from(found.side("japan") > 0);
+        self.core_sentences += usize::from(names_the_relation_itself(&found));
+        self.other_country_sentences +=
+            usize::from(found.total(&Group::Cue("other-countries".into())) > 0);
+        for group in found.counts.keys() {
+            if let Group::Topic(id) = group {
+                *self.topic_sentences.entry(id.clone()).or_default() += 1;
+            }
+        }
         // A sentence about a match or a market names the sides for that, not for relations.
         if found.names_both_sides() && !matcher.about_another_field(&found) {
             self.both_sentences += 1;
@@ -114,6 +136,45 @@ impl<'a> Analysis<'a> {
                 ln1p(self.with_both.topic_total()),
             ),
             ("sentences".into(), ln1p(self.sentences)),
+            ("russia_share".into(), self.share(self.russia_sentences)),
+            ("japan_share".into(), self.share(self.japan_sentences)),
+            ("core_share".into(), self.share(self.core_sentences)),
+            (
+                "other_country_share".into(),
+                self.share(self.other_country_sentences),
+            ),
+            (
+                "headline_russia".into(),
+                f32::from(u8::from(self.headline.side("russia") > 0)),
+            ),
+            (
+                "headline_japan".into(),
+                f32::from(u8::from(self.headline.side("japan") > 0)),
+            ),
+            (
+                "headline_core".into(),
+                f32::from(u8::from(names_the_relation_itself(&self.headline))),
+            ),
+            (
+                "lead_core".into(),
+                f32::from(u8::from(names_the_relation_itself(&self.lead))),
+            ),
+            // Full text and a headline with its lede weigh the same signs differently: a
+            // long article naming both sides once is not about them; a short item is.
+            (
+                "long_both_sides".into(),
+                self.long() * ln1p(self.both_sentences),
+            ),
+            (
+                "long_headline_both".into(),
+                self.long() * f32::from(u8::from(self.headline.names_both_sides())),
+            ),
+            (
+                "headline_other_country".into(),
+                f32::from(u8::from(
+                    self.headline.total(&Group::Cue("other-countries".into())) > 0,
+                )),
+            ),
         ];
         for id in taxonomy.topics.keys() {
             let count = self.all.total(&Group::Topic(id.clone()));
@@ -124,6 +185,16 @@ impl<'a> Analysis<'a> {
             features.push((format!("cue:{id}"), ln1p(count)));
         }
         features
+    }
+
+    /// 1 for full text (more than five sentences), 0 for a headline and its lede.
+    fn long(&self) -> f32 {
+        f32::from(u8::from(self.sentences > 5))
+    }
+
+    /// The share of the article's sentences that `count` is.
+    fn share(&self, count: usize) -> f32 {
+        count as f32 / self.sentences.max(1) as f32
     }
 
     /// The features of one topic's model.
@@ -156,6 +227,11 @@ impl<'a> Analysis<'a> {
                 "context_terms".into(),
                 ln1p(self.all.total(&Group::TopicContext(topic.to_string()))),
             ),
+            // How much of the article the topic runs through, not only how often it is named.
+            (
+                "sentence_share".into(),
+                self.share(self.topic_sentences.get(topic).copied().unwrap_or(0)),
+            ),
             // The topic with the most terms (ties included) is what the text is mostly about.
             (
                 "leads".into(),
@@ -163,6 +239,14 @@ impl<'a> Analysis<'a> {
             ),
         ]
     }
+}
+
+/// Whether matches name what the relation itself is about, whoever is named with it: the
+/// disputed islands, the peace treaty and 1956 Declaration, or the relation by name.
+fn names_the_relation_itself(found: &Matches) -> bool {
+    found.total(&Group::Bilateral) > 0
+        || found.total(&Group::Topic("territorial-dispute".into())) > 0
+        || found.total(&Group::Topic("peace-treaty".into())) > 0
 }
 
 /// Splits text into sentences: at `。！？`, line breaks, and `.!?` followed by a space and

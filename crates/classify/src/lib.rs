@@ -122,8 +122,11 @@ pub struct TagConfig {
     /// Relevance probability at or above which an article is relevant. Default 0.5: the
     /// models are fitted without class weights, so 0.5 means even odds.
     pub relevance_threshold: f32,
-    /// Topic probability at or above which a topic is tagged. Default 0.5. A relevant
-    /// article with no topic that likely gets its most likely one.
+    /// Topic probability at or above which a topic is tagged. Default 0.35: the topic
+    /// models are fitted without class weights, and most topics are rare, so below even odds
+    /// lies the better balance of precision and recall (cross-validated topic micro-F1 0.813
+    /// at 0.35 against 0.800 at 0.5, recall 0.830 against 0.775). A relevant article with no
+    /// topic that likely gets its most likely one.
     pub min_topic_score: f32,
     /// Most related documents listed per article. Default 5.
     pub max_related: usize,
@@ -148,7 +151,7 @@ impl Default for TagConfig {
             model: None,
             corpus: Some(PathBuf::from("../corpus")),
             relevance_threshold: 0.5,
-            min_topic_score: 0.5,
+            min_topic_score: 0.35,
             max_related: 5,
             min_related_similarity: 0.1,
             duplicate_min_shared: 0.1,

