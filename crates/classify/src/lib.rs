@@ -209,6 +209,32 @@ impl TagConfig {
     }
 }
 
+/// The thresholds that turn scores into verdicts, for the fingerprint.
+fn thresholds(config: &TagConfig) -> String {
+    format!(
+        "{} {} {} {} {} {}",
+        config.relevance_threshold,
+        config.min_topic_score,
+        config.max_related,
+        config.min_related_similarity,
+        config.duplicate_min_shared,
+        config.duplicate_min_common
+    )
+}
+
+/// 64-bit FNV-1a over the parts (each followed by a separator), as 16 hex digits: stable
+/// across builds and platforms, unlike the standard library's hasher.
+fn fingerprint(parts: &[&[u8]]) -> String {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for part in parts {
+        for &byte in part.iter().chain(&[0xff]) {
+            hash ^= u64::from(byte);
+            hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+    format!("{hash:016x}")
+}
+
 /// Reads a text file and parses it, naming the file in either error.
 fn load_file<T>(
     path: &Path,
@@ -247,6 +273,8 @@ pub struct Tagger {
     titles: HashMap<String, Option<String>>,
     /// Document URL → id: an article at a known URL is that document, not a new one.
     ids_by_url: HashMap<String, String>,
+    /// What gives this tagger's verdicts (see [`Tagger::fingerprint`]).
+    fingerprint: String,
 }
 
 impl Tagger {
@@ -263,8 +291,14 @@ impl Tagger {
         model: Model,
         config: TagConfig,
     ) -> Self {
+        let fingerprint = fingerprint(&[
+            model.to_toml().as_bytes(),
+            format!("{taxonomy:?}{gazetteer:?}").as_bytes(),
+            thresholds(&config).as_bytes(),
+        ]);
         Tagger {
             matcher: Matcher::with_gazetteer(&taxonomy, &gazetteer),
+            fingerprint,
             taxonomy,
             gazetteer,
             model,
@@ -290,13 +324,30 @@ impl Tagger {
             None => Model::untrained(&taxonomy),
         };
         let corpus = config.corpus.clone().filter(|p| !p.as_os_str().is_empty());
+        // The files as written: what they say, whatever order their maps load in.
+        let file =
+            |path: Option<PathBuf>| path.and_then(|p| std::fs::read(p).ok()).unwrap_or_default();
+        let fingerprint = fingerprint(&[
+            &file(Some(config.topics.clone())),
+            &file(config.gazetteer_path()),
+            &file(config.model_path()),
+            thresholds(&config).as_bytes(),
+        ]);
         let mut tagger = Tagger::with_parts(taxonomy, gazetteer, model, config);
+        tagger.fingerprint = fingerprint;
         if let Some(dir) = corpus {
             for document in corpus::load(&dir)? {
                 tagger.add_document(&document);
             }
         }
         Ok(tagger)
+    }
+
+    /// What gives this tagger's verdicts, as 16 hex digits: a hash of its taxonomy, gazetteer
+    /// and model files and its thresholds. Each verdict carries it ([`Tags::tagger`]), so
+    /// that `nichiro retag` can tell which stored verdicts another tagger gave.
+    pub fn fingerprint(&self) -> &str {
+        &self.fingerprint
     }
 
     /// The taxonomy and the term matcher (for training and evaluation).
@@ -401,6 +452,7 @@ impl Tagger {
             related,
             duplicate_of,
             entities: self.entities(&analysis.all),
+            tagger: self.fingerprint.clone(),
         }
     }
 

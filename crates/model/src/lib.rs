@@ -240,6 +240,10 @@ pub struct Tags {
     /// People, places and organisations of the gazetteer it mentions, most mentioned first.
     #[serde(default)]
     pub entities: Vec<EntityTag>,
+    /// Which tagger gave the verdict: a fingerprint of its taxonomy, gazetteer, model and
+    /// thresholds (empty when unknown), so that `nichiro retag` knows what is out of date.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub tagger: String,
 }
 
 /// An entity of the gazetteer found in an article, whatever language named it.

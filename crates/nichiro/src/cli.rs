@@ -174,6 +174,20 @@ pub enum Command {
         #[arg(value_name = "URL")]
         url: String,
     },
+    /// Tag stored articles again with the current taxonomy, gazetteer and model (after
+    /// `nichiro train` or an edit of the taxonomy): those the filters let through whose
+    /// verdict another tagger gave, in batches, each one transaction. Stopped part-way, the
+    /// next run goes on where it stopped. Prints how many verdicts changed.
+    Retag {
+        #[command(flatten)]
+        filter: FilterArgs,
+        /// Articles tagged and written per transaction (1 to 100000).
+        #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+        batch: u32,
+        /// Tag again also the articles the current tagger tagged already.
+        #[arg(long)]
+        all: bool,
+    },
     /// Store the articles of a JSON Lines export (`nichiro export`), as they were tagged;
     /// articles already stored are left as they are.
     Import {

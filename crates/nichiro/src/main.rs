@@ -159,6 +159,29 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let config = read_config(cli.config.as_deref())?;
             read_cmds::raw(&config, &url)
         }
+        Command::Retag { filter, batch, all } => {
+            let config = read_config(cli.config.as_deref())?;
+            if config.store.url.is_none() && !config.store.path.is_file() {
+                anyhow::bail!(
+                    "no store at {}: run `nichiro backfill` with this config first",
+                    config.store.path.display()
+                );
+            }
+            let filter = article_filter(filter)?;
+            let summary = nichiro_pipeline::retag::retag(
+                &config,
+                &filter,
+                nichiro_pipeline::retag::RetagOptions {
+                    batch: batch as usize,
+                    all,
+                },
+            )?;
+            std::io::Write::write_all(
+                &mut std::io::stdout().lock(),
+                summary.to_string().as_bytes(),
+            )?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Import { input } => {
             let config = read_config(cli.config.as_deref())?;
             read_cmds::import(&config, &input)

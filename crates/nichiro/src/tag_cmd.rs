@@ -12,9 +12,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::inputs::read_inputs;
 
-/// A JSON Lines input record.
+/// A JSON Lines input record: `{id, title, text}`, or a line of `nichiro export` (which
+/// names an article by its `url`, and then the URL is its id).
 #[derive(Deserialize)]
 struct Record {
+    #[serde(default)]
     id: serde_json::Value,
     #[serde(default)]
     title: Option<String>,
@@ -140,7 +142,20 @@ pub fn tag(
                     continue;
                 }
             };
-            let id_text = match &record.id {
+            let id = match (record.id, &record.url) {
+                (serde_json::Value::Null, Some(url)) => serde_json::Value::String(url.clone()),
+                (serde_json::Value::Null, None) => {
+                    eprintln!(
+                        "error: {}:{}: a record needs an id or a url",
+                        jsonl.display(),
+                        number + 1
+                    );
+                    failed += 1;
+                    continue;
+                }
+                (id, _) => id,
+            };
+            let id_text = match &id {
                 serde_json::Value::String(s) => s.clone(),
                 other => other.to_string(),
             };
@@ -148,7 +163,7 @@ pub fn tag(
                 Article::empty(record.url.unwrap_or_else(|| format!("record:{id_text}")));
             article.title = record.title.filter(|t| !t.trim().is_empty());
             article.text = record.text;
-            emit(&mut tagger, record.id, &article)?;
+            emit(&mut tagger, id, &article)?;
         }
     }
     out.flush()?;

@@ -487,3 +487,115 @@ fn tag_and_train_end_quietly_when_stdout_closes_early() {
     let written = std::fs::read_to_string(&model).expect("train wrote its model");
     assert!(written.contains("[relevance]"), "{written}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retag_gives_stored_articles_the_current_verdicts_and_skips_what_it_did() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = offline_config(dir.path());
+    let first = run(&["backfill", "--config", &config]).await;
+    assert!(first.status.success(), "{}", text(&first.stderr));
+    let relevant = |config: String| async move {
+        let out = run(&["list", "--config", &config, "--relevant", "--json"]).await;
+        json_lines(&out.stdout).len()
+    };
+    let before = relevant(config.clone()).await;
+    assert!(before >= 5, "{before}");
+
+    // Nothing changed: every verdict is the current tagger's.
+    let out = run(&["retag", "--config", &config]).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("retagged 0, already current 10, of 10"),
+        "{}",
+        text(&out.stdout)
+    );
+
+    // A stricter threshold is another tagger: every verdict is given again, in batches of 3.
+    let strict = dir.path().join("strict.toml");
+    let text_config = std::fs::read_to_string(&config).unwrap().replacen(
+        "[tag]\n",
+        "[tag]\nrelevance_threshold = 0.99999\n",
+        1,
+    );
+    std::fs::write(&strict, text_config).unwrap();
+    let strict = strict.display().to_string();
+    // Half of them first (as if a run had stopped there), then the rest: what was done is
+    // not done again.
+    let no_longer = |summary: &str| -> usize {
+        summary
+            .split("no longer relevant ")
+            .nth(1)
+            .and_then(|rest| rest.split(',').next())
+            .and_then(|n| n.trim().parse().ok())
+            .unwrap_or_else(|| panic!("{summary}"))
+    };
+    let out = run(&[
+        "retag", "--config", &strict, "--source", "corpus", "--batch", "3",
+    ])
+    .await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let part = text(&out.stdout);
+    assert!(
+        part.contains("retagged 5, already current 0, of 5"),
+        "{part}"
+    );
+    let out = run(&["retag", "--config", &strict, "--batch", "3"]).await;
+    let rest = text(&out.stdout);
+    assert!(
+        rest.contains("retagged 5, already current 5, of 10"),
+        "{rest}"
+    );
+    let after = relevant(strict.clone()).await;
+    assert!(after < before, "{before} -> {after}");
+    assert_eq!(
+        no_longer(&part) + no_longer(&rest),
+        before - after,
+        "{part}{rest}"
+    );
+    // Topics are the index's too: a topic list agrees with the new verdicts.
+    let listed = run(&[
+        "list",
+        "--config",
+        &strict,
+        "--topic",
+        "territorial-dispute",
+        "--json",
+    ])
+    .await;
+    for article in json_lines(&listed.stdout) {
+        assert_eq!(article["relevant"], true, "{article}");
+    }
+    // A second run finds nothing to do; --all does it all again, changing nothing.
+    let out = run(&["retag", "--config", &strict]).await;
+    assert!(text(&out.stdout).contains("retagged 0, already current 10"));
+    let out = run(&["retag", "--config", &strict, "--all"]).await;
+    let summary = text(&out.stdout);
+    assert!(summary.contains("retagged 10"), "{summary}");
+    assert!(
+        summary.contains("now relevant 0, no longer relevant 0, topics 0, copies 0"),
+        "{summary}"
+    );
+
+    // An export is read by `tag --jsonl` as it is: each record named by its URL.
+    let export = run(&[
+        "export",
+        "--config",
+        &strict,
+        "--output",
+        dir.path().join("all.jsonl").to_str().unwrap(),
+    ])
+    .await;
+    assert!(export.status.success(), "{}", text(&export.stderr));
+    let tagged = run(&[
+        "tag",
+        "--jsonl",
+        dir.path().join("all.jsonl").to_str().unwrap(),
+    ])
+    .await;
+    assert!(tagged.status.success(), "{}", text(&tagged.stderr));
+    let lines = json_lines(&tagged.stdout);
+    assert_eq!(lines.len(), 10);
+    for line in &lines {
+        assert_eq!(line["id"], line["url"], "{line}");
+    }
+}

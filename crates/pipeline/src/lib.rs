@@ -17,6 +17,7 @@
 pub mod claims;
 pub mod config;
 pub mod journal;
+pub mod retag;
 pub mod store_retry;
 pub mod summary;
 

@@ -195,6 +195,10 @@ pub struct StoredArticle {
     /// their URLs (empty for articles stored before the store kept it).
     #[serde(default)]
     pub content_hash: String,
+    /// Which tagger gave the verdict (see [`nichiro_model::Tags::tagger`]); empty for
+    /// verdicts older than the store's record of it.
+    #[serde(default)]
+    pub tagger: String,
 }
 
 /// Which articles [`Store::search`], [`Store::list`] and [`Store::export`] give (all when
@@ -288,6 +292,7 @@ impl StoredArticle {
                 related: self.related,
                 duplicate_of: self.duplicate_of,
                 entities: self.entities,
+                tagger: self.tagger,
             },
             source: self.source,
             requested_url: self.requested_url,
@@ -343,6 +348,14 @@ pub trait Store: Send {
         filter: &ArticleFilter,
         limit: Option<usize>,
     ) -> Result<Vec<StoredArticle>, StoreError>;
+
+    /// Replaces the verdicts of stored articles, by canonical URL (`nichiro retag`), in one
+    /// transaction: the verdict columns and the topic index, nothing else. Returns how many
+    /// of the URLs were stored.
+    fn update_tags(
+        &mut self,
+        updates: &[(String, nichiro_model::Tags)],
+    ) -> Result<usize, StoreError>;
 
     /// Calls `f` with every stored article, oldest first, one at a time (no whole-table load).
     fn for_each_article(

@@ -11,7 +11,10 @@ use chrono::Utc;
 use nichiro_model::TaggedArticle;
 use postgres::{Client, NoTls};
 
-use crate::row::{ARTICLE_COLUMN_COUNT, ARTICLE_COLUMNS, ArticleRow, article_values};
+use crate::row::{
+    ARTICLE_COLUMN_COUNT, ARTICLE_COLUMNS, ArticleRow, TAG_COLUMNS, TagColumns, article_values,
+    tag_values,
+};
 use crate::{ArticleFilter, Claim, InsertOutcome, Store, StoreError, StoredArticle, search_terms};
 
 /// Each entry migrates from version `index` to `index + 1`.
@@ -105,6 +108,10 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE articles ADD COLUMN content_hash TEXT;
     CREATE INDEX articles_content_hash ON articles (content_hash);
+    "#,
+    // 6: which tagger gave each verdict (`nichiro retag` tags again what another gave).
+    r#"
+    ALTER TABLE articles ADD COLUMN tagger TEXT NOT NULL DEFAULT '';
     "#,
 ];
 
@@ -253,6 +260,7 @@ fn read_row(row: &postgres::Row) -> Result<StoredArticle, StoreError> {
         entities: row.try_get(25).map_err(get)?,
         relevance_evidence: row.try_get(26).map_err(get)?,
         content_hash: row.try_get(27).map_err(get)?,
+        tagger: row.try_get(28).map_err(get)?,
     }
     .into_stored()
     .map_err(StoreError::Corrupt)
@@ -472,6 +480,54 @@ impl Store for PostgresStore {
         }
         tx.commit().map_err(query_error)?;
         Ok(outcomes)
+    }
+
+    fn update_tags(
+        &mut self,
+        updates: &[(String, nichiro_model::Tags)],
+    ) -> Result<usize, StoreError> {
+        let mut client = self.client()?;
+        let mut tx = client.transaction().map_err(query_error)?;
+        let sets: Vec<String> = TAG_COLUMNS
+            .iter()
+            .enumerate()
+            .map(|(i, column)| format!("{column} = ${}", i + 1))
+            .collect();
+        let update = tx
+            .prepare(&format!(
+                "UPDATE articles SET {} WHERE url = ${} RETURNING id",
+                sets.join(", "),
+                TAG_COLUMNS.len() + 1
+            ))
+            .map_err(query_error)?;
+        let clear = tx
+            .prepare("DELETE FROM article_topics WHERE article_id = $1")
+            .map_err(query_error)?;
+        let topic = tx
+            .prepare("INSERT INTO article_topics (article_id, topic, score) VALUES ($1, $2, $3)")
+            .map_err(query_error)?;
+        let mut updated = 0;
+        for (url, tags) in updates {
+            let columns = TagColumns::of(tags)?;
+            let Some(row) = tx
+                .query_opt(
+                    &update,
+                    &tag_values!(columns, dyn postgres::types::ToSql + Sync, url),
+                )
+                .map_err(query_error)?
+            else {
+                continue;
+            };
+            let id: i64 = row.get(0);
+            tx.execute(&clear, &[&id]).map_err(query_error)?;
+            for tag in &tags.topics {
+                tx.execute(&topic, &[&id, &tag.topic, &f64::from(tag.score)])
+                    .map_err(query_error)?;
+            }
+            updated += 1;
+        }
+        tx.commit().map_err(query_error)?;
+        Ok(updated)
     }
 
     fn is_seen(&self, url: &str) -> Result<bool, StoreError> {

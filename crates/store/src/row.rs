@@ -13,10 +13,10 @@ use crate::{StoreError, StoredArticle};
 pub(crate) const ARTICLE_COLUMNS: &str = "url, requested_url, source, title, authors, published, \
     language, site_name, description, text, links, kind, relevant, relevance, topics, related, \
     duplicate_of, duplicate_shared, fetched_at, stored_at, modified, image, section, keywords, \
-    signals, entities, relevance_evidence, content_hash";
+    signals, entities, relevance_evidence, content_hash, tagger";
 
 /// Number of [`ARTICLE_COLUMNS`].
-pub(crate) const ARTICLE_COLUMN_COUNT: usize = 28;
+pub(crate) const ARTICLE_COLUMN_COUNT: usize = 29;
 
 /// The values of an [`ArticleRow`] in [`ARTICLE_COLUMNS`] order, as an array of `&$sql`
 /// (each backend's parameter type), followed by any `$extra` values: the one place besides
@@ -30,7 +30,7 @@ macro_rules! article_values {
             &r.relevant, &r.relevance, &r.topics, &r.related, &r.duplicate_of,
             &r.duplicate_shared, &r.fetched_at, &r.stored_at, &r.modified, &r.image,
             &r.section, &r.keywords, &r.signals, &r.entities, &r.relevance_evidence,
-            &r.content_hash
+            &r.content_hash, &r.tagger
             $(, $extra)*
         ]
     }};
@@ -68,6 +68,7 @@ pub(crate) struct ArticleRow {
     pub entities: String,
     pub relevance_evidence: String,
     pub content_hash: Option<String>,
+    pub tagger: String,
 }
 
 /// SHA-256 of a text, in hex, after collapsing its whitespace (so a copy re-wrapped by
@@ -88,6 +89,65 @@ pub(crate) fn content_hash(text: &str) -> String {
         .collect()
 }
 
+/// The columns of `articles` that hold the tagger's verdict, as [`TagColumns`] gives them:
+/// `nichiro retag` writes these and nothing else.
+pub(crate) const TAG_COLUMNS: [&str; 9] = [
+    "relevant",
+    "relevance",
+    "topics",
+    "related",
+    "duplicate_of",
+    "duplicate_shared",
+    "entities",
+    "relevance_evidence",
+    "tagger",
+];
+
+/// A verdict as the columns of [`TAG_COLUMNS`] hold it.
+#[derive(Debug, Clone)]
+pub(crate) struct TagColumns {
+    pub relevant: bool,
+    pub relevance: f64,
+    pub topics: String,
+    pub related: String,
+    pub duplicate_of: Option<String>,
+    pub duplicate_shared: Option<f64>,
+    pub entities: String,
+    pub relevance_evidence: String,
+    pub tagger: String,
+}
+
+impl TagColumns {
+    /// The columns of a verdict.
+    pub fn of(t: &nichiro_model::Tags) -> Result<Self, StoreError> {
+        Ok(TagColumns {
+            relevant: t.relevant,
+            relevance: f64::from(t.relevance),
+            topics: to_json(&t.topics)?,
+            related: to_json(&t.related)?,
+            duplicate_of: t.duplicate_of.as_ref().map(|d| d.id.clone()),
+            duplicate_shared: t.duplicate_of.as_ref().map(|d| f64::from(d.shared)),
+            entities: to_json(&t.entities)?,
+            relevance_evidence: to_json(&t.relevance_evidence)?,
+            tagger: t.tagger.clone(),
+        })
+    }
+}
+
+/// The values of a [`TagColumns`] in [`TAG_COLUMNS`] order, as an array of `&$sql`, followed
+/// by any `$extra` values.
+macro_rules! tag_values {
+    ($row:expr, $sql:ty $(, $extra:expr)*) => {{
+        let r = &$row;
+        [
+            &r.relevant as &$sql, &r.relevance, &r.topics, &r.related, &r.duplicate_of,
+            &r.duplicate_shared, &r.entities, &r.relevance_evidence, &r.tagger
+            $(, $extra)*
+        ]
+    }};
+}
+pub(crate) use tag_values;
+
 fn to_json<T: Serialize + ?Sized>(value: &T) -> Result<String, StoreError> {
     serde_json::to_string(value).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
@@ -96,7 +156,7 @@ impl ArticleRow {
     /// The row for a tagged article stored at `now` (RFC 3339).
     pub fn from_tagged(item: &TaggedArticle, now: &str) -> Result<Self, StoreError> {
         let a = &item.article;
-        let t = &item.tags;
+        let tags = TagColumns::of(&item.tags)?;
         Ok(ArticleRow {
             url: a.url.clone(),
             requested_url: item.requested_url.clone(),
@@ -110,12 +170,12 @@ impl ArticleRow {
             text: a.text.clone(),
             links: to_json(&a.links)?,
             kind: to_json(&a.kind)?.trim_matches('"').to_string(),
-            relevant: t.relevant,
-            relevance: f64::from(t.relevance),
-            topics: to_json(&t.topics)?,
-            related: to_json(&t.related)?,
-            duplicate_of: t.duplicate_of.as_ref().map(|d| d.id.clone()),
-            duplicate_shared: t.duplicate_of.as_ref().map(|d| f64::from(d.shared)),
+            relevant: tags.relevant,
+            relevance: tags.relevance,
+            topics: tags.topics,
+            related: tags.related,
+            duplicate_of: tags.duplicate_of,
+            duplicate_shared: tags.duplicate_shared,
             fetched_at: item.fetched_at.to_rfc3339(),
             stored_at: now.to_string(),
             modified: a.modified.map(|m| m.to_rfc3339()),
@@ -123,9 +183,10 @@ impl ArticleRow {
             section: a.section.clone(),
             keywords: to_json(&a.keywords)?,
             signals: to_json(&a.signals)?,
-            entities: to_json(&t.entities)?,
-            relevance_evidence: to_json(&t.relevance_evidence)?,
+            entities: tags.entities,
+            relevance_evidence: tags.relevance_evidence,
             content_hash: Some(content_hash(&a.text)),
+            tagger: tags.tagger,
         })
     }
 
@@ -166,6 +227,7 @@ impl ArticleRow {
             entities: json(&self.entities, "entities")?,
             relevance_evidence: json(&self.relevance_evidence, "relevance_evidence")?,
             content_hash: self.content_hash.unwrap_or_default(),
+            tagger: self.tagger,
             url: self.url,
             title: self.title,
             language: self.language,

@@ -100,4 +100,8 @@ pub const MIGRATIONS: &[&str] = &[
     ALTER TABLE articles ADD COLUMN content_hash TEXT;
     CREATE INDEX articles_content_hash ON articles (content_hash);
     "#,
+    // 9: which tagger gave each verdict (`nichiro retag` tags again what another gave).
+    r#"
+    ALTER TABLE articles ADD COLUMN tagger TEXT NOT NULL DEFAULT '';
+    "#,
 ];

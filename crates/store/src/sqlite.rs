@@ -8,7 +8,10 @@ use chrono::Utc;
 use nichiro_model::TaggedArticle;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
-use crate::row::{ARTICLE_COLUMN_COUNT, ARTICLE_COLUMNS, ArticleRow, article_values};
+use crate::row::{
+    ARTICLE_COLUMN_COUNT, ARTICLE_COLUMNS, ArticleRow, TAG_COLUMNS, TagColumns, article_values,
+    tag_values,
+};
 use crate::{
     ArticleFilter, Claim, InsertOutcome, Store, StoreError, StoredArticle, schema, search_terms,
 };
@@ -252,6 +255,51 @@ impl Store for SqliteStore {
         Ok(outcomes)
     }
 
+    fn update_tags(
+        &mut self,
+        updates: &[(String, nichiro_model::Tags)],
+    ) -> Result<usize, StoreError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut updated = 0;
+        {
+            let sets: Vec<String> = TAG_COLUMNS
+                .iter()
+                .enumerate()
+                .map(|(i, column)| format!("{column} = ?{}", i + 1))
+                .collect();
+            let mut update = tx.prepare_cached(&format!(
+                "UPDATE articles SET {} WHERE url = ?{} RETURNING id",
+                sets.join(", "),
+                TAG_COLUMNS.len() + 1
+            ))?;
+            let mut clear =
+                tx.prepare_cached("DELETE FROM article_topics WHERE article_id = ?1")?;
+            let mut topic = tx.prepare_cached(
+                "INSERT INTO article_topics (article_id, topic, score) VALUES (?1, ?2, ?3)",
+            )?;
+            for (url, tags) in updates {
+                let columns = TagColumns::of(tags)?;
+                let Some(id) = update
+                    .query_row(tag_values!(columns, dyn rusqlite::ToSql, url), |r| {
+                        r.get::<_, i64>(0)
+                    })
+                    .optional()?
+                else {
+                    continue;
+                };
+                clear.execute([id])?;
+                for tag in &tags.topics {
+                    topic.execute(params![id, tag.topic, tag.score])?;
+                }
+                updated += 1;
+            }
+        }
+        tx.commit()?;
+        Ok(updated)
+    }
+
     /// Whether a URL (requested or canonical) belongs to a stored article.
     fn is_seen(&self, url: &str) -> Result<bool, StoreError> {
         Ok(self
@@ -475,6 +523,7 @@ fn read_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<RowResult> {
         entities: row.get(25)?,
         relevance_evidence: row.get(26)?,
         content_hash: row.get(27)?,
+        tagger: row.get(28)?,
     }
     .into_stored())
 }

@@ -45,6 +45,13 @@ macro_rules! store_suite {
             }
 
             #[test]
+            fn new_verdicts_replace_the_old_and_the_topic_index() {
+                if let Some(mut store) = $make {
+                    super::new_verdicts_replace_the_old_and_the_topic_index(store.as_mut());
+                }
+            }
+
+            #[test]
             fn articles_round_trip_and_list_filters() {
                 if let Some(mut store) = $make {
                     super::articles_round_trip_and_list_filters(store.as_mut());
@@ -760,4 +767,48 @@ fn given_up_urls_are_kept_once(store: &mut dyn Store) {
     );
     store.record_given_up(&[gone.clone(), gone]).unwrap();
     assert_eq!(store.given_up_urls().unwrap(), ["https://ex.org/gone"]);
+}
+
+fn new_verdicts_replace_the_old_and_the_topic_index(store: &mut dyn Store) {
+    let a = tagged("https://ex.org/a", "A", "Text a.", &["territorial-dispute"]);
+    let b = tagged("https://ex.org/b", "B", "Text b.", &[]);
+    store.insert_batch(&[a.clone(), b.clone()]).unwrap();
+    let by_topic = |store: &dyn Store, topic: &str| -> Vec<String> {
+        let filter = ArticleFilter {
+            topic: Some(topic.into()),
+            ..ArticleFilter::default()
+        };
+        store
+            .list(&filter, None)
+            .unwrap()
+            .into_iter()
+            .map(|s| s.url)
+            .collect()
+    };
+    let mut retagged = tagged("https://ex.org/a", "A", "Text a.", &["peace-treaty"]).tags;
+    retagged.relevance = 0.7;
+    retagged.tagger = "0123456789abcdef".into();
+    let updated = store
+        .update_tags(&[
+            ("https://ex.org/a".into(), retagged.clone()),
+            ("https://ex.org/nowhere".into(), retagged.clone()),
+        ])
+        .unwrap();
+    assert_eq!(updated, 1, "an unknown URL is no update");
+    assert!(by_topic(store, "territorial-dispute").is_empty());
+    assert_eq!(by_topic(store, "peace-treaty"), ["https://ex.org/a"]);
+    let stored = store.list(&ArticleFilter::default(), None).unwrap();
+    let a_now = stored.iter().find(|s| s.url == "https://ex.org/a").unwrap();
+    assert_eq!(a_now.topics, retagged.topics);
+    assert_eq!(a_now.relevance, 0.7);
+    assert_eq!(a_now.tagger, "0123456789abcdef");
+    assert_eq!(
+        a_now.text, "Text a.",
+        "the article itself is left as it was"
+    );
+    let b_now = stored.iter().find(|s| s.url == "https://ex.org/b").unwrap();
+    assert_eq!(
+        b_now.tagger, "",
+        "an article not retagged keeps its verdict"
+    );
 }

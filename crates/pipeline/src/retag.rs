@@ -1,0 +1,142 @@
+//! `nichiro retag`: the stored articles tagged again with the current taxonomy, gazetteer and
+//! model, so that a retrained model or a mended taxonomy reaches what is stored already.
+//!
+//! Each verdict records the tagger that gave it (its fingerprint, [`Tagger::fingerprint`]);
+//! articles whose verdict the current tagger gave are skipped, so a run cut short (Ctrl-C, a
+//! kill, a lost connection) is simply started again and goes on where it stopped. Verdicts are
+//! written a batch at a time, one transaction each, on a connection of their own while
+//! another reads the articles in order.
+
+use nichiro_classify::Tagger;
+use nichiro_model::Tags;
+use nichiro_store::{ArticleFilter, StoredArticle};
+
+use crate::store_retry::retrying;
+use crate::{Config, PipelineError, load_stored_articles};
+
+/// How `retag` works.
+#[derive(Debug, Clone, Copy)]
+pub struct RetagOptions {
+    /// Articles tagged and written per transaction. Default 500.
+    pub batch: usize,
+    /// Tag again also the articles the current tagger tagged already.
+    pub all: bool,
+}
+
+impl Default for RetagOptions {
+    fn default() -> Self {
+        RetagOptions {
+            batch: 500,
+            all: false,
+        }
+    }
+}
+
+/// What a `retag` run did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RetagSummary {
+    /// Articles the filters let through.
+    pub considered: u64,
+    /// Of those, skipped because the current tagger tagged them already.
+    pub current: u64,
+    /// Tagged again and written.
+    pub retagged: u64,
+    /// Of those, now relevant and not before.
+    pub now_relevant: u64,
+    /// Of those, relevant before and not now.
+    pub no_longer_relevant: u64,
+    /// Of those, with another set of topics.
+    pub topics_changed: u64,
+    /// Of those, copying another text than before (or now none, or now one).
+    pub copies_changed: u64,
+}
+
+impl std::fmt::Display for RetagSummary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(
+            f,
+            "retagged {}, already current {}, of {} articles",
+            self.retagged, self.current, self.considered
+        )?;
+        writeln!(
+            f,
+            "verdicts changed: now relevant {}, no longer relevant {}, topics {}, copies {}",
+            self.now_relevant, self.no_longer_relevant, self.topics_changed, self.copies_changed
+        )
+    }
+}
+
+impl RetagSummary {
+    fn count(&mut self, before: &StoredArticle, after: &Tags) {
+        self.retagged += 1;
+        self.now_relevant += u64::from(after.relevant && !before.relevant);
+        self.no_longer_relevant += u64::from(before.relevant && !after.relevant);
+        let topics = |t: &[nichiro_model::TopicTag]| {
+            let mut names: Vec<String> = t.iter().map(|t| t.topic.clone()).collect();
+            names.sort();
+            names
+        };
+        self.topics_changed += u64::from(topics(&before.topics) != topics(&after.topics));
+        let copied = |d: &Option<nichiro_model::DuplicateOf>| d.as_ref().map(|d| d.id.clone());
+        self.copies_changed +=
+            u64::from(copied(&before.duplicate_of) != copied(&after.duplicate_of));
+    }
+}
+
+/// Tags again the stored articles `filter` lets through whose verdict another tagger gave
+/// (all of them with `options.all`). A run killed part-way keeps every batch written before
+/// (each is one transaction); the next run skips them.
+pub fn retag(
+    config: &Config,
+    filter: &ArticleFilter,
+    options: RetagOptions,
+) -> Result<RetagSummary, PipelineError> {
+    let reader = nichiro_store::open(&config.store)?;
+    let mut writer = nichiro_store::open(&config.store)?;
+    let mut tagger = Tagger::from_config(config.tag.clone())?;
+    // The whole collection, so related documents and copies are found as the pipeline finds
+    // them; an article is never its own copy (the tagger knows it by its URL).
+    load_stored_articles(reader.as_ref(), &mut tagger)?;
+    let fingerprint = tagger.fingerprint().to_string();
+    let mut summary = RetagSummary::default();
+    let mut batch: Vec<StoredArticle> = Vec::with_capacity(options.batch.max(1));
+    let mut failed: Option<PipelineError> = None;
+    let mut write = |batch: &mut Vec<StoredArticle>, summary: &mut RetagSummary| {
+        let updates: Vec<(String, Tags)> = batch
+            .iter()
+            .map(|stored| {
+                let article = stored.clone().into_tagged().article;
+                (stored.url.clone(), tagger.tag(&article))
+            })
+            .collect();
+        retrying("write verdicts", || writer.update_tags(&updates))?;
+        for (stored, (_, tags)) in batch.iter().zip(&updates) {
+            summary.count(stored, tags);
+        }
+        batch.clear();
+        Ok::<(), PipelineError>(())
+    };
+    reader.for_each_article(filter, &mut |stored| {
+        if failed.is_some() {
+            return;
+        }
+        summary.considered += 1;
+        if !options.all && stored.tagger == fingerprint {
+            summary.current += 1;
+            return;
+        }
+        batch.push(stored);
+        if batch.len() >= options.batch.max(1)
+            && let Err(e) = write(&mut batch, &mut summary)
+        {
+            failed = Some(e);
+        }
+    })?;
+    if let Some(error) = failed {
+        return Err(error);
+    }
+    if !batch.is_empty() {
+        write(&mut batch, &mut summary)?;
+    }
+    Ok(summary)
+}
