@@ -375,11 +375,7 @@ impl HttpFetcher {
             };
             let rules = match response {
                 // Like Google, read at most the first 512 KiB of a robots.txt.
-                Ok(r) => texting_robots::Robot::new(
-                    &self.config.user_agent,
-                    &r.body[..r.body.len().min(MAX_ROBOTS_BYTES)],
-                )
-                .ok(),
+                Ok(r) => parse_robots(&self.config.user_agent, &r.body),
                 // No robots.txt (4xx): everything is allowed.
                 Err(FetchError::Status { status, .. }) if (400..500).contains(&status) => None,
                 // Unreachable or failing robots.txt: do not crawl the host this time.
@@ -499,6 +495,12 @@ impl HttpFetcher {
             elapsed: started.elapsed(),
         })
     }
+}
+
+/// The rules of a robots.txt for `user_agent`, read like Google reads them: at most the first
+/// 512 KiB. `None` when the file cannot be read as robots.txt (then everything is allowed).
+pub fn parse_robots(user_agent: &str, body: &[u8]) -> Option<texting_robots::Robot> {
+    texting_robots::Robot::new(user_agent, &body[..body.len().min(MAX_ROBOTS_BYTES)]).ok()
 }
 
 /// The origin (`scheme://host:port`) of an http(s) URL.

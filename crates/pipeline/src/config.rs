@@ -140,7 +140,14 @@ impl Config {
             path: path.to_path_buf(),
             source,
         })?;
-        let mut config: Config = toml::from_str(&text).map_err(|e| ConfigError::Parse {
+        Config::parse(&text, path)
+    }
+
+    /// Reads, resolves and checks the text of a config file found at `path` (relative paths
+    /// in it are taken from `path`'s folder). `NICHIRO_STORE_URL`, when set, replaces
+    /// `[store] url`.
+    pub fn parse(text: &str, path: &Path) -> Result<Self, ConfigError> {
+        let mut config: Config = toml::from_str(text).map_err(|e| ConfigError::Parse {
             path: path.to_path_buf(),
             message: one_line(&e),
         })?;

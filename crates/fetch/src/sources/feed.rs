@@ -47,17 +47,14 @@ pub(super) async fn poll(
         };
         response = feed_response;
     }
-    let feed = feed_rs::parser::Builder::new()
-        .base_uri(Some(&response.final_url))
-        .build()
-        .parse(response.body.as_slice())
-        .map_err(|e| SourceError::Parse {
+    let items =
+        parse_feed(&response.body, &response.final_url).map_err(|message| SourceError::Parse {
             source_name: name.clone(),
             url: url.clone(),
-            message: e.to_string(),
+            message,
         })?;
     source.validators = Some(response.validators);
-    tracing::info!(source = %name, entries = feed.entries.len(), "feed listed");
+    tracing::info!(source = %name, entries = items.len(), "feed listed");
     // A feed names the pages of its own site: a link elsewhere (another site, a file:,
     // javascript: or data: URL, a private address) would have the feed's text stored, or a
     // request sent, under an address the feed does not own.
@@ -67,14 +64,8 @@ pub(super) async fn poll(
         message: e.to_string(),
     })?;
     let mut refused = 0u64;
-    for entry in feed.entries {
-        let Some(link) = entry
-            .links
-            .iter()
-            .find(|l| l.rel.as_deref().is_none_or(|r| r == "alternate"))
-            .or(entry.links.first())
-            .map(|l| l.href.clone())
-        else {
+    for item in items {
+        let Some(link) = item.link else {
             continue;
         };
         if let Some(reason) = link_refused(&link, &site, &source.config.allowed_domains) {
@@ -85,22 +76,14 @@ pub(super) async fn poll(
             ctx.stats.update(&name, |c| c.filtered += 1);
             continue;
         }
-        let published: Option<DateTime<FixedOffset>> = entry
-            .published
-            .or(entry.updated)
-            .map(|t: DateTime<Utc>| t.fixed_offset());
-        if !source.admits(ctx, &link, published) {
+        if !source.admits(ctx, &link, item.published) {
             continue;
         }
-        let hints = source.hints(entry.title.map(|t| t.content), published);
+        let hints = source.hints(item.title, item.published);
         let job = if source.config.follow_links {
             source.remote_job(link, hints)
         } else {
-            let body = entry
-                .content
-                .and_then(|c| c.body)
-                .or(entry.summary.map(|s| s.content))
-                .unwrap_or_default();
+            let body = item.content.unwrap_or_default();
             FetchJob::Local(RawPage {
                 requested_url: link.clone(),
                 final_url: link,
@@ -122,4 +105,48 @@ pub(super) async fn poll(
         tracing::warn!(source = %name, items = refused, "feed items skipped: links off the feed's site or not http(s)");
     }
     Ok(())
+}
+
+/// An item of a feed, as the sources stage reads it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FeedItem {
+    /// Its page: the first link that is `alternate` or has no `rel`, else the first link.
+    pub link: Option<String>,
+    /// Its title.
+    pub title: Option<String>,
+    /// When it was published (else updated).
+    pub published: Option<DateTime<FixedOffset>>,
+    /// Its content, else its summary.
+    pub content: Option<String>,
+}
+
+/// The items of an RSS, Atom or JSON feed fetched from `base` (relative links are resolved
+/// against it). An error says why the feed cannot be read.
+pub fn parse_feed(body: &[u8], base: &str) -> Result<Vec<FeedItem>, String> {
+    let feed = feed_rs::parser::Builder::new()
+        .base_uri(Some(base))
+        .build()
+        .parse(body)
+        .map_err(|e| e.to_string())?;
+    Ok(feed
+        .entries
+        .into_iter()
+        .map(|entry| FeedItem {
+            link: entry
+                .links
+                .iter()
+                .find(|l| l.rel.as_deref().is_none_or(|r| r == "alternate"))
+                .or(entry.links.first())
+                .map(|l| l.href.clone()),
+            title: entry.title.map(|t| t.content),
+            published: entry
+                .published
+                .or(entry.updated)
+                .map(|t: DateTime<Utc>| t.fixed_offset()),
+            content: entry
+                .content
+                .and_then(|c| c.body)
+                .or(entry.summary.map(|s| s.content)),
+        })
+        .collect())
 }

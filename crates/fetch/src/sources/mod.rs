@@ -21,10 +21,11 @@ use crate::canonical_url::canonicalize;
 use crate::config::{SourceConfig, SourceKind, UrlFilter};
 use crate::http::{FetchError, HttpFetcher, Purpose, Validators};
 
+pub use feed::{FeedItem, parse_feed};
 pub use local_dir::{content_type_for, list_files};
 pub use section_page::article_links;
 pub use sitemap::{SitemapDocument, SitemapEntry, parse_sitemap};
-pub use warc_archive::parse_http_response;
+pub use warc_archive::{ArchiveCounts, ArchivedPage, parse_http_response, read_archive};
 
 /// Why a source could not be polled.
 #[derive(Debug, thiserror::Error)]

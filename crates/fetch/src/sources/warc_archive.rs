@@ -99,6 +99,102 @@ fn dechunk(mut body: &[u8]) -> Result<Vec<u8>, String> {
     }
 }
 
+/// A page found in an archive: a `response` record's HTTP answer with status 200 and a
+/// textual Content-Type, or a `resource` record.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ArchivedPage {
+    /// The record's target URI.
+    pub url: String,
+    /// The archived status (200 for a resource).
+    pub status: u16,
+    /// The Content-Type of the page.
+    pub content_type: Option<String>,
+    /// The page, de-chunked and decompressed.
+    pub body: Vec<u8>,
+    /// When it was archived.
+    pub date: chrono::DateTime<Utc>,
+}
+
+/// What reading an archive found besides its pages.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ArchiveCounts {
+    /// Pages handed on.
+    pub pages: usize,
+    /// Records skipped: over the size limit, unreadable, not 200, not text.
+    pub skipped: usize,
+}
+
+/// Reads the WARC records of `input` (plain; a caller undoes gzip) and hands each page to
+/// `on_page` until it returns false. Records over `max_bytes` are skipped unread. An error
+/// names the record it stopped at.
+pub fn read_archive(
+    input: impl Read,
+    max_bytes: usize,
+    mut on_page: impl FnMut(ArchivedPage) -> bool,
+) -> Result<ArchiveCounts, String> {
+    let mut reader = WarcReader::new(BufReader::new(input));
+    let mut records = reader.stream_records();
+    let mut counts = ArchiveCounts::default();
+    while let Some(record) = records.next_item() {
+        let record =
+            record.map_err(|e| format!("bad WARC record after {} pages: {e}", counts.pages))?;
+        let kind = record.warc_type().clone();
+        if !matches!(kind, RecordType::Response | RecordType::Resource) {
+            continue;
+        }
+        let Some(url) = record
+            .header(WarcHeader::TargetURI)
+            .map(|u| u.trim_matches(['<', '>']).to_string())
+        else {
+            continue;
+        };
+        if record.content_length() > max_bytes as u64 {
+            counts.skipped += 1;
+            tracing::warn!(url, "archived record over the size limit; skipped");
+            continue;
+        }
+        let resource_type = record
+            .header(WarcHeader::ContentType)
+            .map(|c| c.into_owned());
+        let date = record.date().with_timezone(&Utc);
+        let record = record
+            .into_buffered()
+            .map_err(|e| format!("cannot read record of {url}: {e}"))?;
+        let (status, content_type, body) = if kind == RecordType::Response {
+            match parse_http_response(record.body(), max_bytes) {
+                Ok(r) => (r.status, r.content_type, r.body),
+                Err(e) => {
+                    counts.skipped += 1;
+                    tracing::warn!(url, error = %e, "archived response unreadable; skipped");
+                    continue;
+                }
+            }
+        } else {
+            (200, resource_type, record.body().to_vec())
+        };
+        let textual = content_type.as_deref().is_none_or(|ct| {
+            let ct = ct.to_ascii_lowercase();
+            ct.contains("html") || ct.starts_with("text/")
+        });
+        if status != 200 || !textual {
+            counts.skipped += 1;
+            continue;
+        }
+        counts.pages += 1;
+        let page = ArchivedPage {
+            url,
+            status,
+            content_type,
+            body,
+            date,
+        };
+        if !on_page(page) {
+            break;
+        }
+    }
+    Ok(counts)
+}
+
 pub(super) fn read(
     source: &Source,
     ctx: &PollContext,
@@ -120,79 +216,30 @@ pub(super) fn read(
     } else {
         Box::new(file)
     };
-    let mut reader = WarcReader::new(BufReader::new(input));
-    let mut records = reader.stream_records();
     let max = ctx.fetcher.config().max_body_bytes;
-    let (mut pages, mut skipped) = (0usize, 0usize);
-    while let Some(record) = records.next_item() {
+    let counts = read_archive(input, max, |page| {
         if ctx.stop.is_cancelled() {
-            break;
+            return false;
         }
-        let record =
-            record.map_err(|e| read_error(format!("bad WARC record after {pages} pages: {e}")))?;
-        let kind = record.warc_type().clone();
-        if !matches!(kind, RecordType::Response | RecordType::Resource) {
-            continue;
+        if !source.admits(ctx, &page.url, None) {
+            return true;
         }
-        let Some(url) = record
-            .header(WarcHeader::TargetURI)
-            .map(|u| u.trim_matches(['<', '>']).to_string())
-        else {
-            continue;
-        };
-        if record.content_length() as usize > max {
-            skipped += 1;
-            tracing::warn!(source = %name, url, "archived record over the size limit; skipped");
-            continue;
-        }
-        let resource_type = record
-            .header(WarcHeader::ContentType)
-            .map(|c| c.into_owned());
-        let record = record
-            .into_buffered()
-            .map_err(|e| read_error(format!("cannot read record of {url}: {e}")))?;
-        let (status, content_type, body) = if kind == RecordType::Response {
-            match parse_http_response(record.body(), max) {
-                Ok(r) => (r.status, r.content_type, r.body),
-                Err(e) => {
-                    skipped += 1;
-                    tracing::warn!(source = %name, url, error = %e, "archived response unreadable; skipped");
-                    continue;
-                }
-            }
-        } else {
-            (200, resource_type, record.body().to_vec())
-        };
-        let textual = content_type.as_deref().is_none_or(|ct| {
-            let ct = ct.to_ascii_lowercase();
-            ct.contains("html") || ct.starts_with("text/")
-        });
-        if status != 200 || !textual {
-            skipped += 1;
-            continue;
-        }
-        let date = record.date().fixed_offset();
-        if !source.admits(ctx, &url, None) {
-            continue;
-        }
-        pages += 1;
-        let page = RawPage {
-            requested_url: url.clone(),
-            final_url: url,
-            status,
-            content_type,
+        let raw = RawPage {
+            requested_url: page.url.clone(),
+            final_url: page.url,
+            status: page.status,
+            content_type: page.content_type,
             etag: None,
             last_modified: None,
-            body,
-            fetched_at: date.with_timezone(&Utc),
+            body: page.body,
+            fetched_at: page.date,
             source: name.clone(),
             hints: source.hints(None, None),
         };
-        if !queue_blocking(ctx, jobs, FetchJob::Local(page)) {
-            break;
-        }
-    }
-    tracing::info!(source = %name, pages, skipped, "archive read");
+        queue_blocking(ctx, jobs, FetchJob::Local(raw))
+    })
+    .map_err(read_error)?;
+    tracing::info!(source = %name, pages = counts.pages, skipped = counts.skipped, "archive read");
     Ok(())
 }
 

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Runs one fuzz target (or all) for a while, seeded from the project's own fixtures and
+# fuzz/seeds; what it finds goes to fuzz/artifacts/TARGET. Usage:
+#   fuzz/run.sh TARGET|all [SECONDS]      (default 30 seconds a target)
+# Needs cargo-fuzz (`cargo install cargo-fuzz`); runs on stable through RUSTC_BOOTSTRAP.
+set -euo pipefail
+cd "$(dirname "$0")"
+seconds="${2:-30}"
+targets=(clean feed sitemap robots warc canonical_url config)
+[ "${1:-all}" = all ] || targets=("$1")
+seeds() {
+  case "$1" in
+    clean) echo ../crates/clean/tests/fixtures ../config/samples/pages ;;
+    config) echo ../config ;;
+    *) echo "seeds/$1" ;;
+  esac
+}
+export RUSTC_BOOTSTRAP=1
+for target in "${targets[@]}"; do
+  mkdir -p "corpus/$target"
+  log="corpus/$target.log"
+  # shellcheck disable=SC2046
+  if ! cargo fuzz run -O "$target" "corpus/$target" $(seeds "$target") -- \
+    -max_total_time="$seconds" -max_len=262144 -rss_limit_mb=2048 -timeout=20 \
+    -print_final_stats=1 >"$log" 2>&1; then
+    grep -E 'ERROR|panicked|SUMMARY|Test unit written' "$log" | sed "s/^/$target: /" || true
+    echo "$target: the fuzzer found a failure (input in fuzz/artifacts/$target; log $log)"
+    exit 1
+  fi
+  grep -E '^stat::(number_of_executed_units|peak_rss_mb)' "$log" | sed "s/^/$target: /"
+done
