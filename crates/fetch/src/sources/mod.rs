@@ -8,6 +8,7 @@ mod local_dir;
 mod section_page;
 mod sitemap;
 mod warc_archive;
+mod warc_records;
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -25,7 +26,8 @@ pub use feed::{FeedItem, parse_feed};
 pub use local_dir::{content_type_for, list_files};
 pub use section_page::article_links;
 pub use sitemap::{SitemapDocument, SitemapEntry, parse_sitemap};
-pub use warc_archive::{ArchiveCounts, ArchivedPage, parse_http_response, read_archive};
+pub use warc_archive::{ArchiveCounts, WarcPage, parse_http_response, read_archive};
+pub use warc_records::{NextRecord, WarcRecord, WarcRecords};
 
 /// Why a source could not be polled.
 #[derive(Debug, thiserror::Error)]

@@ -8,8 +8,8 @@ use std::io::{BufReader, Read};
 use chrono::Utc;
 use nichiro_model::{FetchJob, RawPage};
 use tokio::sync::mpsc;
-use warc::{RecordType, WarcHeader, WarcReader};
 
+use super::warc_records::{NextRecord, WarcRecords};
 use super::{PollContext, Source, SourceError, queue_blocking};
 
 /// Headers read from an archived HTTP response.
@@ -46,8 +46,12 @@ pub fn parse_http_response(bytes: &[u8], max_bytes: usize) -> Result<ArchivedRes
     let status = response.code.unwrap_or(0);
     let content_type = header("content-type");
     let mut body = bytes[header_len..].to_vec();
-    if header("transfer-encoding").is_some_and(|v| v.to_ascii_lowercase().contains("chunked")) {
-        body = dechunk(&body)?;
+    // Archivers often store the body already de-chunked while keeping the header that says
+    // chunked (warcio does): a body that is not chunked is taken as it is.
+    if header("transfer-encoding").is_some_and(|v| v.to_ascii_lowercase().contains("chunked"))
+        && let Ok(dechunked) = dechunk(&body)
+    {
+        body = dechunked;
     }
     match header("content-encoding")
         .map(|v| v.to_ascii_lowercase())
@@ -102,7 +106,7 @@ fn dechunk(mut body: &[u8]) -> Result<Vec<u8>, String> {
 /// A page found in an archive: a `response` record's HTTP answer with status 200 and a
 /// textual Content-Type, or a `resource` record.
 #[derive(Debug, Clone, PartialEq)]
-pub struct ArchivedPage {
+pub struct WarcPage {
     /// The record's target URI.
     pub url: String,
     /// The archived status (200 for a resource).
@@ -116,52 +120,71 @@ pub struct ArchivedPage {
 }
 
 /// What reading an archive found besides its pages.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ArchiveCounts {
     /// Pages handed on.
     pub pages: usize,
     /// Records skipped: over the size limit, unreadable, not 200, not text.
     pub skipped: usize,
+    /// Why the archive could not be read to its end (cut short, a broken gzip member), when
+    /// it could not: the pages before that point were handed on.
+    pub ended_early: Option<String>,
 }
 
 /// Reads the WARC records of `input` (plain; a caller undoes gzip) and hands each page to
-/// `on_page` until it returns false. Records over `max_bytes` are skipped unread. An error
-/// names the record it stopped at.
+/// `on_page` until it returns false. Records over `max_bytes` are skipped unread, records
+/// that cannot be read are skipped with a warning, and an archive that breaks off ends with
+/// the pages before the break (see [`ArchiveCounts::ended_early`]). An error only when no
+/// record at all could be read: the input is no WARC archive.
 pub fn read_archive(
     input: impl Read,
     max_bytes: usize,
-    mut on_page: impl FnMut(ArchivedPage) -> bool,
+    mut on_page: impl FnMut(WarcPage) -> bool,
 ) -> Result<ArchiveCounts, String> {
-    let mut reader = WarcReader::new(BufReader::new(input));
-    let mut records = reader.stream_records();
+    let mut records = WarcRecords::new(BufReader::new(input), max_bytes);
     let mut counts = ArchiveCounts::default();
-    while let Some(record) = records.next_item() {
-        let record =
-            record.map_err(|e| format!("bad WARC record after {} pages: {e}", counts.pages))?;
-        let kind = record.warc_type().clone();
-        if !matches!(kind, RecordType::Response | RecordType::Resource) {
+    let mut any = false;
+    loop {
+        let record = match records.next_record() {
+            NextRecord::Record(record) => record,
+            NextRecord::End if any => break,
+            NextRecord::End => return Err("no WARC record in it".into()),
+            NextRecord::Broken(reason) if any => {
+                counts.ended_early = Some(reason);
+                break;
+            }
+            NextRecord::Broken(reason) => {
+                return Err(format!("not a readable WARC archive: {reason}"));
+            }
+        };
+        any = true;
+        let kind = record
+            .header("WARC-Type")
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        if kind != "response" && kind != "resource" {
             continue;
         }
         let Some(url) = record
-            .header(WarcHeader::TargetURI)
+            .header("WARC-Target-URI")
             .map(|u| u.trim_matches(['<', '>']).to_string())
         else {
             continue;
         };
-        if record.content_length() > max_bytes as u64 {
-            counts.skipped += 1;
-            tracing::warn!(url, "archived record over the size limit; skipped");
-            continue;
-        }
-        let resource_type = record
-            .header(WarcHeader::ContentType)
-            .map(|c| c.into_owned());
-        let date = record.date().with_timezone(&Utc);
-        let record = record
-            .into_buffered()
-            .map_err(|e| format!("cannot read record of {url}: {e}"))?;
-        let (status, content_type, body) = if kind == RecordType::Response {
-            match parse_http_response(record.body(), max_bytes) {
+        let block = match &record.block {
+            Ok(block) => block,
+            Err(reason) => {
+                counts.skipped += 1;
+                tracing::warn!(url, reason, "archived record skipped");
+                continue;
+            }
+        };
+        let date = record
+            .header("WARC-Date")
+            .and_then(|d| chrono::DateTime::parse_from_rfc3339(d).ok())
+            .map_or_else(Utc::now, |d| d.with_timezone(&Utc));
+        let (status, content_type, body) = if kind == "response" {
+            match parse_http_response(block, max_bytes) {
                 Ok(r) => (r.status, r.content_type, r.body),
                 Err(e) => {
                     counts.skipped += 1;
@@ -170,7 +193,11 @@ pub fn read_archive(
                 }
             }
         } else {
-            (200, resource_type, record.body().to_vec())
+            (
+                200,
+                record.header("Content-Type").map(str::to_string),
+                block.clone(),
+            )
         };
         let textual = content_type.as_deref().is_none_or(|ct| {
             let ct = ct.to_ascii_lowercase();
@@ -181,7 +208,7 @@ pub fn read_archive(
             continue;
         }
         counts.pages += 1;
-        let page = ArchivedPage {
+        let page = WarcPage {
             url,
             status,
             content_type,
@@ -239,6 +266,9 @@ pub(super) fn read(
         queue_blocking(ctx, jobs, FetchJob::Local(raw))
     })
     .map_err(read_error)?;
+    if let Some(reason) = &counts.ended_early {
+        tracing::warn!(source = %name, path = %path.display(), reason, pages = counts.pages, "archive cut short; the pages before the break are read");
+    }
     tracing::info!(source = %name, pages = counts.pages, skipped = counts.skipped, "archive read");
     Ok(())
 }
@@ -271,5 +301,11 @@ mod tests {
                 .contains("more than 4")
         );
         assert!(parse_http_response(b"HTTP/1.1 200", 10).is_err());
+        // Said chunked, stored de-chunked: the body as it is.
+        let stored = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n<p>hello</p>";
+        assert_eq!(
+            parse_http_response(stored, 1024).unwrap().body,
+            b"<p>hello</p>"
+        );
     }
 }
