@@ -43,6 +43,7 @@ pub mod taxonomy;
 pub mod tokenize;
 pub mod train;
 
+use chrono::{DateTime, FixedOffset};
 use rustc_hash::FxHashMap as HashMap;
 use std::path::{Path, PathBuf};
 
@@ -132,10 +133,15 @@ pub struct TagConfig {
     pub max_related: usize,
     /// Lowest similarity for a related document. Default 0.1.
     pub min_related_similarity: f32,
-    /// Lowest share of an article's text found in a stored one for `duplicate_of`.
-    /// Default 0.1: a republished wire story padded with local text still counts (corpus
-    /// document 003 carries 004's background as about 11% of its text).
+    /// Lowest share of an article's text found in a stored one for `duplicate_of`: a copy
+    /// is an article most of whose text was taken from the other. Default 0.5 (a wire story
+    /// republished with a new lead and a local paragraph still counts).
     pub duplicate_min_shared: f32,
+    /// Lowest share of an article's text found in a stored one, below `duplicate_min_shared`,
+    /// for `shares_text_with`: a text that reuses a passage of another (corpus document 003
+    /// carries 004's background paragraph, about 11% of its text) without being a copy.
+    /// Default 0.1.
+    pub overlap_min_shared: f32,
     /// Fewest sampled shingles in common for `duplicate_of` (five-word shingles, one in four
     /// sampled, so 15 is about 60 words copied verbatim): one shared sentence or stock
     /// phrase is not a copy. A text too short to share that many needs half of its own
@@ -154,7 +160,8 @@ impl Default for TagConfig {
             min_topic_score: 0.35,
             max_related: 5,
             min_related_similarity: 0.1,
-            duplicate_min_shared: 0.1,
+            duplicate_min_shared: 0.5,
+            overlap_min_shared: 0.1,
             duplicate_min_common: 15,
         }
     }
@@ -184,6 +191,7 @@ impl TagConfig {
             0.0,
             1.0,
         )?;
+        range("tag.overlap_min_shared", self.overlap_min_shared, 0.0, 1.0)?;
         range(
             "tag.duplicate_min_common",
             self.duplicate_min_common,
@@ -212,12 +220,13 @@ impl TagConfig {
 /// The thresholds that turn scores into verdicts, for the fingerprint.
 fn thresholds(config: &TagConfig) -> String {
     format!(
-        "{} {} {} {} {} {}",
+        "{} {} {} {} {} {} {}",
         config.relevance_threshold,
         config.min_topic_score,
         config.max_related,
         config.min_related_similarity,
         config.duplicate_min_shared,
+        config.overlap_min_shared,
         config.duplicate_min_common
     )
 }
@@ -255,6 +264,10 @@ fn beside(file: &Path, name: &str) -> Option<PathBuf> {
 /// Similarity by shared concepts (entities, topics) counts this much of similarity by shared
 /// words: it is what relates texts in different languages.
 const CONCEPT_SIMILARITY_WEIGHT: f32 = 0.8;
+
+/// Fewest sampled shingles in common for `shares_text_with`: 8 is about 30 words copied
+/// word for word, a paragraph rather than a stock phrase.
+const OVERLAP_MIN_COMMON: usize = 8;
 
 /// The corpus model and the tagging rules.
 #[derive(Debug)]
@@ -430,20 +443,39 @@ impl Tagger {
         let published = article
             .published
             .or_else(|| itself.and_then(|id| self.near_duplicates.published(id)));
-        let duplicate_of = self
-            .near_duplicates
-            .find_copy(
-                analysis.body_tokens(),
-                published,
-                self.config.duplicate_min_shared,
-                self.config.duplicate_min_common,
-                itself,
-            )
-            .map(|copy| DuplicateOf {
-                id: copy.id,
-                shared: copy.shared,
-            });
-        let related = self.related(&analysis, itself, duplicate_of.as_ref());
+        // The stored text this one copies (most of it is there); else one it shares a
+        // passage with (a paragraph, fewer words in common needed), shown apart.
+        let find = |min_shared: f32, min_common: usize| {
+            self.near_duplicates
+                .find_copy(
+                    analysis.body_tokens(),
+                    published,
+                    min_shared,
+                    min_common,
+                    itself,
+                )
+                .map(|copy| DuplicateOf {
+                    id: copy.id,
+                    shared: copy.shared,
+                })
+        };
+        let duplicate_of = find(
+            self.config.duplicate_min_shared,
+            self.config.duplicate_min_common,
+        );
+        let shares_text_with = match &duplicate_of {
+            Some(_) => None,
+            None => find(
+                self.config.overlap_min_shared,
+                OVERLAP_MIN_COMMON.min(self.config.duplicate_min_common),
+            ),
+        };
+        let related = self.related(
+            &analysis,
+            itself,
+            published,
+            duplicate_of.as_ref().or(shares_text_with.as_ref()),
+        );
         Tags {
             relevant: judgement.relevant,
             relevance: judgement.relevance,
@@ -451,34 +483,44 @@ impl Tagger {
             topics,
             related,
             duplicate_of,
+            shares_text_with,
             entities: self.entities(&analysis.all),
             tagger: self.fingerprint.clone(),
         }
     }
 
     /// Documents most similar by words or, scaled by [`CONCEPT_SIMILARITY_WEIGHT`], by
-    /// concepts (so an article in Russian finds the English report on the same islands), and
-    /// the text the article copies (`copied`) by at least the share they have in common.
+    /// concepts (so an article in Russian finds the English report on the same islands),
+    /// weighed by how close in time they were published ([`time_weight`]: the same event is
+    /// reported within days, a follow-up within weeks; a background piece on the same
+    /// islands years apart counts half), and the text the article copies (`copied`) by at
+    /// least the share they have in common.
     fn related(
         &self,
         analysis: &Analysis,
         itself: Option<&str>,
+        published: Option<DateTime<FixedOffset>>,
         copied: Option<&DuplicateOf>,
     ) -> Vec<RelatedDoc> {
         let k = self.config.max_related;
         let min = self.config.min_related_similarity;
+        // More candidates than kept, so that time can reorder them.
+        let wide = k.saturating_mul(4);
         let mut best: HashMap<String, f32> = HashMap::default();
         for (id, similarity) in self
             .similarity
-            .most_similar(&analysis.tokens, k, min, itself)
+            .most_similar(&analysis.tokens, wide, min, itself)
         {
             best.insert(id, similarity);
         }
         let concepts = concept_tokens(&analysis.all);
-        for (id, similarity) in self.concepts.most_similar(&concepts, k, min, itself) {
+        for (id, similarity) in self.concepts.most_similar(&concepts, wide, min, itself) {
             let similarity = similarity * CONCEPT_SIMILARITY_WEIGHT;
             let entry = best.entry(id).or_default();
             *entry = entry.max(similarity);
+        }
+        for (id, similarity) in best.iter_mut() {
+            *similarity *= time_weight(published, self.near_duplicates.published(id));
         }
         // The text this one copies is related at least by the share they have in common: a
         // short rewrite whose rarest words are the story's topic would otherwise rank the
@@ -526,6 +568,17 @@ impl Tagger {
 
 /// The concepts a text mentions, as tokens for the concept index: each entity and each topic
 /// once per mention.
+/// How much the similarity of two documents counts given the days between their
+/// publication: all of it the same day, about 80% a month apart, and half (at least) when
+/// years apart. Without both dates, all of it.
+fn time_weight(a: Option<DateTime<FixedOffset>>, b: Option<DateTime<FixedOffset>>) -> f32 {
+    let (Some(a), Some(b)) = (a, b) else {
+        return 1.0;
+    };
+    let days = (a - b).num_hours().unsigned_abs() as f32 / 24.0;
+    0.5 + 0.5 * (-days / 60.0).exp()
+}
+
 fn concept_tokens(matches: &Matches) -> Vec<Token<'static>> {
     let mut tokens = Vec::new();
     for (group, terms) in &matches.counts {

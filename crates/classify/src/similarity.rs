@@ -18,9 +18,14 @@ pub struct SimilarityIndex {
     /// strings: lookups compare no text, and a million distinct terms collide with odds
     /// of about one in ten million.
     postings: HashMap<u64, Vec<Posting>>,
+    /// Each document's TF-IDF vector length, by index, for the collection as it was when
+    /// they were last computed (see [`SimilarityIndex::add`]).
+    norms: Vec<f32>,
+    /// The collection's size when every norm was last computed.
+    normed_at: usize,
 }
 
-/// (document index, (1 + ln tf) / the document vector's norm).
+/// (document index, 1 + ln tf).
 type Posting = (u32, f32);
 
 /// The 64-bit key of a term.
@@ -63,8 +68,11 @@ impl SimilarityIndex {
         ((self.ids.len() as f32 + 1.0) / (df as f32 + 1.0)).ln() + 1.0
     }
 
-    /// Adds a document. Its vector norm uses the document frequencies known now; each
-    /// posting carries the term's weight divided by that norm, so scoring reads nothing else.
+    /// Adds a document. Its vector length is computed with the document frequencies known
+    /// now, and every document's again each time the collection has doubled: a length
+    /// computed when the collection was small (every term as rare as any other) and scored
+    /// against the idf of a large one made the first documents stored (the corpus) the most
+    /// similar to anything.
     pub fn add(&mut self, id: &str, tokens: &[Token]) {
         let index = self.ids.len() as u32;
         self.ids.push(id.to_string());
@@ -82,15 +90,27 @@ impl SimilarityIndex {
             .map(|(_, w, idf)| (w * idf) * (w * idf))
             .sum::<f32>()
             .sqrt();
-        if norm == 0.0 {
-            return;
-        }
+        self.norms.push(norm);
         for (key, weight, _) in weighted {
-            self.postings
-                .entry(key)
-                .or_default()
-                .push((index, weight / norm));
+            self.postings.entry(key).or_default().push((index, weight));
         }
+        if self.ids.len() >= 2 * self.normed_at.max(8) {
+            self.compute_norms();
+        }
+    }
+
+    /// Every document's vector length with the document frequencies of now: one pass over
+    /// the postings.
+    fn compute_norms(&mut self) {
+        let mut squares = vec![0.0f32; self.ids.len()];
+        for postings in self.postings.values() {
+            let idf = self.idf(postings.len());
+            for &(doc, weight) in postings {
+                squares[doc as usize] += (weight * idf) * (weight * idf);
+            }
+        }
+        self.norms = squares.into_iter().map(f32::sqrt).collect();
+        self.normed_at = self.ids.len();
     }
 
     /// The `k` documents most similar to `tokens`, with cosine similarity at least `min`,
@@ -115,15 +135,19 @@ impl SimilarityIndex {
         let mut query: Vec<(f32, f32, &[Posting])> = Vec::with_capacity(tf.len());
         let mut query_norm = 0.0f32;
         for (term, count) in tf {
-            let Some(postings) = self.postings.get(&term_key(term)) else {
+            let postings = self.postings.get(&term_key(term));
+            let idf = self.idf(postings.map_or(0, Vec::len));
+            let q = (1.0 + (count as f32).ln()) * idf;
+            // Every term of the query counts toward its length, found in the collection or
+            // not: a query scored only over the terms it shares with the collection would
+            // be as similar as can be to a document sharing one of its ten concepts.
+            query_norm += q * q;
+            let Some(postings) = postings else {
                 continue;
             };
             if self.ids.len() > 50 && postings.len() > max_df {
                 continue;
             }
-            let idf = self.idf(postings.len());
-            let q = (1.0 + (count as f32).ln()) * idf;
-            query_norm += q * q;
             query.push((q, idf, postings.as_slice()));
         }
         let query_norm = query_norm.sqrt();
@@ -142,7 +166,11 @@ impl SimilarityIndex {
             }
             let mut ranked: Vec<(u32, f32)> = scores
                 .iter()
-                .map(|(&doc, &dot)| (doc, (dot / query_norm).clamp(0.0, 1.0)))
+                .filter(|(doc, _)| self.norms[**doc as usize] > 0.0)
+                .map(|(&doc, &dot)| {
+                    let norm = self.norms[doc as usize];
+                    (doc, (dot / (query_norm * norm)).clamp(0.0, 1.0))
+                })
                 .filter(|&(_, sim)| sim >= min)
                 .collect();
             // One more than asked for, in case the document itself is among them.

@@ -235,8 +235,12 @@ pub struct Tags {
     /// Most similar corpus and stored documents, most similar first (the text this one
     /// copies among them, by at least the share of text in common).
     pub related: Vec<RelatedDoc>,
-    /// The stored text this one copies, if any.
+    /// The stored text this one copies, if any: most of this text is in it.
     pub duplicate_of: Option<DuplicateOf>,
+    /// A stored text this one shares a passage with (a background paragraph reused) without
+    /// being its copy, and how much of this text that passage is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shares_text_with: Option<DuplicateOf>,
     /// People, places and organisations of the gazetteer it mentions, most mentioned first.
     #[serde(default)]
     pub entities: Vec<EntityTag>,

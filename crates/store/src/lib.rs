@@ -169,6 +169,9 @@ pub struct StoredArticle {
     pub related: Vec<RelatedDoc>,
     /// The stored text it copies.
     pub duplicate_of: Option<DuplicateOf>,
+    /// A stored text it shares a passage with, without being its copy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shares_text_with: Option<DuplicateOf>,
     /// Article or not.
     pub kind: PageKind,
     /// When fetched.
@@ -291,6 +294,7 @@ impl StoredArticle {
                 topics: self.topics,
                 related: self.related,
                 duplicate_of: self.duplicate_of,
+                shares_text_with: self.shares_text_with,
                 entities: self.entities,
                 tagger: self.tagger,
             },

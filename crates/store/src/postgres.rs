@@ -112,6 +112,7 @@ const MIGRATIONS: &[&str] = &[
     // 6: which tagger gave each verdict (`nichiro retag` tags again what another gave).
     r#"
     ALTER TABLE articles ADD COLUMN tagger TEXT NOT NULL DEFAULT '';
+    ALTER TABLE articles ADD COLUMN shares_text_with TEXT;   -- JSON DuplicateOf
     "#,
 ];
 
@@ -261,6 +262,7 @@ fn read_row(row: &postgres::Row) -> Result<StoredArticle, StoreError> {
         relevance_evidence: row.try_get(26).map_err(get)?,
         content_hash: row.try_get(27).map_err(get)?,
         tagger: row.try_get(28).map_err(get)?,
+        shares_text_with: row.try_get(29).map_err(get)?,
     }
     .into_stored()
     .map_err(StoreError::Corrupt)

@@ -13,10 +13,10 @@ use crate::{StoreError, StoredArticle};
 pub(crate) const ARTICLE_COLUMNS: &str = "url, requested_url, source, title, authors, published, \
     language, site_name, description, text, links, kind, relevant, relevance, topics, related, \
     duplicate_of, duplicate_shared, fetched_at, stored_at, modified, image, section, keywords, \
-    signals, entities, relevance_evidence, content_hash, tagger";
+    signals, entities, relevance_evidence, content_hash, tagger, shares_text_with";
 
 /// Number of [`ARTICLE_COLUMNS`].
-pub(crate) const ARTICLE_COLUMN_COUNT: usize = 29;
+pub(crate) const ARTICLE_COLUMN_COUNT: usize = 30;
 
 /// The values of an [`ArticleRow`] in [`ARTICLE_COLUMNS`] order, as an array of `&$sql`
 /// (each backend's parameter type), followed by any `$extra` values: the one place besides
@@ -30,7 +30,7 @@ macro_rules! article_values {
             &r.relevant, &r.relevance, &r.topics, &r.related, &r.duplicate_of,
             &r.duplicate_shared, &r.fetched_at, &r.stored_at, &r.modified, &r.image,
             &r.section, &r.keywords, &r.signals, &r.entities, &r.relevance_evidence,
-            &r.content_hash, &r.tagger
+            &r.content_hash, &r.tagger, &r.shares_text_with
             $(, $extra)*
         ]
     }};
@@ -69,6 +69,7 @@ pub(crate) struct ArticleRow {
     pub relevance_evidence: String,
     pub content_hash: Option<String>,
     pub tagger: String,
+    pub shares_text_with: Option<String>,
 }
 
 /// SHA-256 of a text, in hex, after collapsing its whitespace (so a copy re-wrapped by
@@ -91,7 +92,7 @@ pub(crate) fn content_hash(text: &str) -> String {
 
 /// The columns of `articles` that hold the tagger's verdict, as [`TagColumns`] gives them:
 /// `nichiro retag` writes these and nothing else.
-pub(crate) const TAG_COLUMNS: [&str; 9] = [
+pub(crate) const TAG_COLUMNS: [&str; 10] = [
     "relevant",
     "relevance",
     "topics",
@@ -101,6 +102,7 @@ pub(crate) const TAG_COLUMNS: [&str; 9] = [
     "entities",
     "relevance_evidence",
     "tagger",
+    "shares_text_with",
 ];
 
 /// A verdict as the columns of [`TAG_COLUMNS`] hold it.
@@ -115,6 +117,7 @@ pub(crate) struct TagColumns {
     pub entities: String,
     pub relevance_evidence: String,
     pub tagger: String,
+    pub shares_text_with: Option<String>,
 }
 
 impl TagColumns {
@@ -130,6 +133,7 @@ impl TagColumns {
             entities: to_json(&t.entities)?,
             relevance_evidence: to_json(&t.relevance_evidence)?,
             tagger: t.tagger.clone(),
+            shares_text_with: t.shares_text_with.as_ref().map(to_json).transpose()?,
         })
     }
 }
@@ -141,7 +145,8 @@ macro_rules! tag_values {
         let r = &$row;
         [
             &r.relevant as &$sql, &r.relevance, &r.topics, &r.related, &r.duplicate_of,
-            &r.duplicate_shared, &r.entities, &r.relevance_evidence, &r.tagger
+            &r.duplicate_shared, &r.entities, &r.relevance_evidence, &r.tagger,
+            &r.shares_text_with
             $(, $extra)*
         ]
     }};
@@ -187,6 +192,7 @@ impl ArticleRow {
             relevance_evidence: tags.relevance_evidence,
             content_hash: Some(content_hash(&a.text)),
             tagger: tags.tagger,
+            shares_text_with: tags.shares_text_with,
         })
     }
 
@@ -228,6 +234,11 @@ impl ArticleRow {
             relevance_evidence: json(&self.relevance_evidence, "relevance_evidence")?,
             content_hash: self.content_hash.unwrap_or_default(),
             tagger: self.tagger,
+            shares_text_with: self
+                .shares_text_with
+                .as_deref()
+                .map(|s| json(s, "shares_text_with"))
+                .transpose()?,
             url: self.url,
             title: self.title,
             language: self.language,

@@ -103,5 +103,6 @@ pub const MIGRATIONS: &[&str] = &[
     // 9: which tagger gave each verdict (`nichiro retag` tags again what another gave).
     r#"
     ALTER TABLE articles ADD COLUMN tagger TEXT NOT NULL DEFAULT '';
+    ALTER TABLE articles ADD COLUMN shares_text_with TEXT;   -- JSON DuplicateOf
     "#,
 ];

@@ -524,6 +524,7 @@ fn read_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<RowResult> {
         relevance_evidence: row.get(26)?,
         content_hash: row.get(27)?,
         tagger: row.get(28)?,
+        shares_text_with: row.get(29)?,
     }
     .into_stored())
 }
