@@ -21,15 +21,21 @@ pub fn canonicalize(raw: &str) -> String {
         return raw.trim().to_string();
     };
     if !matches!(url.scheme(), "http" | "https") {
-        return url.to_string();
+        // Only web addresses are canonicalized: other schemes keep their text (a file: URL
+        // with an odd host, `file://;h/…`, serializes into one that parses back otherwise).
+        return raw.trim().to_string();
     }
     url.set_fragment(None);
-    if let Some(host) = url.host_str()
-        && let Some(rest) = host.strip_prefix("amp.")
-        && rest.contains('.')
+    // Every leading `amp.` of the host (once was not stable: `amp.amp.example.org`).
+    while let Some(rest) = url
+        .host_str()
+        .and_then(|host| host.strip_prefix("amp."))
+        .filter(|rest| rest.contains('.'))
+        .map(str::to_string)
     {
-        let rest = rest.to_string();
-        let _ = url.set_host(Some(&rest));
+        if url.set_host(Some(&rest)).is_err() {
+            break;
+        }
     }
     let mut segments: Vec<String> = url
         .path_segments()
@@ -39,10 +45,11 @@ pub fn canonicalize(raw: &str) -> String {
     // kept, a path beginning `//` serializes as something that parses back differently (the
     // fuzzer found `https:tl://www.e.org:442//` canonical one way, then another).
     segments.retain(|s| !s.is_empty());
-    if segments.first().is_some_and(|s| s == "amp") && segments.len() > 1 {
+    // Every `amp` segment at either end (once was not stable: `/x/amp/amp`).
+    while segments.first().is_some_and(|s| s == "amp") && segments.len() > 1 {
         segments.remove(0);
     }
-    if segments.last().is_some_and(|s| s == "amp") && segments.len() > 1 {
+    while segments.last().is_some_and(|s| s == "amp") && segments.len() > 1 {
         segments.pop();
     }
     if let Some(last) = segments.last_mut()
@@ -85,6 +92,15 @@ mod tests {
                 "http://example.org:80/?utm_medium=rss",
                 "http://example.org/",
             ),
+            (
+                "https://amp.amp.example.org/news/1",
+                "https://example.org/news/1",
+            ),
+            (
+                "https://example.org/amp/amp/news/1/amp/amp",
+                "https://example.org/news/1",
+            ),
+            ("file://;h\t///e://;h///", "file://;h\t///e://;h///"),
             (
                 "https://example.org//ru///news//?id=1",
                 "https://example.org/ru/news?id=1",
