@@ -1,13 +1,28 @@
 #!/usr/bin/env bash
 # Runs one fuzz target (or all) for a while, seeded from the project's own fixtures and
 # fuzz/seeds; what it finds goes to fuzz/artifacts/TARGET. Usage:
-#   fuzz/run.sh TARGET|all [SECONDS]      (default 30 seconds a target)
+#   fuzz/run.sh TARGET|all [SECONDS]      (default 30 seconds a target, a new path each run)
+#   fuzz/run.sh TARGET|all ci             (CI: a fixed seed and a fixed number of runs, about
+#                                          30 s each here, so a run passes or fails alike on
+#                                          every machine; it finds regressions, not new bugs)
 # Needs cargo-fuzz (`cargo install cargo-fuzz`); runs on stable through RUSTC_BOOTSTRAP.
 set -euo pipefail
 cd "$(dirname "$0")"
 seconds="${2:-30}"
 targets=(clean feed sitemap robots warc canonical_url config)
 [ "${1:-all}" = all ] || targets=("$1")
+# Runs of each target in CI mode: about 30 s each on the development machine.
+ci_runs() {
+  case "$1" in
+    clean) echo 8000 ;;
+    feed) echo 200000 ;;
+    sitemap) echo 600000 ;;
+    robots) echo 100000 ;;
+    warc) echo 150000 ;;
+    canonical_url) echo 600000 ;;
+    config) echo 80000 ;;
+  esac
+}
 seeds() {
   case "$1" in
     clean) echo ../crates/clean/tests/fixtures ../config/samples/pages ;;
@@ -20,8 +35,14 @@ for target in "${targets[@]}"; do
   mkdir -p "corpus/$target"
   log="corpus/$target.log"
   # shellcheck disable=SC2046
+  if [ "$seconds" = ci ]; then
+    rm -rf "corpus/$target" && mkdir -p "corpus/$target"
+    limits=(-seed=20261205 -runs="$(ci_runs "$target")" -max_total_time=120)
+  else
+    limits=(-max_total_time="$seconds")
+  fi
   if ! cargo fuzz run -O "$target" "corpus/$target" $(seeds "$target") -- \
-    -max_total_time="$seconds" -max_len=262144 -rss_limit_mb=2048 -timeout=20 \
+    "${limits[@]}" -max_len=262144 -rss_limit_mb=2048 -timeout=20 \
     -print_final_stats=1 >"$log" 2>&1; then
     grep -E 'ERROR|panicked|SUMMARY|Test unit written' "$log" | sed "s/^/$target: /" || true
     echo "$target: the fuzzer found a failure (input in fuzz/artifacts/$target; log $log)"
