@@ -445,31 +445,25 @@ impl Tagger {
             .or_else(|| itself.and_then(|id| self.near_duplicates.published(id)));
         // The stored text this one copies (most of it is there); else one it shares a
         // passage with (a paragraph, fewer words in common needed), shown apart.
-        let find = |min_shared: f32, min_common: usize| {
-            self.near_duplicates
-                .find_copy(
-                    analysis.body_tokens(),
-                    published,
-                    min_shared,
-                    min_common,
-                    itself,
-                )
-                .map(|copy| DuplicateOf {
-                    id: copy.id,
-                    shared: copy.shared,
-                })
-        };
-        let duplicate_of = find(
-            self.config.duplicate_min_shared,
-            self.config.duplicate_min_common,
-        );
-        let shares_text_with = match &duplicate_of {
-            Some(_) => None,
-            None => find(
+        let (copy, overlap) = self.near_duplicates.find_copy_or_overlap(
+            analysis.body_tokens(),
+            published,
+            (
+                self.config.duplicate_min_shared,
+                self.config.duplicate_min_common,
+            ),
+            (
                 self.config.overlap_min_shared,
                 OVERLAP_MIN_COMMON.min(self.config.duplicate_min_common),
             ),
+            itself,
+        );
+        let as_tag = |copy: near_duplicates::Copy| DuplicateOf {
+            id: copy.id,
+            shared: copy.shared,
         };
+        let duplicate_of = copy.map(as_tag);
+        let shares_text_with = overlap.map(as_tag);
         let related = self.related(
             &analysis,
             itself,

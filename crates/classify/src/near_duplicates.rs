@@ -102,15 +102,73 @@ impl NearDuplicateIndex {
         exclude: Option<&str>,
     ) -> Option<Copy> {
         let sample = sampled_shingles(tokens);
-        if sample.is_empty() {
+        let common = self.common_shingles(&sample, published, exclude);
+        Self::best(&common, sample.len(), min_shared, min_common)
+    }
+
+    /// [`NearDuplicateIndex::find_copy`] for two thresholds at once, reading the index once:
+    /// the stored text copied (`copy_min_shared`, `copy_min_common`), and, when there is
+    /// none, the one that shares a passage (`overlap_min_shared`, `overlap_min_common`).
+    pub fn find_copy_or_overlap(
+        &self,
+        tokens: &[Token],
+        published: Option<DateTime<FixedOffset>>,
+        (copy_min_shared, copy_min_common): (f32, usize),
+        (overlap_min_shared, overlap_min_common): (f32, usize),
+        exclude: Option<&str>,
+    ) -> (Option<Copy>, Option<Copy>) {
+        let sample = sampled_shingles(tokens);
+        let common = self.common_shingles(&sample, published, exclude);
+        match Self::best(&common, sample.len(), copy_min_shared, copy_min_common) {
+            Some(copy) => (Some(copy), None),
+            None => (
+                None,
+                Self::best(
+                    &common,
+                    sample.len(),
+                    overlap_min_shared,
+                    overlap_min_common,
+                ),
+            ),
+        }
+    }
+
+    /// The best of `common` (document, shingles in common) for thresholds, by the rule of
+    /// [`NearDuplicateIndex::find_copy`].
+    fn best(
+        common: &[(u32, &str, usize)],
+        sample: usize,
+        min_shared: f32,
+        min_common: usize,
+    ) -> Option<Copy> {
+        if sample == 0 {
             return None;
         }
         let needed = sample
-            .len()
             .div_ceil(2)
             .clamp(min_common.min(SHORT_TEXT_MIN_COMMON), min_common);
+        common
+            .iter()
+            .filter(|&&(_, _, n)| n >= needed)
+            .map(|&(_, id, n)| Copy {
+                id: id.to_string(),
+                shared: n as f32 / sample as f32,
+                common: n,
+            })
+            .filter(|copy| copy.shared >= min_shared)
+            .max_by(|a, b| a.common.cmp(&b.common).then_with(|| b.id.cmp(&a.id)))
+    }
+
+    /// Stored texts sharing sampled shingles with `sample`, published no later (when both
+    /// dates are known), `exclude` left out: (document, id, shingles in common).
+    fn common_shingles(
+        &self,
+        sample: &[u64],
+        published: Option<DateTime<FixedOffset>>,
+        exclude: Option<&str>,
+    ) -> Vec<(u32, &str, usize)> {
         let mut common: HashMap<u32, usize> = HashMap::default();
-        for hash in &sample {
+        for hash in sample {
             if let Some(docs) = self.postings.get(hash)
                 && docs.len() <= MAX_POSTINGS
             {
@@ -125,21 +183,15 @@ impl NearDuplicateIndex {
         }
         common
             .into_iter()
-            .filter(|&(doc, n)| {
+            .filter_map(|(doc, n)| {
                 let d = &self.docs[doc as usize];
                 let earlier = match (d.published, published) {
                     (Some(theirs), Some(ours)) => theirs <= ours,
                     _ => true,
                 };
-                n >= needed && earlier && Some(d.id.as_str()) != exclude
+                (earlier && Some(d.id.as_str()) != exclude).then_some((doc, d.id.as_str(), n))
             })
-            .map(|(doc, n)| Copy {
-                id: self.docs[doc as usize].id.clone(),
-                shared: n as f32 / sample.len() as f32,
-                common: n,
-            })
-            .filter(|copy| copy.shared >= min_shared)
-            .max_by(|a, b| a.common.cmp(&b.common).then_with(|| b.id.cmp(&a.id)))
+            .collect()
     }
 }
 

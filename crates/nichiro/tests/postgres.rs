@@ -481,6 +481,129 @@ async fn a_backfill_after_a_sigkill_stores_what_the_dead_one_still_held() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_at_twenty_points_on_postgres_loses_and_duplicates_nothing() {
+    // Each run after a kill starts at once, while the killed run's claims still hold: it
+    // must wait for them to run out and store those pages, not leave them and save the
+    // feeds' validators (which lost most of the articles for good).
+    let db = test_database().await;
+    const PAGES: usize = 400;
+    const SECTIONS: usize = 4;
+    const KILLS: usize = 20;
+    let pages: Vec<Page> = (0..PAGES).map(generated_article).collect();
+    let (site, _arrivals) = Site::start(SiteSpec {
+        pages,
+        ..SiteSpec::default()
+    })
+    .await;
+    let sources: String = (0..SECTIONS)
+        .map(|i| {
+            format!(
+                "[[source]]\nname = \"section-{i}\"\nkind = \"feed\"\n\
+                 url = \"{}/feed.xml?part={i}&parts={SECTIONS}\"\n",
+                site.base
+            )
+        })
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let config = postgres_config(dir.path(), &sources, 4, &db.url);
+    let text_config = std::fs::read_to_string(&config).unwrap().replacen(
+        "[pipeline]\n",
+        "[pipeline]\nlease_secs = 3\n",
+        1,
+    );
+    std::fs::write(&config, text_config).unwrap();
+    let mut seed = crash_seed();
+    let url = db.url.clone();
+    let config_for_kills = config.clone();
+    let (kills, finished_early) = tokio::task::spawn_blocking(move || {
+        let mut client = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+        let stored = |client: &mut postgres::Client| -> (i64, i64) {
+            client
+                .query_one("SELECT count(*), count(DISTINCT url) FROM articles", &[])
+                .map_or((0, 0), |row| (row.get(0), row.get(1)))
+        };
+        let mut before = 0i64;
+        let mut kills = 0;
+        for _ in 0..KILLS {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let target = before + 1 + (seed % 25) as i64;
+            let mut child = nichiro()
+                .args(["backfill", "--config", &config_for_kills])
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .unwrap();
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+            let finished = loop {
+                if let Some(status) = child.try_wait().unwrap() {
+                    assert!(status.success(), "a backfill failed on its own: {status}");
+                    break true;
+                }
+                if stored(&mut client).0 >= target || std::time::Instant::now() > deadline {
+                    child.kill().unwrap(); // SIGKILL
+                    child.wait().unwrap();
+                    break false;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            };
+            if finished {
+                return (kills, true);
+            }
+            kills += 1;
+            let (articles, distinct) = stored(&mut client);
+            assert_eq!(
+                articles, distinct,
+                "after kill {kills}: an article stored twice"
+            );
+            assert!(
+                articles >= before,
+                "after kill {kills}: {articles} < {before}"
+            );
+            before = articles;
+        }
+        (kills, false)
+    })
+    .await
+    .unwrap();
+    assert!(kills >= 15 || finished_early, "only {kills} kills landed");
+
+    // One more run, at once: it waits out the last killed run's claims and stores the rest.
+    let out = run(&["backfill", "--config", &config]).await;
+    assert!(out.status.success(), "{}", text_of(&out.stderr));
+    let url = db.url.clone();
+    let (articles, distinct) = tokio::task::spawn_blocking(move || {
+        let mut client = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+        (
+            count(
+                &mut client,
+                "SELECT count(*) FROM articles WHERE url LIKE '%/articles/report-%'",
+            ),
+            count(&mut client, "SELECT count(DISTINCT url) FROM articles"),
+        )
+    })
+    .await
+    .unwrap();
+    assert_eq!(articles, PAGES as i64, "every article, after {kills} kills");
+    assert_eq!(distinct, articles, "each once");
+    // The feeds' validators were saved by that complete run only: the next costs a 304 each.
+    let again = run(&["backfill", "--config", &config]).await;
+    assert!(
+        text_of(&again.stdout).contains("new 0,"),
+        "{}",
+        text_of(&again.stdout)
+    );
+    let refetched: usize = (0..PAGES)
+        .map(|n| {
+            site.requests(&format!("/articles/report-{n}"))
+                .saturating_sub(1)
+        })
+        .sum();
+    eprintln!("{kills} kills on PostgreSQL; {refetched} pages fetched again after a kill");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_daemon_rides_out_the_loss_of_its_database_connections() {
     let db = test_database().await;
     let (site, _arrivals) = Site::start(SiteSpec {

@@ -415,3 +415,19 @@ pub fn stored(dir: &Path) -> Vec<(String, Option<String>, bool, String)> {
 pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
+
+/// The seed of a crash test's kill points: `NICHIRO_CRASH_SEED`, else the clock; printed either way.
+pub fn crash_seed() -> u64 {
+    let seed = std::env::var("NICHIRO_CRASH_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos() as u64
+        })
+        | 1;
+    eprintln!("kill points from seed {seed} (NICHIRO_CRASH_SEED={seed} replays them)");
+    seed
+}
