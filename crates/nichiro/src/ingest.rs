@@ -39,11 +39,23 @@ pub async fn ingest(
             .with_context(|| format!("cannot serve metrics on {addr}"))?;
         tracing::info!(%bound, "metrics listening on http://{bound}/metrics");
     }
+    let progress = pipeline.progress();
     let reporter = tokio::spawn(report_progress(pipeline.progress(), mode, done.clone()));
     let summary = pipeline.run(mode, since, shutdown.clone()).await;
     done.cancel();
     let _ = reporter.await;
-    let summary = summary?;
+    let summary = match summary {
+        Ok(summary) => summary,
+        Err(error) => {
+            // A run that had to stop (a full disk, a store refusing writes) still says what
+            // it did before: what is counted as new is stored.
+            let _ = std::io::Write::write_all(
+                &mut std::io::stdout().lock(),
+                progress.snapshot().to_string().as_bytes(),
+            );
+            return Err(error.into());
+        }
+    };
     std::io::Write::write_all(
         &mut std::io::stdout().lock(),
         summary.to_string().as_bytes(),

@@ -604,6 +604,64 @@ async fn sigkill_at_twenty_points_on_postgres_loses_and_duplicates_nothing() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_that_refuses_writes_stops_the_run_with_its_summary() {
+    // A full disk ended the run with an error line and no summary of what was stored.
+    let db = test_database().await;
+    let pages: Vec<Page> = (0..20).map(generated_article).collect();
+    let (site, _arrivals) = Site::start(SiteSpec {
+        pages,
+        ..SiteSpec::default()
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    // First a run with no source, which makes the tables.
+    let empty = postgres_config(dir.path(), "", 2, &db.url);
+    let out = run(&["backfill", "--config", &empty]).await;
+    assert!(out.status.success(), "{}", text_of(&out.stderr));
+    // The server refuses a fifth article as a full disk does (SQLSTATE 53100).
+    let url = db.url.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut client = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+        client
+            .batch_execute(
+                "CREATE FUNCTION refuse_when_full() RETURNS trigger AS $$ BEGIN \
+                 IF (SELECT count(*) FROM articles) >= 4 THEN \
+                 RAISE EXCEPTION 'could not extend file: No space left on device' \
+                 USING ERRCODE = '53100'; END IF; RETURN NEW; END $$ LANGUAGE plpgsql; \
+                 CREATE TRIGGER full_disk BEFORE INSERT ON articles \
+                 FOR EACH ROW EXECUTE FUNCTION refuse_when_full();",
+            )
+            .unwrap();
+    })
+    .await
+    .unwrap();
+    let config = postgres_config(dir.path(), &feed_source(&site), 1, &db.url);
+    let text_config = std::fs::read_to_string(&config).unwrap().replacen(
+        "[pipeline]\n",
+        "[pipeline]\nstore_batch = 2\n",
+        1,
+    );
+    std::fs::write(&config, text_config).unwrap();
+    let out = run(&["backfill", "--config", &config]).await;
+    let (stdout, stderr) = (text_of(&out.stdout), text_of(&out.stderr));
+    assert!(!out.status.success(), "{stdout}{stderr}");
+    assert!(stderr.contains("No space left on device"), "{stderr}");
+    // The summary says what was stored: the batches before the refused one.
+    let url = db.url.clone();
+    let stored = tokio::task::spawn_blocking(move || {
+        let mut client = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+        count(&mut client, "SELECT count(*) FROM articles")
+    })
+    .await
+    .unwrap();
+    assert!((1..=4).contains(&stored), "{stored}");
+    assert!(
+        stdout.contains(&format!("new {stored},")),
+        "{stored} stored; the summary: {stdout}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_daemon_rides_out_the_loss_of_its_database_connections() {
     let db = test_database().await;
     let (site, _arrivals) = Site::start(SiteSpec {

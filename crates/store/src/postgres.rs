@@ -285,10 +285,16 @@ fn query_error(e: postgres::Error) -> StoreError {
             || code.code().starts_with("08")
     });
     let io_failed = std::error::Error::source(&e).is_some_and(|s| s.is::<std::io::Error>());
+    // The server's own words ("could not extend file: No space left on device") are in the
+    // database error; the client's Display of it is only "db error".
+    let message = match e.as_db_error() {
+        Some(db) => format!("{} (SQLSTATE {})", db.message(), db.code().code()),
+        None => e.to_string(),
+    };
     if e.is_closed() || server_gone || io_failed {
-        return StoreError::Disconnected(e.to_string());
+        return StoreError::Disconnected(message);
     }
-    StoreError::Query(e.to_string())
+    StoreError::Query(message)
 }
 
 impl Store for PostgresStore {
