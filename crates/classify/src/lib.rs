@@ -191,7 +191,12 @@ impl TagConfig {
             0.0,
             1.0,
         )?;
-        range("tag.overlap_min_shared", self.overlap_min_shared, 0.0, 1.0)?;
+        range(
+            "tag.overlap_min_shared",
+            self.overlap_min_shared,
+            0.0,
+            self.duplicate_min_shared,
+        )?;
         range(
             "tag.duplicate_min_common",
             self.duplicate_min_common,
@@ -216,6 +221,11 @@ impl TagConfig {
             .or_else(|| beside(&self.topics, "model.toml"))
     }
 }
+
+/// The revision of the tagging code, part of every fingerprint: raise it with each change to
+/// the code that gives other verdicts for the same files (features, similarity, copies), so
+/// that `nichiro retag` takes up what an older build tagged.
+const TAGGING_REVISION: &str = "2026-12-05.1";
 
 /// The thresholds that turn scores into verdicts, for the fingerprint.
 fn thresholds(config: &TagConfig) -> String {
@@ -305,6 +315,7 @@ impl Tagger {
         config: TagConfig,
     ) -> Self {
         let fingerprint = fingerprint(&[
+            TAGGING_REVISION.as_bytes(),
             model.to_toml().as_bytes(),
             format!("{taxonomy:?}{gazetteer:?}").as_bytes(),
             thresholds(&config).as_bytes(),
@@ -341,9 +352,11 @@ impl Tagger {
         let file =
             |path: Option<PathBuf>| path.and_then(|p| std::fs::read(p).ok()).unwrap_or_default();
         let fingerprint = fingerprint(&[
+            TAGGING_REVISION.as_bytes(),
             &file(Some(config.topics.clone())),
             &file(config.gazetteer_path()),
             &file(config.model_path()),
+            &file(corpus.as_ref().map(|dir| dir.join("manifest.toml"))),
             thresholds(&config).as_bytes(),
         ]);
         let mut tagger = Tagger::with_parts(taxonomy, gazetteer, model, config);
@@ -560,8 +573,6 @@ impl Tagger {
     }
 }
 
-/// The concepts a text mentions, as tokens for the concept index: each entity and each topic
-/// once per mention.
 /// How much the similarity of two documents counts given the days between their
 /// publication: all of it the same day, about 80% a month apart, and half (at least) when
 /// years apart. Without both dates, all of it.
@@ -573,6 +584,8 @@ fn time_weight(a: Option<DateTime<FixedOffset>>, b: Option<DateTime<FixedOffset>
     0.5 + 0.5 * (-days / 60.0).exp()
 }
 
+/// The concepts a text mentions, as tokens for the concept index: each entity and each topic
+/// once per mention.
 fn concept_tokens(matches: &Matches) -> Vec<Token<'static>> {
     let mut tokens = Vec::new();
     for (group, terms) in &matches.counts {

@@ -291,6 +291,7 @@ pub fn cross_validate(
         .collect()
 }
 
+/// Scores `model` on `records` (the records it was fitted to give optimistic figures).
 pub fn evaluate(
     model: &Model,
     taxonomy: &Taxonomy,

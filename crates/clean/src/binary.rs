@@ -44,19 +44,19 @@ pub fn not_text(bytes: &[u8]) -> Option<&'static str> {
     if encoding_rs::Encoding::for_bom(bytes).is_some() {
         return None;
     }
-    // `BM` and `MZ` are also how text may begin ("BMW", "MZ series"): they count only with
-    // binary bytes after them, as every binary format here has.
+    // A signature made of letters is also how text may begin ("BMW", "RIFF", "ID3 tags"):
+    // it counts only with binary bytes after it, as every such format has; PDF and
+    // PostScript are told by their signatures alone.
     let head = &bytes[..bytes.len().min(HEADER_BYTES)];
     let binary_bytes = head.iter().filter(|&&b| is_binary_data_byte(b)).count();
-    if let Some((_, name)) = SIGNATURES.iter().find(|(magic, _)| head.starts_with(magic))
-        && (binary_bytes > 0
-            || head.len() > 2 && !head.starts_with(b"BM") && !head.starts_with(b"MZ"))
+    if let Some((magic, name)) = SIGNATURES.iter().find(|(magic, _)| head.starts_with(magic))
+        && (binary_bytes > 0 || magic.starts_with(b"%"))
     {
         return Some(name);
     }
     // The standard calls any binary-data byte binary; real pages do carry the odd stray
-    // control character, so a few are let through.
-    (binary_bytes * 100 > head.len().max(1) || head.contains(&0)).then_some("binary data")
+    // control character (a NUL among them), so up to one in a hundred is let through.
+    (binary_bytes * 100 > head.len().max(1)).then_some("binary data")
 }
 
 /// The standard's binary data bytes: controls other than tab, newline, form feed, carriage
@@ -124,6 +124,19 @@ mod tests {
         assert_eq!(not_text(&utf16), None, "UTF-16 with its BOM");
         let mut stray = b"<html><body>".repeat(20);
         stray.push(0x07);
-        assert_eq!(not_text(&stray), None, "one stray control character");
+        stray.push(0x00);
+        assert_eq!(
+            not_text(&stray),
+            None,
+            "a stray control character and a NUL"
+        );
+        for text in [
+            &b"RIFF raffle results"[..],
+            b"ID3 tags explained",
+            b"BZh: a column",
+            b"GIF89a and PNG",
+        ] {
+            assert_eq!(not_text(text), None, "{}", String::from_utf8_lossy(text));
+        }
     }
 }

@@ -187,7 +187,11 @@ pub fn clean_bytes(
             max_bytes: limits.max_bytes,
         });
     }
-    if let Some(kind) = binary::not_text(bytes) {
+    // UTF-16 declared only in the header, without a byte-order mark, is half NULs.
+    let utf16 = content_type
+        .and_then(charset::charset_from_content_type)
+        .is_some_and(|e| e == encoding_rs::UTF_16LE || e == encoding_rs::UTF_16BE);
+    if let Some(kind) = binary::not_text(bytes).filter(|_| !utf16) {
         return Err(CleanError::NotText { kind });
     }
     let started = Instant::now();

@@ -161,12 +161,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Retag { filter, batch, all } => {
             let config = read_config(cli.config.as_deref())?;
-            if config.store.url.is_none() && !config.store.path.is_file() {
-                anyhow::bail!(
-                    "no store at {}: run `nichiro backfill` with this config first",
-                    config.store.path.display()
-                );
-            }
+            read_cmds::require_store(&config)?;
             let filter = article_filter(filter)?;
             let summary = nichiro_pipeline::retag::retag(
                 &config,

@@ -11,8 +11,9 @@ use nichiro_store::{ArticleFilter, ExportFormat, Store, StoredArticle};
 
 use crate::cli;
 
-/// Opens the config's store for reading; a missing store is an error, not an empty one.
-fn open_store(config: &Config) -> anyhow::Result<Box<dyn Store>> {
+/// Fails when the config's store does not exist yet: a missing store is an error, not an
+/// empty one.
+pub fn require_store(config: &Config) -> anyhow::Result<()> {
     let path = &config.store.path;
     if config.store.url.is_none() && !path.is_file() {
         anyhow::bail!(
@@ -20,6 +21,12 @@ fn open_store(config: &Config) -> anyhow::Result<Box<dyn Store>> {
             path.display()
         );
     }
+    Ok(())
+}
+
+/// Opens the config's store for reading (see [`require_store`]).
+fn open_store(config: &Config) -> anyhow::Result<Box<dyn Store>> {
+    require_store(config)?;
     Ok(nichiro_store::open(&config.store)?)
 }
 

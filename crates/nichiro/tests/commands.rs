@@ -513,6 +513,16 @@ async fn retag_gives_stored_articles_the_current_verdicts_and_skips_what_it_did(
         text(&out.stdout)
     );
 
+    // Tagging everything again with the same tagger gives the pipeline's verdicts: each
+    // article is judged against what was stored before it, as the pipeline judged it.
+    let out = run(&["retag", "--config", &config, "--all"]).await;
+    let same = text(&out.stdout);
+    assert!(same.contains("retagged 10,"), "{same}");
+    assert!(
+        same.contains("now relevant 0, no longer relevant 0, topics 0, copies 0"),
+        "{same}"
+    );
+
     // A stricter threshold is another tagger: every verdict is given again, in batches of 3.
     let strict = dir.path().join("strict.toml");
     let text_config = std::fs::read_to_string(&config).unwrap().replacen(
@@ -601,4 +611,66 @@ async fn retag_gives_stored_articles_the_current_verdicts_and_skips_what_it_did(
     for line in &lines {
         assert_eq!(line["id"], line["url"], "{line}");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retag_never_makes_an_original_the_copy_of_a_later_text() {
+    // Retag tagged every article against the whole store: of two undated texts, the first
+    // stored became a copy of its own later copy.
+    let dir = tempfile::tempdir().unwrap();
+    let pages = dir.path().join("pages");
+    std::fs::create_dir(&pages).unwrap();
+    let story = "Russian Foreign Minister Sergey Lavrov and his Japanese counterpart met in \
+        Moscow to discuss the peace treaty and joint economic activity on the southern Kuril \
+        Islands, which Japan calls the Northern Territories. ";
+    std::fs::write(pages.join("a-original.txt"), story.repeat(6)).unwrap();
+    std::fs::write(
+        pages.join("b-copy.txt"),
+        format!("Reprinted from a wire service. {}", story.repeat(6)),
+    )
+    .unwrap();
+    let config = write_config(
+        dir.path(),
+        &format!(
+            "[[source]]\nname = \"pages\"\nkind = \"dir\"\npath = {:?}\n",
+            pages.display().to_string()
+        ),
+        1,
+    );
+    let config = config.to_str().unwrap();
+    let out = run(&["backfill", "--config", config]).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let copies = |out: &std::process::Output| -> Vec<(String, Value)> {
+        json_lines(&out.stdout)
+            .into_iter()
+            .map(|a| {
+                (
+                    a["url"].as_str().unwrap().to_string(),
+                    a["duplicate_of"].clone(),
+                )
+            })
+            .collect()
+    };
+    let before = copies(&run(&["list", "--config", config, "--json"]).await);
+    let out = run(&["retag", "--config", config, "--all"]).await;
+    assert!(
+        text(&out.stdout).contains("copies 0"),
+        "{}",
+        text(&out.stdout)
+    );
+    let after = copies(&run(&["list", "--config", config, "--json"]).await);
+    assert_eq!(before, after);
+    let original = after
+        .iter()
+        .find(|(url, _)| url.ends_with("a-original.txt"))
+        .unwrap();
+    assert!(original.1.is_null(), "{after:?}");
+    let copy = after
+        .iter()
+        .find(|(url, _)| url.ends_with("b-copy.txt"))
+        .unwrap();
+    assert!(
+        copy.1["id"].as_str().unwrap().ends_with("a-original.txt"),
+        "{after:?}"
+    );
 }

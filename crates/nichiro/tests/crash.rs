@@ -148,7 +148,10 @@ async fn sigkill_at_twenty_points_loses_and_duplicates_nothing() {
         kills >= KILLS || finished_early,
         "only {kills} kills landed"
     );
-    assert!(kills >= 15, "too few kills landed mid-run: {kills}");
+    assert!(
+        kills >= 15 || finished_early,
+        "too few kills landed mid-run: {kills}"
+    );
 
     let out = run(&["backfill", "--config", config.to_str().unwrap()]).await;
     assert!(out.status.success(), "{}", text(&out.stderr));

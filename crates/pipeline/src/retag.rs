@@ -1,6 +1,9 @@
 //! `nichiro retag`: the stored articles tagged again with the current taxonomy, gazetteer and
 //! model, so that a retrained model or a mended taxonomy reaches what is stored already.
 //!
+//! Each article is tagged against the corpus and the articles stored before it, as the
+//! pipeline tagged it, so `duplicate_of` and `related` never point to a later text.
+//!
 //! Each verdict records the tagger that gave it (its fingerprint, [`Tagger::fingerprint`]);
 //! articles whose verdict the current tagger gave are skipped, so a run cut short (Ctrl-C, a
 //! kill, a lost connection) is simply started again and goes on where it stopped. Verdicts are
@@ -12,7 +15,9 @@ use nichiro_model::Tags;
 use nichiro_store::{ArticleFilter, StoredArticle};
 
 use crate::store_retry::retrying;
-use crate::{Config, PipelineError, load_stored_articles};
+use std::collections::HashSet;
+
+use crate::{Config, PipelineError, stored_document};
 
 /// How `retag` works.
 #[derive(Debug, Clone, Copy)]
@@ -94,43 +99,54 @@ pub fn retag(
     let reader = nichiro_store::open(&config.store)?;
     let mut writer = nichiro_store::open(&config.store)?;
     let mut tagger = Tagger::from_config(config.tag.clone())?;
-    // The whole collection, so related documents and copies are found as the pipeline finds
-    // them; an article is never its own copy (the tagger knows it by its URL).
-    load_stored_articles(reader.as_ref(), &mut tagger)?;
     let fingerprint = tagger.fingerprint().to_string();
     let mut summary = RetagSummary::default();
-    let mut batch: Vec<StoredArticle> = Vec::with_capacity(options.batch.max(1));
+    // The articles to tag again: those the filters let through that another tagger tagged.
+    let mut selected: HashSet<String> = HashSet::new();
+    reader.for_each_article(filter, &mut |stored| {
+        summary.considered += 1;
+        if options.all || stored.tagger != fingerprint {
+            selected.insert(stored.url);
+        } else {
+            summary.current += 1;
+        }
+    })?;
+    if selected.is_empty() {
+        return Ok(summary);
+    }
+    // Every stored article, oldest first, each tagged against what was stored before it (as
+    // the pipeline tagged it) and then added to the collection: a text is never found to
+    // copy one stored after it.
+    let batch_size = options.batch.max(1);
+    let mut batch: Vec<(StoredArticle, Tags)> = Vec::with_capacity(batch_size);
     let mut failed: Option<PipelineError> = None;
-    let mut write = |batch: &mut Vec<StoredArticle>, summary: &mut RetagSummary| {
+    let mut write = |batch: &mut Vec<(StoredArticle, Tags)>, summary: &mut RetagSummary| {
         let updates: Vec<(String, Tags)> = batch
             .iter()
-            .map(|stored| {
-                let article = stored.clone().into_tagged().article;
-                (stored.url.clone(), tagger.tag(&article))
-            })
+            .map(|(stored, tags)| (stored.url.clone(), tags.clone()))
             .collect();
         retrying("write verdicts", || writer.update_tags(&updates))?;
-        for (stored, (_, tags)) in batch.iter().zip(&updates) {
+        for (stored, tags) in batch.iter() {
             summary.count(stored, tags);
         }
         batch.clear();
         Ok::<(), PipelineError>(())
     };
-    reader.for_each_article(filter, &mut |stored| {
+    reader.for_each_article(&ArticleFilter::default(), &mut |stored| {
         if failed.is_some() {
             return;
         }
-        summary.considered += 1;
-        if !options.all && stored.tagger == fingerprint {
-            summary.current += 1;
-            return;
+        let document = stored_document(stored.clone());
+        if selected.contains(&stored.url) {
+            let tags = tagger.tag(&stored.clone().into_tagged().article);
+            batch.push((stored, tags));
+            if batch.len() >= batch_size
+                && let Err(e) = write(&mut batch, &mut summary)
+            {
+                failed = Some(e);
+            }
         }
-        batch.push(stored);
-        if batch.len() >= options.batch.max(1)
-            && let Err(e) = write(&mut batch, &mut summary)
-        {
-            failed = Some(e);
-        }
+        tagger.add_document(&document);
     })?;
     if let Some(error) = failed {
         return Err(error);

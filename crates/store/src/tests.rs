@@ -788,6 +788,10 @@ fn new_verdicts_replace_the_old_and_the_topic_index(store: &mut dyn Store) {
     let mut retagged = tagged("https://ex.org/a", "A", "Text a.", &["peace-treaty"]).tags;
     retagged.relevance = 0.7;
     retagged.tagger = "0123456789abcdef".into();
+    retagged.shares_text_with = Some(nichiro_model::DuplicateOf {
+        id: "https://ex.org/b".into(),
+        shared: 0.12,
+    });
     let updated = store
         .update_tags(&[
             ("https://ex.org/a".into(), retagged.clone()),
@@ -802,6 +806,7 @@ fn new_verdicts_replace_the_old_and_the_topic_index(store: &mut dyn Store) {
     assert_eq!(a_now.topics, retagged.topics);
     assert_eq!(a_now.relevance, 0.7);
     assert_eq!(a_now.tagger, "0123456789abcdef");
+    assert_eq!(a_now.shares_text_with, retagged.shares_text_with);
     assert_eq!(
         a_now.text, "Text a.",
         "the article itself is left as it was"

@@ -122,7 +122,7 @@ pub struct WarcPage {
 /// What reading an archive found besides its pages.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ArchiveCounts {
-    /// Pages handed on.
+    /// Pages found and handed to the caller (which may still filter them).
     pub pages: usize,
     /// Records skipped: over the size limit, unreadable, not 200, not text.
     pub skipped: usize,
@@ -134,8 +134,8 @@ pub struct ArchiveCounts {
 /// Reads the WARC records of `input` (plain; a caller undoes gzip) and hands each page to
 /// `on_page` until it returns false. Records over `max_bytes` are skipped unread, records
 /// that cannot be read are skipped with a warning, and an archive that breaks off ends with
-/// the pages before the break (see [`ArchiveCounts::ended_early`]). An error only when no
-/// record at all could be read: the input is no WARC archive.
+/// the pages before the break (see [`ArchiveCounts::ended_early`]). An error only when the
+/// input breaks off before any record could be read.
 pub fn read_archive(
     input: impl Read,
     max_bytes: usize,
@@ -147,8 +147,8 @@ pub fn read_archive(
     loop {
         let record = match records.next_record() {
             NextRecord::Record(record) => record,
-            NextRecord::End if any => break,
-            NextRecord::End => return Err("no WARC record in it".into()),
+            // An empty archive (a crawl that kept nothing) has no pages; it is no error.
+            NextRecord::End => break,
             NextRecord::Broken(reason) if any => {
                 counts.ended_early = Some(reason);
                 break;
@@ -268,6 +268,9 @@ pub(super) fn read(
     .map_err(read_error)?;
     if let Some(reason) = &counts.ended_early {
         tracing::warn!(source = %name, path = %path.display(), reason, pages = counts.pages, "archive cut short; the pages before the break are read");
+    }
+    if counts.pages == 0 && counts.skipped == 0 {
+        tracing::warn!(source = %name, path = %path.display(), "no page in the archive (is it a WARC file?)");
     }
     tracing::info!(source = %name, pages = counts.pages, skipped = counts.skipped, "archive read");
     Ok(())

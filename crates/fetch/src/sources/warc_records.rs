@@ -70,7 +70,8 @@ impl<R: BufRead> WarcRecords<R> {
     }
 
     fn read_record(&mut self) -> NextRecord {
-        // Find the version line, skipping whatever is before it.
+        // Find the version line, skipping whatever is before it, however long its lines (the
+        // rest of a block whose length was unknown may be minified HTML).
         let mut line = Vec::new();
         loop {
             line.clear();
@@ -78,6 +79,11 @@ impl<R: BufRead> WarcRecords<R> {
                 Ok(0) => return NextRecord::End,
                 Ok(_) if line.starts_with(b"WARC/") => break,
                 Ok(_) => continue,
+                Err(_) if line.len() > MAX_HEADER_BYTES => {
+                    if let Err(e) = self.input.skip_until(b'\n') {
+                        return NextRecord::Broken(e.to_string());
+                    }
+                }
                 Err(e) => return NextRecord::Broken(e),
             }
         }
@@ -225,6 +231,15 @@ mod tests {
             NextRecord::Broken("the stream ends inside a record".into())
         );
         assert_eq!(all(b"", 50).1, NextRecord::End);
+        // A line longer than any header (minified HTML of a block with no length) is
+        // skipped while looking for the next record, not taken for a broken archive.
+        let mut long = b"WARC/1.0\r\nWARC-Type: resource\r\n\r\n".to_vec();
+        long.extend(vec![b'x'; 200_000]);
+        long.extend_from_slice(b"\r\n");
+        long.extend(record("resource", b"https://example.org/next", b"N"));
+        let (records, end) = all(&long, 50);
+        assert_eq!(records.len(), 2, "{end:?}");
+        assert_eq!(records[1].block.as_deref(), Ok(&b"N"[..]));
         assert_eq!(all(b"not a warc at all", 50).0.len(), 0);
     }
 }
