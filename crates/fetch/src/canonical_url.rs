@@ -52,10 +52,14 @@ pub fn canonicalize(raw: &str) -> String {
     while segments.last().is_some_and(|s| s == "amp") && segments.len() > 1 {
         segments.pop();
     }
+    // `story.amp.html` is `story.html`, however many `.amp` (once was not stable).
     if let Some(last) = segments.last_mut()
         && let Some((stem, ext)) = last.rsplit_once('.')
-        && let Some(stem) = stem.strip_suffix(".amp")
     {
+        let mut stem = stem;
+        while let Some(shorter) = stem.strip_suffix(".amp") {
+            stem = shorter;
+        }
         *last = format!("{stem}.{ext}");
     }
     url.set_path(&format!("/{}", segments.join("/")));
@@ -91,6 +95,10 @@ mod tests {
             (
                 "http://example.org:80/?utm_medium=rss",
                 "http://example.org/",
+            ),
+            (
+                "https://example.org/news/story.amp.amp.html",
+                "https://example.org/news/story.html",
             ),
             (
                 "https://amp.amp.example.org/news/1",
