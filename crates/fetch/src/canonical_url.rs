@@ -55,9 +55,10 @@ pub fn canonicalize(raw: &str) -> String {
     // `story.amp.html` is `story.html`, however many `.amp` (once was not stable).
     if let Some(last) = segments.last_mut()
         && let Some((stem, ext)) = last.rsplit_once('.')
+        && !ext.is_empty()
     {
         let mut stem = stem;
-        while let Some(shorter) = stem.strip_suffix(".amp") {
+        while let Some(shorter) = stem.strip_suffix(".amp").filter(|s| !s.is_empty()) {
             stem = shorter;
         }
         *last = format!("{stem}.{ext}");
@@ -95,6 +96,10 @@ mod tests {
             (
                 "http://example.org:80/?utm_medium=rss",
                 "http://example.org/",
+            ),
+            (
+                "https://example.org/a/.amp.?id=2",
+                "https://example.org/a/.amp.?id=2",
             ),
             (
                 "https://example.org/news/story.amp.amp.html",

@@ -234,6 +234,34 @@ fn wait_until(what: &str, limit: std::time::Duration, mut check: impl FnMut() ->
     }
 }
 
+/// A site of `pages` generated articles listed by `sections` feeds with ETags
+/// (`section-N`), and a config in a new folder storing into `url` with `concurrency`; gives
+/// the site, the folder and the config's path.
+async fn sectioned_site(
+    pages: usize,
+    sections: usize,
+    concurrency: usize,
+    url: &str,
+) -> (Site, tempfile::TempDir, String) {
+    let (site, _arrivals) = Site::start(SiteSpec {
+        pages: (0..pages).map(generated_article).collect(),
+        ..SiteSpec::default()
+    })
+    .await;
+    let sources: String = (0..sections)
+        .map(|i| {
+            format!(
+                "[[source]]\nname = \"section-{i}\"\nkind = \"feed\"\n\
+                 url = \"{}/feed.xml?part={i}&parts={sections}\"\n",
+                site.base
+            )
+        })
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let config = postgres_config(dir.path(), &sources, concurrency, url);
+    (site, dir, config)
+}
+
 /// A backfill's summary in which each of `sections` feeds (`section-N`) answered its
 /// conditional poll with a 304, and nothing new was stored.
 fn assert_every_feed_answered_304(summary: &str, sections: usize) {
@@ -408,26 +436,9 @@ async fn a_backfill_after_a_sigkill_stores_what_the_dead_one_still_held() {
     let db = test_database().await;
     const PAGES: usize = 200;
     const SECTIONS: usize = 4;
-    let pages: Vec<Page> = (0..PAGES).map(generated_article).collect();
-    let (site, _arrivals) = Site::start(SiteSpec {
-        pages,
-        ..SiteSpec::default()
-    })
-    .await;
-    let sources: String = (0..SECTIONS)
-        .map(|i| {
-            format!(
-                "[[source]]\nname = \"section-{i}\"\nkind = \"feed\"\n\
-                 url = \"{}/feed.xml?part={i}&parts={SECTIONS}\"\n",
-                site.base
-            )
-        })
-        .collect();
-    let dir = tempfile::tempdir().unwrap();
-    let config = postgres_config(dir.path(), &sources, 2, &db.url);
+    let (site, _dir, config) = sectioned_site(PAGES, SECTIONS, 2, &db.url).await;
     let text = std::fs::read_to_string(&config)
         .unwrap()
-        .replacen("[pipeline]\n", "[pipeline]\nlease_secs = 3\n", 1)
         // Paced, so that the kill finds pages claimed and not yet stored.
         .replacen("per_host_delay_ms = 0", "per_host_delay_ms = 10", 1);
     std::fs::write(&config, text).unwrap();
@@ -498,23 +509,7 @@ async fn sigkill_at_twenty_points_on_postgres_loses_and_duplicates_nothing() {
     const PAGES: usize = 400;
     const SECTIONS: usize = 4;
     const KILLS: usize = 20;
-    let pages: Vec<Page> = (0..PAGES).map(generated_article).collect();
-    let (site, _arrivals) = Site::start(SiteSpec {
-        pages,
-        ..SiteSpec::default()
-    })
-    .await;
-    let sources: String = (0..SECTIONS)
-        .map(|i| {
-            format!(
-                "[[source]]\nname = \"section-{i}\"\nkind = \"feed\"\n\
-                 url = \"{}/feed.xml?part={i}&parts={SECTIONS}\"\n",
-                site.base
-            )
-        })
-        .collect();
-    let dir = tempfile::tempdir().unwrap();
-    let config = postgres_config(dir.path(), &sources, 4, &db.url);
+    let (site, _dir, config) = sectioned_site(PAGES, SECTIONS, 4, &db.url).await;
     let text_config = std::fs::read_to_string(&config).unwrap().replacen(
         "[pipeline]\n",
         "[pipeline]\nlease_secs = 3\n",
