@@ -304,16 +304,15 @@ impl Pipeline {
             .collect();
         let counts = ctx.stats.snapshot();
         // Validators are kept only when every item of the listing was dealt with (stored or
-        // given up for good, by this process or another): after a stop, a failure, or a page
-        // left to another process, the next run must list the source in full again.
+        // given up for good, by this process or another): after a stop or a failure the next
+        // run must list the source in full again. (A backfill leaves no page to another
+        // process: it waits for those, see `claims::HeldElsewhere::WaitForThem`.)
         let validators: Vec<(String, Option<String>, Option<String>)> =
             if mode == PollMode::Once && !shutdown.stop.is_cancelled() {
                 sources
                     .iter()
                     .map(|source| {
-                        let clean = counts
-                            .get(source.name())
-                            .is_none_or(|c| c.failed == 0 && c.claimed_elsewhere == 0);
+                        let clean = counts.get(source.name()).is_none_or(|c| c.failed == 0);
                         let v = source.validators().filter(|_| clean);
                         (
                             source.name().to_string(),

@@ -27,10 +27,11 @@ macro_rules! article_values {
         [
             &r.url as &$sql, &r.requested_url, &r.source, &r.title, &r.authors, &r.published,
             &r.language, &r.site_name, &r.description, &r.text, &r.links, &r.kind,
-            &r.relevant, &r.relevance, &r.topics, &r.related, &r.duplicate_of,
-            &r.duplicate_shared, &r.fetched_at, &r.stored_at, &r.modified, &r.image,
-            &r.section, &r.keywords, &r.signals, &r.entities, &r.relevance_evidence,
-            &r.content_hash, &r.tagger, &r.shares_text_with
+            &r.tags.relevant, &r.tags.relevance, &r.tags.topics, &r.tags.related,
+            &r.tags.duplicate_of, &r.tags.duplicate_shared, &r.fetched_at, &r.stored_at,
+            &r.modified, &r.image, &r.section, &r.keywords, &r.signals, &r.tags.entities,
+            &r.tags.relevance_evidence, &r.content_hash, &r.tags.tagger,
+            &r.tags.shares_text_with
             $(, $extra)*
         ]
     }};
@@ -52,12 +53,8 @@ pub(crate) struct ArticleRow {
     pub text: String,
     pub links: String,
     pub kind: String,
-    pub relevant: bool,
-    pub relevance: f64,
-    pub topics: String,
-    pub related: String,
-    pub duplicate_of: Option<String>,
-    pub duplicate_shared: Option<f64>,
+    /// The verdict's columns.
+    pub tags: TagColumns,
     pub fetched_at: String,
     pub stored_at: String,
     pub modified: Option<String>,
@@ -65,11 +62,7 @@ pub(crate) struct ArticleRow {
     pub section: Option<String>,
     pub keywords: String,
     pub signals: String,
-    pub entities: String,
-    pub relevance_evidence: String,
     pub content_hash: Option<String>,
-    pub tagger: String,
-    pub shares_text_with: Option<String>,
 }
 
 /// SHA-256 of a text, in hex, after collapsing its whitespace (so a copy re-wrapped by
@@ -175,12 +168,7 @@ impl ArticleRow {
             text: a.text.clone(),
             links: to_json(&a.links)?,
             kind: to_json(&a.kind)?.trim_matches('"').to_string(),
-            relevant: tags.relevant,
-            relevance: tags.relevance,
-            topics: tags.topics,
-            related: tags.related,
-            duplicate_of: tags.duplicate_of,
-            duplicate_shared: tags.duplicate_shared,
+            tags,
             fetched_at: item.fetched_at.to_rfc3339(),
             stored_at: now.to_string(),
             modified: a.modified.map(|m| m.to_rfc3339()),
@@ -188,11 +176,7 @@ impl ArticleRow {
             section: a.section.clone(),
             keywords: to_json(&a.keywords)?,
             signals: to_json(&a.signals)?,
-            entities: tags.entities,
-            relevance_evidence: tags.relevance_evidence,
             content_hash: Some(content_hash(&a.text)),
-            tagger: tags.tagger,
-            shares_text_with: tags.shares_text_with,
         })
     }
 
@@ -215,14 +199,15 @@ impl ArticleRow {
                 .expect("a time was given")
                 .with_timezone(&Utc))
         };
+        let t = self.tags;
         Ok(StoredArticle {
             authors: json(&self.authors, "authors")?,
             published: offset_time(self.published.as_deref(), "published")?,
-            topics: json(&self.topics, "topics")?,
-            related: json(&self.related, "related")?,
-            duplicate_of: self.duplicate_of.map(|id| DuplicateOf {
+            topics: json(&t.topics, "topics")?,
+            related: json(&t.related, "related")?,
+            duplicate_of: t.duplicate_of.map(|id| DuplicateOf {
                 id,
-                shared: self.duplicate_shared.unwrap_or_default() as f32,
+                shared: t.duplicate_shared.unwrap_or_default() as f32,
             }),
             kind: json(&format!("\"{}\"", self.kind), "kind")?,
             fetched_at: utc(&self.fetched_at, "fetched_at")?,
@@ -230,11 +215,11 @@ impl ArticleRow {
             modified: offset_time(self.modified.as_deref(), "modified")?,
             keywords: json(&self.keywords, "keywords")?,
             signals: json(&self.signals, "signals")?,
-            entities: json(&self.entities, "entities")?,
-            relevance_evidence: json(&self.relevance_evidence, "relevance_evidence")?,
+            entities: json(&t.entities, "entities")?,
+            relevance_evidence: json(&t.relevance_evidence, "relevance_evidence")?,
             content_hash: self.content_hash.unwrap_or_default(),
-            tagger: self.tagger,
-            shares_text_with: self
+            tagger: t.tagger,
+            shares_text_with: t
                 .shares_text_with
                 .as_deref()
                 .map(|s| json(s, "shares_text_with"))
@@ -246,8 +231,8 @@ impl ArticleRow {
             description: self.description,
             source: self.source,
             requested_url: self.requested_url,
-            relevant: self.relevant,
-            relevance: self.relevance as f32,
+            relevant: t.relevant,
+            relevance: t.relevance as f32,
             text: self.text,
             image: self.image,
             section: self.section,
