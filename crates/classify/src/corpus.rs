@@ -3,8 +3,8 @@
 
 use std::path::Path;
 
-use nichiro_model::file_url;
 use nichiro_model::manifest::Manifest;
+use nichiro_model::{dir_document_url, file_url};
 
 use chrono::{DateTime, FixedOffset};
 
@@ -15,7 +15,8 @@ use crate::TagError;
 pub struct Document {
     /// Stable id: `corpus:<file>` for corpus documents, the URL for stored articles.
     pub id: String,
-    /// Where the document lives (a `file://` URL for corpus files): an article with this URL
+    /// Where the document lives (`dir:/<folder>/<file>` for corpus files, as a `dir` source
+    /// over the corpus folder stores them): an article with this URL
     /// is the document itself and is not related to or a copy of it.
     pub url: Option<String>,
     /// Title.
@@ -45,7 +46,8 @@ pub fn load(dir: &Path) -> Result<Vec<Document>, TagError> {
             path: path.clone(),
             source,
         })?;
-        let url = file_url(&path);
+        // The address a `dir` source over this folder stores the file under.
+        let url = dir_document_url(dir, &path).unwrap_or_else(|| file_url(&path));
         let article = nichiro_clean::clean_bytes(&bytes, Some("text/plain"), &url, &limits)
             .map_err(|e| TagError::Manifest {
                 path: path.clone(),

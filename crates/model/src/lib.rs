@@ -318,9 +318,98 @@ pub fn file_url(path: &std::path::Path) -> String {
         .unwrap_or_else(|()| format!("file://{}", absolute.display()))
 }
 
+/// The address under which a file read from a local folder is stored:
+/// `dir:/<folder name>/<path inside the folder>`, percent-encoded like a URL path.
+///
+/// It names the folder by its own name and the file by its place inside, never by where the
+/// folder sits, so a moved or copied install (or the Docker image's `/app/corpus`) finds the
+/// documents it stored before. `root` is the folder a source reads (a file's parent folder
+/// when the source is one file); `None` when `file` is not inside it or the folder has no name.
+pub fn dir_document_url(root: &std::path::Path, file: &std::path::Path) -> Option<String> {
+    let mut url = url::Url::parse("dir:/").ok()?;
+    url.path_segments_mut()
+        .ok()?
+        .clear()
+        .extend(dir_document_parts(root, file)?);
+    Some(url.to_string())
+}
+
+/// The names [`dir_document_url`] joins: the folder's name, then the path inside it.
+pub fn dir_document_parts(root: &std::path::Path, file: &std::path::Path) -> Option<Vec<String>> {
+    let absolute = |p: &std::path::Path| {
+        std::fs::canonicalize(p)
+            .or_else(|_| std::path::absolute(p))
+            .unwrap_or_else(|_| p.to_path_buf())
+    };
+    let root = if root.is_file() { root.parent()? } else { root };
+    // A file reached through a link inside the folder keeps the link's place, so its path is
+    // compared as given before both are made canonical.
+    let inside = match file.strip_prefix(root) {
+        Ok(inside) => inside.to_path_buf(),
+        Err(_) => absolute(file)
+            .strip_prefix(absolute(root))
+            .ok()?
+            .to_path_buf(),
+    };
+    let mut parts = vec![absolute(root).file_name()?.to_string_lossy().into_owned()];
+    for part in inside.components() {
+        match part {
+            std::path::Component::Normal(name) => parts.push(name.to_string_lossy().into_owned()),
+            std::path::Component::CurDir => {}
+            _ => return None,
+        }
+    }
+    (parts.len() > 1).then_some(parts)
+}
+
+/// The names along the path a `file://` URL names (`["work", "corpus", "a.txt"]`), to match
+/// addresses stored before [`dir_document_url`] against its; `None` for other URLs.
+pub fn file_url_parts(stored: &str) -> Option<Vec<String>> {
+    let path = url::Url::parse(stored).ok()?.to_file_path().ok()?;
+    Some(
+        path.components()
+            .filter_map(|c| match c {
+                std::path::Component::Normal(name) => Some(name.to_string_lossy().into_owned()),
+                _ => None,
+            })
+            .collect(),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_dir_document_is_named_by_its_folder_and_place_not_by_where_the_folder_sits() {
+        let here = std::env::temp_dir().join(format!("nichiro-dir-url-{}", std::process::id()));
+        let (a, b) = (here.join("a/corpus"), here.join("b/deeper/corpus"));
+        for root in [&a, &b] {
+            std::fs::create_dir_all(root.join("sub dir")).unwrap();
+            std::fs::write(root.join("sub dir/日露.txt"), "x").unwrap();
+        }
+        let url = dir_document_url(&a, &a.join("sub dir/日露.txt")).unwrap();
+        assert_eq!(url, "dir:/corpus/sub%20dir/%E6%97%A5%E9%9C%B2.txt");
+        assert_eq!(
+            dir_document_url(&b, &b.join("sub dir/日露.txt")).unwrap(),
+            url
+        );
+        // Named the same from a relative folder, from the file itself, and through `..`.
+        assert_eq!(
+            dir_document_url(&a.join("sub dir/../"), &a.join("sub dir/日露.txt")).unwrap(),
+            url
+        );
+        let file = a.join("sub dir/日露.txt");
+        assert_eq!(
+            dir_document_url(&file, &file).unwrap(),
+            "dir:/sub%20dir/%E6%97%A5%E9%9C%B2.txt"
+        );
+        assert_eq!(dir_document_url(&a, &b.join("sub dir/日露.txt")), None);
+        // What a stored `file://` address names, to match it against the new name.
+        let parts = file_url_parts(&file_url(&file)).unwrap();
+        assert!(parts.ends_with(&dir_document_parts(&a, &file).unwrap()));
+        std::fs::remove_dir_all(&here).unwrap();
+    }
 
     #[test]
     fn paragraphs_skip_blank_runs() {

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use nichiro_classify::{TagConfig, Tagger};
 use nichiro_clean::Limits;
-use nichiro_model::{Article, Tags, file_url};
+use nichiro_model::{Article, Tags, dir_document_url, file_url};
 use serde::{Deserialize, Serialize};
 
 use crate::inputs::read_inputs;
@@ -77,6 +77,8 @@ pub fn tag(
     if paths.is_empty() && jsonl.is_none() {
         anyhow::bail!("nothing to tag: give files or folders, or --jsonl FILE (- for stdin)");
     }
+    // A corpus file is named as the corpus names it, so it is known as itself.
+    let corpus_dir = config.corpus.clone();
     let mut tagger = Tagger::from_config(config)?;
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
@@ -107,7 +109,10 @@ pub fn tag(
         let url = if input.id == "stdin" {
             "stdin:".to_string()
         } else {
-            file_url(&input.path)
+            corpus_dir
+                .as_deref()
+                .and_then(|dir| dir_document_url(dir, &input.path))
+                .unwrap_or_else(|| file_url(&input.path))
         };
         match nichiro_clean::clean_bytes(&bytes, input.content_type, &url, &sources.limits) {
             Ok(article) => emit(&mut tagger, input.id.into(), &article)?,

@@ -553,3 +553,66 @@ async fn a_stop_while_the_only_listing_waits_is_a_stop_not_a_failed_source() {
     assert!(!stderr.contains("every source failed"), "{stderr}");
     assert!(stderr.contains("stopped by signal"), "{stderr}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_moved_install_finds_the_folder_documents_it_stored() {
+    // `dir` documents were keyed on absolute file:// paths, so a copied install (or the
+    // Docker image's /app/corpus) stored every corpus text a second time.
+    let dir = tempfile::tempdir().unwrap();
+    let place = |name: &str| dir.path().join(name).join("corpus");
+    std::fs::create_dir_all(place("a")).unwrap();
+    std::fs::create_dir_all(dir.path().join("b")).unwrap();
+    for entry in std::fs::read_dir(repo().join("corpus")).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(&path, place("a").join(path.file_name().unwrap())).unwrap();
+    }
+    let source = |root: &std::path::Path| {
+        format!(
+            "[[source]]\nname = \"corpus\"\nkind = \"dir\"\npath = {:?}\n",
+            root.display().to_string()
+        )
+    };
+    let config = write_config(dir.path(), &source(&place("a")), 1);
+    let first = run(&["backfill", "--config", config.to_str().unwrap()]).await;
+    assert!(first.status.success(), "{}", text(&first.stderr));
+    let before = stored(dir.path());
+    assert_eq!(before.len(), 5, "{}", text(&first.stdout));
+    assert!(
+        before.iter().all(|a| a.0.starts_with("dir:/corpus/")),
+        "{before:?}"
+    );
+
+    // What an earlier version stored: the same documents under their absolute file:// paths.
+    let old_prefix = format!("file://{}", place("a").display());
+    let conn = rusqlite::Connection::open(dir.path().join("store.sqlite")).unwrap();
+    for sql in [
+        "UPDATE articles SET url = replace(url, 'dir:/corpus', ?1), requested_url = replace(requested_url, 'dir:/corpus', ?1)",
+        "UPDATE seen_urls SET url = replace(url, 'dir:/corpus', ?1)",
+    ] {
+        conn.execute(sql, [&old_prefix]).unwrap();
+    }
+    drop(conn);
+    assert!(
+        stored(dir.path())
+            .iter()
+            .all(|a| a.0.starts_with("file://"))
+    );
+
+    // The install moves: the folder sits elsewhere and the config says so.
+    std::fs::rename(place("a"), place("b")).unwrap();
+    let config = write_config(dir.path(), &source(&place("b")), 1);
+    let second = run(&["backfill", "--config", config.to_str().unwrap()]).await;
+    assert!(second.status.success(), "{}", text(&second.stderr));
+    let after = stored(dir.path());
+    assert_eq!(
+        after.iter().map(|a| &a.0).collect::<Vec<_>>(),
+        before.iter().map(|a| &a.0).collect::<Vec<_>>(),
+        "{}",
+        text(&second.stdout)
+    );
+    assert!(
+        text(&second.stdout).contains("new 0,"),
+        "{}",
+        text(&second.stdout)
+    );
+}

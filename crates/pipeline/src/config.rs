@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use nichiro_classify::TagConfig;
 use nichiro_clean::Limits;
-use nichiro_fetch::{FetchConfig, SourceConfig};
+use nichiro_fetch::{FetchConfig, SourceConfig, SourceKind};
 use nichiro_store::StoreConfig;
 use serde::{Deserialize, Serialize};
 
@@ -220,10 +220,56 @@ impl Config {
                 corpus.display()
             ));
         }
+        self.check_folder_names()?;
         self.pipeline.validate()?;
         self.fetch.validate()?;
         self.clean.validate()?;
         self.tag.validate()
+    }
+
+    /// Documents of local folders are stored as `dir:/<folder name>/<path>`: two `dir` sources
+    /// over different folders of one name would give their files one address, and the second
+    /// source's files would be skipped as stored. (The corpus folder is not checked: a file
+    /// of a `dir` source named as a corpus document is taken for that document, which for
+    /// a copy of the corpus is right.)
+    fn check_folder_names(&self) -> Result<(), String> {
+        let folder = |path: &Path| {
+            let real = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+            let real = if real.is_file() {
+                real.parent().map(Path::to_path_buf).unwrap_or(real)
+            } else {
+                real
+            };
+            let name = real.file_name()?.to_string_lossy().into_owned();
+            Some((name, real))
+        };
+        let dirs = self
+            .enabled_sources()
+            .filter(|s| s.kind == SourceKind::Dir)
+            .filter_map(|s| Some((format!("source {:?}", s.name), s.path.as_ref()?)));
+        let mut by_name: std::collections::HashMap<String, (String, PathBuf)> =
+            std::collections::HashMap::new();
+        for (who, path) in dirs {
+            let Some((name, real)) = folder(path) else {
+                continue;
+            };
+            match by_name.get(&name) {
+                Some((other, other_real)) if *other_real != real => {
+                    return Err(format!(
+                        "{other} and {who} read different folders named {name:?} ({} and {}): \
+                         their files would be stored under the same dir:/{name}/ addresses; \
+                         rename one of the folders",
+                        other_real.display(),
+                        real.display()
+                    ));
+                }
+                Some(_) => {}
+                None => {
+                    by_name.insert(name, (who, real));
+                }
+            }
+        }
+        Ok(())
     }
 
     /// The sources that are enabled.
@@ -267,6 +313,32 @@ mod tests {
             Some(dir.path().join("pages").as_path())
         );
         assert_eq!(config.tag.topics, dir.path().join("topics.toml"));
+    }
+
+    #[test]
+    fn two_dir_sources_over_different_folders_of_one_name_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "topics.toml", "");
+        for folder in ["a/pages", "b/pages"] {
+            std::fs::create_dir_all(dir.path().join(folder)).unwrap();
+        }
+        let sources = |second: &str| {
+            format!(
+                "[store]\n[tag]\ncorpus = \"\"\n[[source]]\nname = \"one\"\nkind = \"dir\"\npath = \"a/pages\"\n\
+                 [[source]]\nname = \"two\"\nkind = \"dir\"\npath = {second:?}\n"
+            )
+        };
+        let path = write(dir.path(), "c.toml", &sources("b/pages"));
+        let error = Config::load(&path).unwrap_err().to_string();
+        assert!(
+            error.contains(
+                "source \"one\" and source \"two\" read different folders named \"pages\""
+            ),
+            "{error}"
+        );
+        // The same folder twice is one set of documents, and allowed.
+        let path = write(dir.path(), "c.toml", &sources("a/../a/pages"));
+        Config::load(&path).unwrap();
     }
 
     #[test]

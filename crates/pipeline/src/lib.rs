@@ -17,6 +17,7 @@
 pub mod claims;
 pub mod config;
 pub mod journal;
+pub mod moved_documents;
 pub mod retag;
 pub mod store_retry;
 pub mod summary;
@@ -119,7 +120,9 @@ impl Pipeline {
     /// Opens the store, loads the taxonomy, the corpus and what is stored, and compiles the
     /// enabled sources.
     pub fn new(config: Config) -> Result<Self, PipelineError> {
-        let store = nichiro_store::open(&config.store)?;
+        let mut store = nichiro_store::open(&config.store)?;
+        let enabled: Vec<&nichiro_fetch::SourceConfig> = config.enabled_sources().collect();
+        moved_documents::adopt(store.as_mut(), &enabled)?;
         let mut tagger = Tagger::from_config(config.tag.clone())?;
         // Numbered first: what is stored meanwhile is caught up with later, not lost.
         let last_known = store.last_article_number()?;

@@ -16,6 +16,7 @@
 
 pub mod archive;
 mod postgres;
+mod rename;
 mod row;
 mod schema;
 mod sqlite;
@@ -321,6 +322,12 @@ pub trait Store: Send {
     /// Stores a batch in one transaction, with each article's search terms ([`search_terms`])
     /// and the URLs it was seen under.
     fn insert_batch(&mut self, batch: &[TaggedArticle]) -> Result<Vec<InsertOutcome>, StoreError>;
+
+    /// Gives stored addresses new ones, `(from, to)`, in one transaction: the articles' own
+    /// and requested URLs, the URLs seen and given up, and other articles' references to them
+    /// (`duplicate_of`, `related`, `shares_text_with`). An article whose new address is stored
+    /// already keeps its old one. Returns how many articles were renamed.
+    fn rename_urls(&mut self, renames: &[(String, String)]) -> Result<usize, StoreError>;
 
     /// Whether a URL (requested or canonical) belongs to a stored article.
     fn is_seen(&self, url: &str) -> Result<bool, StoreError>;

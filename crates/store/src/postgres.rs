@@ -540,6 +540,78 @@ impl Store for PostgresStore {
         Ok(updated)
     }
 
+    fn rename_urls(&mut self, renames: &[(String, String)]) -> Result<usize, StoreError> {
+        if renames.is_empty() {
+            return Ok(0);
+        }
+        let mut client = self.client()?;
+        let mut tx = client.transaction().map_err(query_error)?;
+        let mut renamed = 0;
+        for (from, to) in renames {
+            renamed += tx
+                .execute(
+                    "UPDATE articles SET url = $2 WHERE url = $1
+                     AND NOT EXISTS (SELECT 1 FROM articles WHERE url = $2)",
+                    &[from, to],
+                )
+                .map_err(query_error)? as usize;
+            tx.execute(
+                "UPDATE articles SET requested_url = $2 WHERE requested_url = $1",
+                &[from, to],
+            )
+            .map_err(query_error)?;
+            for table in ["seen_urls", "given_up_urls"] {
+                // The new address may be known already: then the old row goes.
+                tx.execute(
+                    &format!(
+                        "DELETE FROM {table} WHERE url = $1
+                         AND EXISTS (SELECT 1 FROM {table} WHERE url = $2)"
+                    ),
+                    &[from, to],
+                )
+                .map_err(query_error)?;
+                tx.execute(
+                    &format!("UPDATE {table} SET url = $2 WHERE url = $1"),
+                    &[from, to],
+                )
+                .map_err(query_error)?;
+            }
+        }
+        let map: std::collections::HashMap<&str, &str> = renames
+            .iter()
+            .map(|(from, to)| (from.as_str(), to.as_str()))
+            .collect();
+        let rows = tx
+            .query(
+                r"SELECT id, related, shares_text_with, duplicate_of FROM articles
+                  WHERE related LIKE $1 ESCAPE '!' OR shares_text_with LIKE $1 ESCAPE '!'
+                     OR duplicate_of LIKE $1 ESCAPE '!'",
+                &[&crate::rename::containing_pattern(renames)],
+            )
+            .map_err(query_error)?;
+        for row in rows {
+            let id: i64 = row.get(0);
+            let related: String = row.get(1);
+            let shares: Option<String> = row.get(2);
+            let duplicate: Option<String> = row.get(3);
+            if let Some((related, shares, duplicate)) = crate::rename::rewrite_references(
+                &map,
+                &related,
+                shares.as_deref(),
+                duplicate.as_deref(),
+            ) {
+                tx.execute(
+                    "UPDATE articles SET related = $2, shares_text_with = $3, duplicate_of = $4
+                     WHERE id = $1",
+                    &[&id, &related, &shares, &duplicate],
+                )
+                .map_err(query_error)?;
+            }
+        }
+        tx.commit().map_err(query_error)?;
+        Ok(renamed)
+    }
+
     fn is_seen(&self, url: &str) -> Result<bool, StoreError> {
         Ok(self
             .client()?

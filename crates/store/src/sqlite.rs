@@ -300,6 +300,71 @@ impl Store for SqliteStore {
         Ok(updated)
     }
 
+    fn rename_urls(&mut self, renames: &[(String, String)]) -> Result<usize, StoreError> {
+        if renames.is_empty() {
+            return Ok(0);
+        }
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut renamed = 0;
+        for (from, to) in renames {
+            renamed += tx.execute(
+                "UPDATE articles SET url = ?2 WHERE url = ?1
+                 AND NOT EXISTS (SELECT 1 FROM articles WHERE url = ?2)",
+                params![from, to],
+            )?;
+            tx.execute(
+                "UPDATE articles SET requested_url = ?2 WHERE requested_url = ?1",
+                params![from, to],
+            )?;
+            for table in ["seen_urls", "given_up_urls"] {
+                // The new address may be known already: then the old row goes.
+                tx.execute(
+                    &format!(
+                        "DELETE FROM {table} WHERE url = ?1
+                         AND EXISTS (SELECT 1 FROM {table} WHERE url = ?2)"
+                    ),
+                    params![from, to],
+                )?;
+                tx.execute(
+                    &format!("UPDATE {table} SET url = ?2 WHERE url = ?1"),
+                    params![from, to],
+                )?;
+            }
+        }
+        let map: std::collections::HashMap<&str, &str> = renames
+            .iter()
+            .map(|(from, to)| (from.as_str(), to.as_str()))
+            .collect();
+        let rows: Vec<(i64, String, Option<String>, Option<String>)> = tx
+            .prepare(
+                r"SELECT id, related, shares_text_with, duplicate_of FROM articles
+                  WHERE related LIKE ?1 ESCAPE '!' OR shares_text_with LIKE ?1 ESCAPE '!'
+                     OR duplicate_of LIKE ?1 ESCAPE '!'",
+            )?
+            .query_map([crate::rename::containing_pattern(renames)], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            })?
+            .collect::<Result<_, _>>()?;
+        for (id, related, shares, duplicate) in rows {
+            if let Some((related, shares, duplicate)) = crate::rename::rewrite_references(
+                &map,
+                &related,
+                shares.as_deref(),
+                duplicate.as_deref(),
+            ) {
+                tx.execute(
+                    "UPDATE articles SET related = ?2, shares_text_with = ?3, duplicate_of = ?4
+                     WHERE id = ?1",
+                    params![id, related, shares, duplicate],
+                )?;
+            }
+        }
+        tx.commit()?;
+        Ok(renamed)
+    }
+
     /// Whether a URL (requested or canonical) belongs to a stored article.
     fn is_seen(&self, url: &str) -> Result<bool, StoreError> {
         Ok(self

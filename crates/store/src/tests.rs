@@ -122,6 +122,13 @@ macro_rules! store_suite {
                     super::given_up_urls_are_kept_once(store.as_mut());
                 }
             }
+
+            #[test]
+            fn renamed_addresses_follow_into_references() {
+                if let Some(mut store) = $make {
+                    super::renamed_addresses_follow_into_references(store.as_mut());
+                }
+            }
         }
     };
 }
@@ -767,6 +774,60 @@ fn given_up_urls_are_kept_once(store: &mut dyn Store) {
     );
     store.record_given_up(&[gone.clone(), gone]).unwrap();
     assert_eq!(store.given_up_urls().unwrap(), ["https://ex.org/gone"]);
+}
+
+fn renamed_addresses_follow_into_references(store: &mut dyn Store) {
+    let old = "file:///old/place/corpus/000_kurils.txt";
+    let new = "dir:/corpus/000_kurils.txt";
+    let mut original = tagged(old, "Kurils", "original text", &["kuril_islands"]);
+    original.requested_url = old.into();
+    let mut copy = tagged(
+        "https://ex.org/copy",
+        "Copy",
+        "copied text",
+        &["kuril_islands"],
+    );
+    copy.tags.duplicate_of = Some(DuplicateOf {
+        id: old.into(),
+        shared: 0.9,
+    });
+    copy.tags.shares_text_with = Some(DuplicateOf {
+        id: old.into(),
+        shared: 0.9,
+    });
+    copy.tags.related = vec![RelatedDoc {
+        id: old.into(),
+        title: None,
+        similarity: 0.8,
+    }];
+    store.insert_batch(&[original, copy]).unwrap();
+    store
+        .record_given_up(&[(
+            "file:///old/place/corpus/gone.txt".into(),
+            "corpus".into(),
+            "unreadable".into(),
+        )])
+        .unwrap();
+    let renames = vec![
+        (old.to_string(), new.to_string()),
+        (
+            "file:///old/place/corpus/gone.txt".to_string(),
+            "dir:/corpus/gone.txt".to_string(),
+        ),
+    ];
+    assert_eq!(store.rename_urls(&renames).unwrap(), 1);
+    assert!(store.is_seen(new).unwrap());
+    assert!(!store.is_seen(old).unwrap());
+    assert_eq!(store.given_up_urls().unwrap(), ["dir:/corpus/gone.txt"]);
+    let all = store.list(&ArticleFilter::default(), None).unwrap();
+    let renamed = all.iter().find(|a| a.url == new).expect("renamed");
+    assert_eq!(renamed.requested_url, new);
+    let copy = all.iter().find(|a| a.url == "https://ex.org/copy").unwrap();
+    assert_eq!(copy.duplicate_of.as_ref().unwrap().id, new);
+    assert_eq!(copy.shares_text_with.as_ref().unwrap().id, new);
+    assert_eq!(copy.related[0].id, new);
+    // Again: nothing is left to rename.
+    assert_eq!(store.rename_urls(&renames).unwrap(), 0);
 }
 
 fn new_verdicts_replace_the_old_and_the_topic_index(store: &mut dyn Store) {

@@ -1,5 +1,7 @@
 //! A local folder of `.html`, `.htm`, `.xhtml` and `.txt` files, read recursively in name
-//! order (so runs are reproducible), each file a page with a `file://` URL.
+//! order (so runs are reproducible), each file a page whose address names the folder and the
+//! file's place in it, `dir:/<folder name>/<path>` (`nichiro_model::dir_document_url`), so a
+//! moved install keeps what it stored.
 //!
 //! A `manifest.toml` at the folder's top, in the corpus's format (`[[document]]` tables with
 //! `file`, and optionally `published` as `YYYY-MM-DD`, `title` and `language`), gives each
@@ -10,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::Utc;
 use nichiro_model::manifest::Manifest;
-use nichiro_model::{FetchJob, ItemHints, RawPage, file_url, parse_date};
+use nichiro_model::{FetchJob, ItemHints, RawPage, dir_document_url, file_url, parse_date};
 use tokio::sync::mpsc;
 
 use super::{PollContext, Source, SourceError, queue_blocking};
@@ -125,7 +127,7 @@ pub(super) fn read(
         if ctx.stop.is_cancelled() {
             break;
         }
-        let url = file_url(&path);
+        let url = dir_document_url(&root, &path).unwrap_or_else(|| file_url(&path));
         if !source.admits(ctx, &url, None) {
             continue;
         }
