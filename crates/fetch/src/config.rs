@@ -23,6 +23,10 @@ pub struct FetchConfig {
     /// Largest body read, in bytes, after decompression; larger bodies are cut off and the
     /// page is skipped. Default 8 MiB.
     pub max_body_bytes: usize,
+    /// Largest feed or sitemap read, in bytes, after decompression (a gzip'd sitemap too). The
+    /// sitemap protocol allows 50,000 URLs and 50 MB per file, more than a page needs.
+    /// Default 50 MiB.
+    pub max_listing_bytes: usize,
     /// Pages fetched at once across all hosts. Default 8.
     pub concurrency: usize,
     /// Requests in flight to one host at once. Default 1.
@@ -66,6 +70,7 @@ impl Default for FetchConfig {
             request_timeout_secs: 30,
             read_timeout_secs: 15,
             max_body_bytes: 8 * 1024 * 1024,
+            max_listing_bytes: 50 * 1024 * 1024,
             concurrency: 8,
             per_host_concurrency: 1,
             per_host_delay_ms: 1000,
@@ -99,6 +104,12 @@ impl FetchConfig {
         )?;
         range("fetch.read_timeout_secs", self.read_timeout_secs, 1, 3600)?;
         range("fetch.max_body_bytes", self.max_body_bytes, 1024, 1 << 30)?;
+        range(
+            "fetch.max_listing_bytes",
+            self.max_listing_bytes,
+            1024,
+            1 << 30,
+        )?;
         range("fetch.concurrency", self.concurrency, 1, 1024)?;
         range(
             "fetch.per_host_concurrency",

@@ -46,7 +46,7 @@ pub enum FetchError {
         url: String,
     },
     /// The server answered with an error status.
-    #[error("{url}: HTTP {status}")]
+    #[error("{url}: HTTP {status}{}", retry_after_note(retry_after))]
     Status {
         /// The URL.
         url: String,
@@ -104,6 +104,12 @@ pub enum FetchError {
     },
 }
 
+/// `" (Retry-After N s)"` when the server asked for a wait, for error messages.
+fn retry_after_note(wait: &Option<Duration>) -> String {
+    wait.map(|w| format!(" (Retry-After {} s)", w.as_secs()))
+        .unwrap_or_default()
+}
+
 impl FetchError {
     /// Whether a later attempt may succeed (network trouble, 5xx, 429), as opposed to a
     /// permanent answer (404, robots, bad URL).
@@ -139,8 +145,11 @@ impl FetchError {
 pub enum Purpose {
     /// An article page.
     Page,
-    /// A feed, sitemap or robots.txt.
+    /// A feed or sitemap.
     Listing,
+    /// A robots.txt: read up to 512 KiB and the rest left unread (like Google), never refused
+    /// for its size.
+    Robots,
 }
 
 /// Validators from an earlier fetch, for a conditional GET.
@@ -370,7 +379,7 @@ impl HttpFetcher {
         cell.get_or_try_init(|| async {
             let robots_url = format!("{origin}/robots.txt");
             let response = tokio::select! {
-                r = self.request(&robots_url, Purpose::Listing, None) => r,
+                r = self.request(&robots_url, Purpose::Robots, None) => r,
                 () = abort.cancelled() => Err(FetchError::Cancelled { url: robots_url.clone() }),
             };
             let rules = match response {
@@ -469,20 +478,28 @@ impl HttpFetcher {
                 content_type: ct.clone(),
             });
         }
-        let max = self.config.max_body_bytes;
-        if response.content_length().is_some_and(|n| n as usize > max) {
-            return Err(FetchError::TooLarge {
-                url: url.to_string(),
-                max_bytes: max,
-            });
+        let max = match purpose {
+            Purpose::Robots => MAX_ROBOTS_BYTES,
+            Purpose::Listing => self.config.max_listing_bytes,
+            Purpose::Page => self.config.max_body_bytes,
+        };
+        let too_large = || FetchError::TooLarge {
+            url: url.to_string(),
+            max_bytes: max,
+        };
+        if purpose != Purpose::Robots && response.content_length().is_some_and(|n| n as usize > max)
+        {
+            return Err(too_large());
         }
         let mut body = Vec::new();
         while let Some(chunk) = response.chunk().await.map_err(http_error)? {
             if body.len() + chunk.len() > max {
-                return Err(FetchError::TooLarge {
-                    url: url.to_string(),
-                    max_bytes: max,
-                });
+                if purpose != Purpose::Robots {
+                    return Err(too_large());
+                }
+                // The rest of a long robots.txt is not read.
+                body.extend_from_slice(&chunk[..max - body.len()]);
+                break;
             }
             body.extend_from_slice(&chunk);
         }

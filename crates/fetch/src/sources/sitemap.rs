@@ -153,14 +153,13 @@ pub(super) async fn poll(
         if url == root {
             source.validators = Some(response.validators.clone());
         }
-        let parsed =
-            parse_sitemap(&response.body, ctx.fetcher.config().max_body_bytes).map_err(|message| {
-                SourceError::Parse {
-                    source_name: name.clone(),
-                    url: url.clone(),
-                    message,
-                }
-            });
+        let parsed = parse_sitemap(&response.body, ctx.fetcher.config().max_listing_bytes).map_err(
+            |message| SourceError::Parse {
+                source_name: name.clone(),
+                url: url.clone(),
+                message,
+            },
+        );
         match parsed {
             Ok(SitemapDocument::Index(children)) if is_root => {
                 // Newest child sitemaps are usually listed last.
