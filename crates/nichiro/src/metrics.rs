@@ -78,6 +78,24 @@ pub fn render(summary: &RunSummary) -> String {
     out
 }
 
+/// The gauges: items waiting in each channel between stages, and the async tasks alive.
+pub fn render_gauges(out: &mut String, queues: &[(&str, usize)]) {
+    let _ = writeln!(
+        out,
+        "# HELP nichiro_queue_depth Items waiting in a channel between stages.\n# TYPE nichiro_queue_depth gauge"
+    );
+    for (queue, depth) in queues {
+        let _ = writeln!(out, "nichiro_queue_depth{{queue=\"{queue}\"}} {depth}");
+    }
+    if let Ok(handle) = tokio::runtime::Handle::try_current() {
+        let _ = writeln!(
+            out,
+            "# HELP nichiro_async_tasks Async tasks alive.\n# TYPE nichiro_async_tasks gauge\nnichiro_async_tasks {}",
+            handle.metrics().num_alive_tasks()
+        );
+    }
+}
+
 type SourceCounter = (&'static str, &'static str, fn(&SourceCounts) -> u64);
 
 /// The per-source counters: metric name, help, value.
@@ -162,7 +180,9 @@ pub async fn serve(
                 let Ok(Ok(n)) = read else { return };
                 let first_line = String::from_utf8_lossy(&request[..n]);
                 let (status, body) = if first_line.starts_with("GET /metrics") {
-                    ("200 OK", render(&progress.snapshot()))
+                    let mut body = render(&progress.snapshot());
+                    render_gauges(&mut body, &progress.queue_depths());
+                    ("200 OK", body)
                 } else {
                     ("404 Not Found", "try /metrics\n".to_string())
                 };

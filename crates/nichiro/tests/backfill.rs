@@ -310,6 +310,14 @@ async fn the_daemon_polls_again_and_picks_up_new_items_until_stopped() {
         metrics.contains("# TYPE nichiro_source_polls_total counter"),
         "{metrics}"
     );
+    // Gauges: every channel between stages (idle now) and the async tasks alive.
+    for queue in ["jobs", "claimed", "pages", "articles", "tagged"] {
+        assert!(
+            metrics.contains(&format!("nichiro_queue_depth{{queue=\"{queue}\"}} 0")),
+            "{metrics}"
+        );
+    }
+    assert!(metrics.contains("\nnichiro_async_tasks "), "{metrics}");
     std::process::Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()

@@ -81,6 +81,31 @@ pub struct Shutdown {
 pub struct Progress {
     summary: Arc<Mutex<RunSummary>>,
     stats: FetchStats,
+    queues: QueueGauges,
+}
+
+/// How many items wait in each channel between stages, read without holding the channel open.
+#[derive(Clone, Default)]
+struct QueueGauges(Arc<Mutex<Vec<(&'static str, QueueDepth)>>>);
+
+type QueueDepth = Box<dyn Fn() -> Option<usize> + Send + Sync>;
+
+impl std::fmt::Debug for QueueGauges {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("QueueGauges")
+    }
+}
+
+impl QueueGauges {
+    /// Watches a channel through a weak handle, so it still closes when its senders go.
+    fn watch<T: Send + 'static>(&self, name: &'static str, sender: &mpsc::Sender<T>) {
+        let weak = sender.downgrade();
+        let depth: QueueDepth =
+            Box::new(move || weak.upgrade().map(|s| s.max_capacity() - s.capacity()));
+        let mut queues = self.0.lock().expect("queue gauges lock");
+        queues.retain(|(n, _)| *n != name);
+        queues.push((name, depth));
+    }
 }
 
 impl Progress {
@@ -89,6 +114,17 @@ impl Progress {
         let mut summary = self.summary.lock().expect("summary lock").clone();
         summary.absorb_sources(self.stats.snapshot(), &[]);
         summary
+    }
+
+    /// Items waiting in each channel between stages now, in pipeline order: `jobs` (listed,
+    /// to be claimed), `claimed` (to be fetched), `pages` (to be cleaned), `articles` (to be
+    /// tagged), `tagged` (to be stored). A closed channel reads 0.
+    pub fn queue_depths(&self) -> Vec<(&'static str, usize)> {
+        let queues = self.queues.0.lock().expect("queue gauges lock");
+        queues
+            .iter()
+            .map(|(name, depth)| (*name, depth().unwrap_or(0)))
+            .collect()
     }
 
     fn update(&self, f: impl FnOnce(&mut RunSummary)) {
@@ -226,6 +262,11 @@ impl Pipeline {
         let (tagged_tx, tagged_rx) = mpsc::channel(capacity);
 
         let (claimed_tx, claimed_rx) = mpsc::channel(capacity);
+        progress.queues.watch("jobs", &jobs_tx);
+        progress.queues.watch("claimed", &claimed_tx);
+        progress.queues.watch("pages", &pages_tx);
+        progress.queues.watch("articles", &articles_tx);
+        progress.queues.watch("tagged", &tagged_tx);
         let sources_task = tokio::spawn(nichiro_fetch::run_sources(
             sources,
             ctx.clone(),
@@ -585,4 +626,28 @@ fn run_store(
     }
     retrying("flush the store", || store.flush())?;
     Ok(store)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn queue_depths_count_what_waits_and_do_not_hold_a_channel_open() {
+        let progress = Progress::default();
+        let (tx, mut rx) = mpsc::channel::<u32>(8);
+        progress.queues.watch("pages", &tx);
+        for n in 0..3 {
+            tx.send(n).await.unwrap();
+        }
+        assert_eq!(progress.queue_depths(), [("pages", 3)]);
+        rx.recv().await.unwrap();
+        assert_eq!(progress.queue_depths(), [("pages", 2)]);
+        drop(tx);
+        // The watch did not keep the channel open: the receiver sees its end.
+        assert_eq!(rx.recv().await, Some(1));
+        assert_eq!(rx.recv().await, Some(2));
+        assert_eq!(rx.recv().await, None);
+        assert_eq!(progress.queue_depths(), [("pages", 0)]);
+    }
 }
