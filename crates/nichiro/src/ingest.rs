@@ -25,13 +25,22 @@ pub async fn ingest(
     if sources == 0 {
         tracing::warn!(config = %config_path.display(), "no enabled source: nothing to do");
     }
-    // Opening the store blocks (a database server's client runs its own runtime).
-    let pipeline = tokio::task::spawn_blocking(move || Pipeline::new(config))
-        .await
-        .context("cannot start the pipeline")?
-        .context("cannot start the pipeline")?;
+    // Signals are heard from the start: a SIGTERM while the store and the tagger load (which
+    // takes a while over a large store) ends the run cleanly too.
     let shutdown = Shutdown::default();
-    tokio::spawn(watch_signals(shutdown.clone(), grace));
+    let signals = Signals::listen().context("cannot listen for signals")?;
+    tokio::spawn(watch_signals(signals, shutdown.clone(), grace));
+    // Opening the store blocks (a database server's client runs its own runtime).
+    let starting = tokio::task::spawn_blocking(move || Pipeline::new(config));
+    let pipeline = tokio::select! {
+        started = starting => started
+            .context("cannot start the pipeline")?
+            .context("cannot start the pipeline")?,
+        () = shutdown.stop.cancelled() => {
+            eprintln!("stopped by signal while starting; nothing was fetched");
+            return Ok(ExitCode::SUCCESS);
+        }
+    };
     let done = CancellationToken::new();
     if let Some(addr) = metrics {
         let bound = crate::metrics::serve(addr, pipeline.progress(), done.clone())
@@ -77,14 +86,14 @@ pub async fn ingest(
 
 /// First SIGINT/SIGTERM: stop new fetches and drain, aborting fetches still in flight after
 /// `grace`. Second signal: abort at once.
-async fn watch_signals(shutdown: Shutdown, grace: Duration) {
-    let mut signals = 0;
+async fn watch_signals(mut signals: Signals, shutdown: Shutdown, grace: Duration) {
+    let mut heard = 0;
     loop {
-        if wait_for_signal().await.is_err() {
+        if signals.next().await.is_err() {
             return;
         }
-        signals += 1;
-        if signals == 1 {
+        heard += 1;
+        if heard == 1 {
             // Cancel first: the log line then tells that no new fetch can start.
             shutdown.stop.cancel();
             tracing::warn!(
@@ -106,19 +115,43 @@ async fn watch_signals(shutdown: Shutdown, grace: Duration) {
     }
 }
 
+/// SIGINT and SIGTERM, listened for from the moment this is made.
 #[cfg(unix)]
-async fn wait_for_signal() -> std::io::Result<()> {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut term = signal(SignalKind::terminate())?;
-    tokio::select! {
-        r = tokio::signal::ctrl_c() => r,
-        _ = term.recv() => Ok(()),
+struct Signals {
+    interrupt: tokio::signal::unix::Signal,
+    terminate: tokio::signal::unix::Signal,
+}
+
+#[cfg(unix)]
+impl Signals {
+    fn listen() -> std::io::Result<Signals> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(Signals {
+            interrupt: signal(SignalKind::interrupt())?,
+            terminate: signal(SignalKind::terminate())?,
+        })
+    }
+
+    async fn next(&mut self) -> std::io::Result<()> {
+        tokio::select! {
+            _ = self.interrupt.recv() => Ok(()),
+            _ = self.terminate.recv() => Ok(()),
+        }
     }
 }
 
 #[cfg(not(unix))]
-async fn wait_for_signal() -> std::io::Result<()> {
-    tokio::signal::ctrl_c().await
+struct Signals;
+
+#[cfg(not(unix))]
+impl Signals {
+    fn listen() -> std::io::Result<Signals> {
+        Ok(Signals)
+    }
+
+    async fn next(&mut self) -> std::io::Result<()> {
+        tokio::signal::ctrl_c().await
+    }
 }
 
 /// A progress bar on a terminal; otherwise a log line every 10 seconds.
