@@ -78,8 +78,9 @@ pub fn render(summary: &RunSummary) -> String {
     out
 }
 
-/// The gauges: items waiting in each channel between stages, and the async tasks alive.
-pub fn render_gauges(out: &mut String, queues: &[(&str, usize)]) {
+/// The gauges: items waiting in each channel between stages, whether the store takes writes
+/// (0 while it refuses them: the daemon is unready), and the async tasks alive.
+pub fn render_gauges(out: &mut String, queues: &[(&str, usize)], store_writable: bool) {
     let _ = writeln!(
         out,
         "# HELP nichiro_queue_depth Items waiting in a channel between stages.\n# TYPE nichiro_queue_depth gauge"
@@ -87,6 +88,11 @@ pub fn render_gauges(out: &mut String, queues: &[(&str, usize)]) {
     for (queue, depth) in queues {
         let _ = writeln!(out, "nichiro_queue_depth{{queue=\"{queue}\"}} {depth}");
     }
+    let _ = writeln!(
+        out,
+        "# HELP nichiro_store_writable 1 while the store takes writes; 0 while it refuses them (the daemon is unready and waits).\n# TYPE nichiro_store_writable gauge\nnichiro_store_writable {}",
+        u8::from(store_writable)
+    );
     if let Ok(handle) = tokio::runtime::Handle::try_current() {
         let _ = writeln!(
             out,
@@ -181,7 +187,11 @@ pub async fn serve(
                 let first_line = String::from_utf8_lossy(&request[..n]);
                 let (status, body) = if first_line.starts_with("GET /metrics") {
                     let mut body = render(&progress.snapshot());
-                    render_gauges(&mut body, &progress.queue_depths());
+                    render_gauges(
+                        &mut body,
+                        &progress.queue_depths(),
+                        progress.store_refusal().is_none(),
+                    );
                     ("200 OK", body)
                 } else {
                     ("404 Not Found", "try /metrics\n".to_string())

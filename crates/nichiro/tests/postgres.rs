@@ -471,3 +471,99 @@ async fn a_daemon_tags_against_what_another_stored_after_it_started() {
     assert!(status.success());
     assert!(related.contains("/articles/report-0"), "{related}");
 }
+
+/// The daemon's `/metrics` page at `addr`, read synchronously ("" while it cannot be reached).
+fn metrics_page(addr: &str) -> String {
+    use std::io::{Read, Write};
+    let Ok(mut stream) = std::net::TcpStream::connect(addr) else {
+        return String::new();
+    };
+    let _ = stream.set_read_timeout(Some(std::time::Duration::from_secs(5)));
+    let _ = stream.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n");
+    let mut text = String::new();
+    let _ = stream.read_to_string(&mut text);
+    text
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_daemon_whose_store_refuses_writes_waits_unready_and_resumes() {
+    // A daemon with a read-only store kept running with only WARN lines; then it ended. It
+    // now waits, unready (`nichiro_store_writable 0`, one ERROR line), and stores what it
+    // held once the store takes writes again.
+    let db = test_database().await;
+    let (site, _arrivals) = Site::start(SiteSpec {
+        pages: (0..3).map(generated_article).collect(),
+        ..SiteSpec::default()
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let empty = postgres_config(dir.path(), "", 2, &db.url);
+    let out = run(&["backfill", "--config", &empty]).await;
+    assert!(out.status.success(), "{}", text_of(&out.stderr));
+    let db_url = db.url.clone();
+    let refuse = "CREATE FUNCTION refuse() RETURNS trigger AS $$ BEGIN \
+                  RAISE EXCEPTION 'cannot execute INSERT in a read-only transaction' \
+                  USING ERRCODE = '25006'; END $$ LANGUAGE plpgsql; \
+                  CREATE TRIGGER read_only BEFORE INSERT ON articles \
+                  FOR EACH ROW EXECUTE FUNCTION refuse();";
+    tokio::task::spawn_blocking(move || {
+        let mut client = postgres::Client::connect(&db_url, postgres::NoTls).unwrap();
+        client.batch_execute(refuse).unwrap();
+    })
+    .await
+    .unwrap();
+    let config = postgres_config(
+        dir.path(),
+        &format!("{}poll_interval_secs = 1\n", feed_source(&site)),
+        2,
+        &db.url,
+    );
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .unwrap()
+        .port();
+    let metrics = format!("127.0.0.1:{port}");
+    let log = std::fs::File::create(dir.path().join("log")).unwrap();
+    let child = nichiro()
+        .args(["run", "--config", &config, "--metrics", &metrics])
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    let daemons = Daemons(vec![Some(child)]);
+    let db_url = db.url.clone();
+    let log_path = dir.path().join("log");
+    let mut daemons = tokio::task::spawn_blocking(move || {
+        let mut daemons = daemons;
+        let limit = std::time::Duration::from_secs(60);
+        wait_until("the daemon to say it is unready", limit, || {
+            metrics_page(&metrics).contains("\nnichiro_store_writable 0")
+        });
+        let log = std::fs::read_to_string(&log_path).unwrap();
+        assert_eq!(
+            log.matches("the store refuses writes").count(),
+            1,
+            "said once: {log}"
+        );
+        assert!(log.contains("read-only transaction"), "{log}");
+        let alive = daemons.0[0].as_mut().unwrap().try_wait().unwrap();
+        assert!(alive.is_none(), "the daemon ended: {alive:?}\n{log}");
+        let mut client = postgres::Client::connect(&db_url, postgres::NoTls).unwrap();
+        client
+            .batch_execute("DROP TRIGGER read_only ON articles")
+            .unwrap();
+        wait_until("the held articles to be stored", limit, || {
+            count(&mut client, "SELECT count(*) FROM articles") == 3
+        });
+        wait_until("the daemon to say it is ready", limit, || {
+            metrics_page(&metrics).contains("\nnichiro_store_writable 1")
+        });
+        daemons
+    })
+    .await
+    .unwrap();
+    let status = stop(daemons.0[0].take().unwrap()).await;
+    let log = std::fs::read_to_string(dir.path().join("log")).unwrap();
+    assert!(status.success(), "{status}:\n{log}");
+    assert!(log.contains("the store takes writes again"), "{log}");
+}

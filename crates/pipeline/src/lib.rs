@@ -82,6 +82,7 @@ pub struct Progress {
     summary: Arc<Mutex<RunSummary>>,
     stats: FetchStats,
     queues: QueueGauges,
+    store_refusal: Arc<Mutex<Option<String>>>,
 }
 
 /// How many items wait in each channel between stages, read without holding the channel open.
@@ -114,6 +115,18 @@ impl Progress {
         let mut summary = self.summary.lock().expect("summary lock").clone();
         summary.absorb_sources(self.stats.snapshot(), &[]);
         summary
+    }
+
+    /// Why the store refuses writes now (a daemon waits, unready, until it takes them again);
+    /// `None` while it takes them.
+    pub fn store_refusal(&self) -> Option<String> {
+        self.store_refusal.lock().expect("store state lock").clone()
+    }
+
+    /// Records whether the store refuses writes; returns whether it did before.
+    fn set_store_refusal(&self, refusal: Option<String>) -> bool {
+        let mut state = self.store_refusal.lock().expect("store state lock");
+        std::mem::replace(&mut *state, refusal).is_some()
     }
 
     /// Items waiting in each channel between stages now, in pipeline order: `jobs` (listed,
@@ -322,6 +335,12 @@ impl Pipeline {
         let store_progress = progress.clone();
         let batch = config.pipeline.store_batch;
         let store_claims = claims.clone();
+        // A daemon waits out a store that refuses writes (a full disk, a read-only database),
+        // unready meanwhile; a backfill stops with its summary.
+        let refused = match mode {
+            PollMode::Forever => WhenRefused::WaitUnready(shutdown.stop.clone()),
+            PollMode::Once => WhenRefused::Stop,
+        };
         let store_task = tokio::task::spawn_blocking(move || {
             run_store(
                 store,
@@ -329,6 +348,7 @@ impl Pipeline {
                 tagged_rx,
                 store_claims.as_deref(),
                 &store_progress,
+                refused,
             )
         });
 
@@ -570,12 +590,65 @@ fn run_tag(
 
 /// The storing thread: writes batches of whatever is waiting, one transaction each, and gives
 /// the store back when the channel closes.
+/// What the store stage does when the store refuses a write for a reason that does not pass
+/// by itself (a full disk, a read-only database, a trigger): not a lost connection, which
+/// [`retrying`] rides out either way.
+enum WhenRefused {
+    /// End the run with the error (a backfill).
+    Stop,
+    /// Mark the store unwritable ([`Progress::store_refusal`]), say so once, and try the write
+    /// again with a growing wait (1 s doubling to a minute) until it is taken or the token
+    /// fires (a daemon: the channels before the store fill, so fetching waits too).
+    WaitUnready(CancellationToken),
+}
+
+/// The longest wait between two tries of a refused write.
+const REFUSED_WAIT_MAX: Duration = Duration::from_secs(60);
+
+impl WhenRefused {
+    fn write<T>(
+        &self,
+        what: &str,
+        progress: &Progress,
+        mut op: impl FnMut() -> Result<T, nichiro_store::StoreError>,
+    ) -> Result<T, nichiro_store::StoreError> {
+        let WhenRefused::WaitUnready(stop) = self else {
+            return retrying(what, op);
+        };
+        let mut wait = Duration::from_secs(1);
+        loop {
+            match retrying(what, &mut op) {
+                Ok(value) => {
+                    if progress.set_store_refusal(None) {
+                        tracing::warn!(what, "the store takes writes again: ready");
+                    }
+                    return Ok(value);
+                }
+                Err(error) => {
+                    if !progress.set_store_refusal(Some(error.to_string())) {
+                        tracing::error!(what, %error, "the store refuses writes: unready, fetching paused, trying again until it takes them");
+                    }
+                    let until = std::time::Instant::now() + wait;
+                    while std::time::Instant::now() < until {
+                        if stop.is_cancelled() {
+                            return Err(error);
+                        }
+                        std::thread::sleep(Duration::from_millis(100));
+                    }
+                    wait = (wait * 2).min(REFUSED_WAIT_MAX);
+                }
+            }
+        }
+    }
+}
+
 fn run_store(
     mut store: Box<dyn Store>,
     batch_size: usize,
     mut tagged: mpsc::Receiver<TaggedArticle>,
     claims: Option<&SharedClaims>,
     progress: &Progress,
+    refused: WhenRefused,
 ) -> Result<Box<dyn Store>, PipelineError> {
     let mut batch = Vec::with_capacity(batch_size);
     while let Some(first) = tagged.blocking_recv() {
@@ -586,7 +659,7 @@ fn run_store(
                 Err(_) => break,
             }
         }
-        let outcomes = retrying("store a batch", || store.insert_batch(&batch))?;
+        let outcomes = refused.write("store a batch", progress, || store.insert_batch(&batch))?;
         // Pages given up so far go in too, so a daemon running for months keeps them.
         let given_up: Vec<(String, String, String)> = progress
             .stats
@@ -595,10 +668,12 @@ fn run_store(
             .map(|g| (g.url, g.source, g.reason))
             .collect();
         if !given_up.is_empty() {
-            retrying("record pages given up", || store.record_given_up(&given_up))?;
+            refused.write("record pages given up", progress, || {
+                store.record_given_up(&given_up)
+            })?;
         }
         if let Some(claims) = claims {
-            retrying("release stored pages", || {
+            refused.write("release stored pages", progress, || {
                 claims.pages_stored(batch.iter().map(|item| item.requested_url.as_str()))
             })?;
         }
