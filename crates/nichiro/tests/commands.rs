@@ -519,7 +519,9 @@ async fn retag_gives_stored_articles_the_current_verdicts_and_skips_what_it_did(
     let same = text(&out.stdout);
     assert!(same.contains("retagged 10,"), "{same}");
     assert!(
-        same.contains("now relevant 0, no longer relevant 0, topics 0, copies 0"),
+        same.contains(
+            "now relevant 0, no longer relevant 0, topics 0, copies 0, shared passages 0"
+        ),
         "{same}"
     );
 

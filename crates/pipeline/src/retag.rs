@@ -54,6 +54,8 @@ pub struct RetagSummary {
     pub topics_changed: u64,
     /// Of those, copying another text than before (or now none, or now one).
     pub copies_changed: u64,
+    /// Of those, sharing a passage with another text than before (or now none, or now one).
+    pub shared_passages_changed: u64,
 }
 
 impl std::fmt::Display for RetagSummary {
@@ -65,8 +67,12 @@ impl std::fmt::Display for RetagSummary {
         )?;
         writeln!(
             f,
-            "verdicts changed: now relevant {}, no longer relevant {}, topics {}, copies {}",
-            self.now_relevant, self.no_longer_relevant, self.topics_changed, self.copies_changed
+            "verdicts changed: now relevant {}, no longer relevant {}, topics {}, copies {}, shared passages {}",
+            self.now_relevant,
+            self.no_longer_relevant,
+            self.topics_changed,
+            self.copies_changed,
+            self.shared_passages_changed
         )
     }
 }
@@ -85,6 +91,8 @@ impl RetagSummary {
         let copied = |d: &Option<nichiro_model::DuplicateOf>| d.as_ref().map(|d| d.id.clone());
         self.copies_changed +=
             u64::from(copied(&before.duplicate_of) != copied(&after.duplicate_of));
+        self.shared_passages_changed +=
+            u64::from(copied(&before.shares_text_with) != copied(&after.shares_text_with));
     }
 }
 
@@ -155,4 +163,48 @@ pub fn retag(
         write(&mut batch, &mut summary)?;
     }
     Ok(summary)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nichiro_model::{Article, DuplicateOf, TaggedArticle};
+    use nichiro_store::{ArticleFilter, SqliteStore, Store};
+
+    #[test]
+    fn a_new_or_lost_shared_passage_counts_as_a_changed_verdict() {
+        let mut store = SqliteStore::open_in_memory().unwrap();
+        let mut article = Article::empty("https://ex.org/a");
+        article.text = "text".into();
+        store
+            .insert_batch(&[TaggedArticle {
+                article,
+                tags: Tags::default(),
+                source: "s".into(),
+                requested_url: "https://ex.org/a".into(),
+                fetched_at: chrono::Utc::now(),
+                raw_page: None,
+            }])
+            .unwrap();
+        let before = store
+            .list(&ArticleFilter::default(), None)
+            .unwrap()
+            .remove(0);
+        let mut summary = RetagSummary::default();
+        summary.count(&before, &Tags::default());
+        assert_eq!(summary.shared_passages_changed, 0);
+        let after = Tags {
+            shares_text_with: Some(DuplicateOf {
+                id: "https://ex.org/b".into(),
+                shared: 0.2,
+            }),
+            ..Tags::default()
+        };
+        summary.count(&before, &after);
+        assert_eq!((summary.retagged, summary.shared_passages_changed), (2, 1));
+        assert!(
+            summary.to_string().contains("shared passages 1"),
+            "{summary}"
+        );
+    }
 }

@@ -481,7 +481,9 @@ pub trait Store: Send {
                         "relevance",
                         "topics",
                         "duplicate_of",
+                        "shares_text_with",
                         "content_hash",
+                        "tagger",
                     ])
                     .map_err(|e| export_error(&e))?;
                 let mut failure = None;
@@ -504,7 +506,12 @@ pub trait Store: Send {
                             .as_ref()
                             .map(|d| d.id.clone())
                             .unwrap_or_default(),
+                        a.shares_text_with
+                            .as_ref()
+                            .map(|d| d.id.clone())
+                            .unwrap_or_default(),
                         a.content_hash.clone(),
+                        a.tagger.clone(),
                     ];
                     match writer.write_record(&record) {
                         Ok(()) => count += 1,

@@ -479,7 +479,13 @@ fn export_jsonl_and_csv(store: &mut dyn Store) {
         .export(ExportFormat::Csv, &ArticleFilter::default(), &mut csv_out)
         .unwrap();
     let csv_text = String::from_utf8(csv_out).unwrap();
-    assert!(csv_text.starts_with("url,title,"));
+    assert!(
+        csv_text.starts_with(
+            "url,title,published,language,site_name,source,relevant,relevance,topics,\
+             duplicate_of,shares_text_with,content_hash,tagger\n"
+        ),
+        "{csv_text}"
+    );
     assert!(csv_text.contains("\"Title, with comma\""), "{csv_text}");
 }
 
