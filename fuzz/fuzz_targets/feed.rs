@@ -4,5 +4,5 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let _ = nichiro_fetch::sources::parse_feed(data, "https://example.org/feed.xml");
+    let _ = nichiro_fetch::sources::parse_feed(data, None, "https://example.org/feed.xml");
 });

@@ -4,7 +4,7 @@ use chrono::{DateTime, FixedOffset, Utc};
 use nichiro_model::{FetchJob, RawPage};
 use tokio::sync::mpsc;
 
-use super::{PollContext, Source, SourceError, discovery, queue};
+use super::{PollContext, Source, SourceError, discovery, feed_bytes, queue};
 use crate::sites::link_refused;
 
 pub(super) async fn poll(
@@ -47,12 +47,16 @@ pub(super) async fn poll(
         };
         response = feed_response;
     }
-    let items =
-        parse_feed(&response.body, &response.final_url).map_err(|message| SourceError::Parse {
-            source_name: name.clone(),
-            url: url.clone(),
-            message,
-        })?;
+    let items = parse_feed(
+        &response.body,
+        response.content_type.as_deref(),
+        &response.final_url,
+    )
+    .map_err(|message| SourceError::Parse {
+        source_name: name.clone(),
+        url: url.clone(),
+        message,
+    })?;
     source.validators = Some(response.validators);
     tracing::info!(source = %name, entries = items.len(), "feed listed");
     // A feed names the pages of its own site: a link elsewhere (another site, a file:,
@@ -110,7 +114,8 @@ pub(super) async fn poll(
 /// An item of a feed, as the sources stage reads it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FeedItem {
-    /// Its page: the first link that is `alternate` or has no `rel`, else the first link.
+    /// Its page: the first link that is `alternate` or has no `rel`, else an RSS `<guid>`
+    /// that is a web address.
     pub link: Option<String>,
     /// Its title.
     pub title: Option<String>,
@@ -121,23 +126,54 @@ pub struct FeedItem {
 }
 
 /// The items of an RSS, Atom or JSON feed fetched from `base` (relative links are resolved
-/// against it). An error says why the feed cannot be read.
-pub fn parse_feed(body: &[u8], base: &str) -> Result<Vec<FeedItem>, String> {
-    let feed = feed_rs::parser::Builder::new()
-        .base_uri(Some(base))
-        .build()
-        .parse(body)
-        .map_err(|e| e.to_string())?;
+/// against it), served with `content_type`. Read leniently: any charset the byte-order mark,
+/// the XML declaration or only the header names; and a feed that does not parse is tried
+/// again with its bare `&`s escaped. An error says why the feed cannot be read.
+pub fn parse_feed(
+    body: &[u8],
+    content_type: Option<&str>,
+    base: &str,
+) -> Result<Vec<FeedItem>, String> {
+    let body = feed_bytes::utf8_xml(body, content_type);
+    let body = match feed_bytes::atom_03_as_1_0(&body) {
+        Some(atom) => std::borrow::Cow::Owned(atom),
+        None => body,
+    };
+    let parse = |bytes: &[u8]| {
+        feed_rs::parser::Builder::new()
+            .base_uri(Some(base))
+            .build()
+            .parse(bytes)
+    };
+    // As it is; else in a form the reader knows; else with its bare `&`s escaped too. The
+    // first error is the one reported.
+    let feed = match parse(&body) {
+        Ok(feed) => feed,
+        Err(first) => {
+            let known = feed_bytes::rss_as_2_0(&body);
+            let known = known.as_deref().unwrap_or(&body);
+            parse(known)
+                .or_else(|_| parse(&feed_bytes::escape_bare_ampersands(known)))
+                .map_err(|_| first.to_string())?
+        }
+    };
     Ok(feed
         .entries
         .into_iter()
         .map(|entry| FeedItem {
+            // The page is the link that is `alternate` or has no `rel`; not a licence, an
+            // enclosure, a reply or comments link. Without one, an RSS `<guid>` that is an
+            // absolute web address is the permalink (isPermaLink is true unless it says not).
             link: entry
                 .links
                 .iter()
                 .find(|l| l.rel.as_deref().is_none_or(|r| r == "alternate"))
-                .or(entry.links.first())
-                .map(|l| l.href.clone()),
+                .map(|l| l.href.clone())
+                .or_else(|| {
+                    let id = entry.id.trim();
+                    (id.starts_with("http://") || id.starts_with("https://"))
+                        .then(|| id.to_string())
+                }),
             title: entry.title.map(|t| t.content),
             published: entry
                 .published
@@ -149,4 +185,129 @@ pub fn parse_feed(body: &[u8], base: &str) -> Result<Vec<FeedItem>, String> {
                 .or(entry.summary.map(|s| s.content)),
         })
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BASE: &str = "https://news.example.org/feed.xml";
+
+    fn links(body: &[u8], content_type: Option<&str>) -> Vec<Option<String>> {
+        parse_feed(body, content_type, BASE)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .into_iter()
+            .map(|item| item.link)
+            .collect()
+    }
+
+    #[test]
+    fn an_rss_guid_that_is_a_web_address_is_the_items_page() {
+        let rss = br#"<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>
+            <item><title>Talks</title><guid>https://news.example.org/2026/talks.html</guid></item>
+            <item><guid isPermaLink="false">tag:news.example.org,2026:42</guid></item>
+            <item><link>https://news.example.org/a</link><guid>https://news.example.org/b</guid></item>
+            </channel></rss>"#;
+        assert_eq!(
+            links(rss, None),
+            [
+                Some("https://news.example.org/2026/talks.html".to_string()),
+                None,
+                Some("https://news.example.org/a".to_string()),
+            ]
+        );
+    }
+
+    #[test]
+    fn licence_enclosure_and_reply_links_are_not_the_page() {
+        let atom = br#"<?xml version="1.0" encoding="utf-8"?>
+            <feed xmlns="http://www.w3.org/2005/Atom"><title>t</title><id>x</id><updated>2026-12-01T00:00:00Z</updated>
+            <entry><title>a</title><id>urn:a</id><updated>2026-12-01T00:00:00Z</updated>
+              <link rel="license" href="https://creativecommons.org/licenses/by/4.0/"/>
+              <link rel="enclosure" href="https://news.example.org/a.mp3"/>
+              <link rel="replies" href="https://news.example.org/a/comments"/></entry>
+            <entry><title>b</title><id>urn:b</id><updated>2026-12-01T00:00:00Z</updated>
+              <link rel="license" href="https://creativecommons.org/licenses/by/4.0/"/>
+              <link rel="alternate" href="https://news.example.org/b"/></entry>
+            </feed>"#;
+        assert_eq!(
+            links(atom, None),
+            [None, Some("https://news.example.org/b".to_string())]
+        );
+    }
+
+    #[test]
+    fn utf16_with_a_bom_and_a_charset_only_in_the_header_are_read() {
+        // UTF-16BE with a byte-order mark panicked inside the XML reader.
+        let rss = "<?xml version=\"1.0\" encoding=\"UTF-16\"?><rss version=\"2.0\"><channel>\
+                   <title>Новости</title><item><title>Курилы</title>\
+                   <link>https://news.example.org/kurily</link></item></channel></rss>";
+        for big_endian in [true, false] {
+            let mut bytes = if big_endian {
+                vec![0xFE, 0xFF]
+            } else {
+                vec![0xFF, 0xFE]
+            };
+            for unit in rss.encode_utf16() {
+                bytes.extend_from_slice(&if big_endian {
+                    unit.to_be_bytes()
+                } else {
+                    unit.to_le_bytes()
+                });
+            }
+            let items = parse_feed(&bytes, None, BASE).unwrap();
+            assert_eq!(items[0].title.as_deref(), Some("Курилы"));
+        }
+        // windows-1251 named only by the header was "no root element".
+        let plain = rss.replace(" encoding=\"UTF-16\"", "");
+        let (cp1251, _, _) = encoding_rs::WINDOWS_1251.encode(&plain);
+        let items = parse_feed(
+            &cp1251,
+            Some("application/rss+xml; charset=windows-1251"),
+            BASE,
+        )
+        .unwrap();
+        assert_eq!(items[0].title.as_deref(), Some("Курилы"));
+    }
+
+    #[test]
+    fn a_bare_ampersand_does_not_lose_the_feed() {
+        let rss = br#"<rss version="2.0"><channel><title>Q&A</title>
+            <item><title>AT&T and NTT</title><link>https://news.example.org/x?a=1&b=2</link></item>
+            <item><title>Fish &amp; chips</title><link>https://news.example.org/y</link></item>
+            </channel></rss>"#;
+        let items = parse_feed(rss, None, BASE).unwrap();
+        assert_eq!(items.len(), 2);
+        assert_eq!(items[0].title.as_deref(), Some("AT&T and NTT"));
+        assert_eq!(
+            items[0].link.as_deref(),
+            Some("https://news.example.org/x?a=1&b=2")
+        );
+        assert_eq!(items[1].title.as_deref(), Some("Fish & chips"));
+    }
+
+    #[test]
+    fn old_and_unversioned_rss_and_atom_0_3_list_their_items() {
+        let item = "<item><title>t</title><link>https://news.example.org/1</link></item>";
+        for rss in [
+            format!("<rss><channel><title>c</title>{item}</channel></rss>"),
+            format!("<rss version=\"0.93\"><channel><title>c</title>{item}</channel></rss>"),
+            format!("<rss version=\"0.94\"><channel><title>c</title>{item}</channel></rss>"),
+        ] {
+            assert_eq!(
+                links(rss.as_bytes(), None),
+                [Some("https://news.example.org/1".to_string())],
+                "{rss}"
+            );
+        }
+        let atom03 = br#"<?xml version="1.0"?><feed version="0.3" xmlns="http://purl.org/atom/ns#">
+            <title>t</title><modified>2026-12-01T00:00:00Z</modified>
+            <entry><title>e</title><link rel="alternate" type="text/html" href="https://news.example.org/2"/>
+            <id>tag:x,2026:2</id><issued>2026-12-01T00:00:00Z</issued><modified>2026-12-01T00:00:00Z</modified></entry>
+            </feed>"#;
+        assert_eq!(
+            links(atom03, None),
+            [Some("https://news.example.org/2".to_string())]
+        );
+    }
 }

@@ -4,6 +4,7 @@
 
 mod discovery;
 mod feed;
+mod feed_bytes;
 mod local_dir;
 mod section_page;
 mod sitemap;
