@@ -749,6 +749,85 @@ async fn a_home_page_leads_to_its_json_feed_and_robots_txt_to_its_sitemaps() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_sitemap_robots_txt_names_is_read_whatever_its_form() {
+    // A plain-text sitemap was "empty document" and its failure stopped the next sitemap
+    // robots.txt names from being read; feeds named as sitemaps were ignored; an index inside
+    // an index was not followed.
+    fn base(headers: &HeaderMap) -> String {
+        format!("http://{}", headers[header::HOST].to_str().unwrap())
+    }
+    async fn robots(headers: HeaderMap) -> String {
+        let b = base(&headers);
+        format!(
+            "User-agent: *\nAllow: /\nSitemap: {b}/missing.xml\nSitemap: {b}/plain.txt\n\
+             Sitemap: {b}/news.rss\nSitemap: {b}/index.xml\n"
+        )
+    }
+    async fn plain(headers: HeaderMap) -> String {
+        let b = base(&headers);
+        format!("{b}/a/1\n{b}/a/2\n")
+    }
+    async fn news(headers: HeaderMap) -> String {
+        let b = base(&headers);
+        format!(
+            "<rss version=\"2.0\"><channel><title>t</title><item><title>Three</title>\
+             <link>{b}/a/3</link></item></channel></rss>"
+        )
+    }
+    async fn index(headers: HeaderMap, Path(level): Path<usize>) -> String {
+        let b = base(&headers);
+        // Two indexes, the second naming the first again (a loop, read once), then a leaf.
+        let children = match level {
+            1 => format!("<sitemap><loc>{b}/index/2</loc></sitemap>"),
+            _ => format!(
+                "<sitemap><loc>{b}/index/1</loc></sitemap><sitemap><loc>{b}/leaf.xml</loc></sitemap>"
+            ),
+        };
+        format!("<sitemapindex>{children}</sitemapindex>")
+    }
+    async fn index_root(headers: HeaderMap) -> String {
+        format!(
+            "<sitemapindex><sitemap><loc>{}/index/1</loc></sitemap></sitemapindex>",
+            base(&headers)
+        )
+    }
+    async fn leaf(headers: HeaderMap) -> String {
+        format!(
+            "<urlset><url><loc>{}/a/4</loc></url></urlset>",
+            base(&headers)
+        )
+    }
+    async fn page(Path(n): Path<usize>) -> Response {
+        ([(header::CONTENT_TYPE, "text/html")], article_html(n)).into_response()
+    }
+    let router = Router::new()
+        .route("/robots.txt", get(robots))
+        .route("/plain.txt", get(plain))
+        .route("/news.rss", get(news))
+        .route("/index.xml", get(index_root))
+        .route("/index/{level}", get(index))
+        .route("/leaf.xml", get(leaf))
+        .route("/a/{n}", get(page));
+    let base = serve(router).await;
+    let ctx = context(config());
+    let sources = compile(vec![source(
+        "robots",
+        SourceKind::Sitemap,
+        &format!("{base}/robots.txt"),
+    )]);
+    let run = within(run_once(&ctx, sources)).await;
+    assert!(run.failures.is_empty(), "{:?}", run.failures);
+    let mut urls: Vec<String> = run.pages.iter().map(|p| p.requested_url.clone()).collect();
+    urls.sort();
+    let expected: Vec<String> = (1..=4).map(|n| format!("{base}/a/{n}")).collect();
+    assert_eq!(urls, expected);
+    let three = run.pages.iter().find(|p| p.requested_url.ends_with("/a/3"));
+    assert_eq!(three.unwrap().hints.title.as_deref(), Some("Three"));
+    // The missing sitemap is one failure, counted, not the end of the poll.
+    assert_eq!(ctx.stats.snapshot()["robots"].failed, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_section_page_yields_the_links_its_patterns_pick() {
     async fn section() -> Response {
         let html = r#"<html><body><nav><a href="/">Home</a><a href="/world/">World</a></nav>

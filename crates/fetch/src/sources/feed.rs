@@ -126,7 +126,7 @@ pub struct FeedItem {
 }
 
 /// The items of an RSS, Atom or JSON feed fetched from `base` (relative links are resolved
-/// against it), served with `content_type`. Read leniently: any charset the byte-order mark,
+/// against it; `""` for none), served with `content_type`. Read leniently: any charset the byte-order mark,
 /// the XML declaration or only the header names; and a feed that does not parse is tried
 /// again with its bare `&`s escaped. An error says why the feed cannot be read.
 pub fn parse_feed(
@@ -141,7 +141,7 @@ pub fn parse_feed(
     };
     let parse = |bytes: &[u8]| {
         feed_rs::parser::Builder::new()
-            .base_uri(Some(base))
+            .base_uri(Some(base).filter(|b| !b.is_empty()))
             .build()
             .parse(bytes)
     };

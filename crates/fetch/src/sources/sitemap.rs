@@ -1,5 +1,8 @@
-//! XML sitemaps, sitemap indexes (followed one level down) and Google News sitemaps
-//! (`news:publication_date`, `news:title`); gzip'd sitemaps are inflated with a size cap.
+//! XML sitemaps, sitemap indexes (followed down to [`MAX_INDEX_DEPTH`] levels) and Google
+//! News sitemaps (`news:publication_date`, `news:title`); gzip'd sitemaps are inflated with a
+//! size cap. Read as leniently as the web needs: a sitemap cut off part-way keeps the entries
+//! read before the cut, a plain-text sitemap (one URL a line) and an RSS or Atom feed named
+//! as a sitemap are read too, and one unreadable sitemap of several does not stop the rest.
 
 use std::io::Read;
 
@@ -12,6 +15,12 @@ use super::{PollContext, Source, SourceError, queue};
 
 /// Child sitemaps of an index read per poll.
 const MAX_CHILD_SITEMAPS: usize = 50;
+
+/// Indexes nested deeper than this (an index of indexes of indexes …) are not followed.
+pub const MAX_INDEX_DEPTH: usize = 3;
+
+/// Sitemaps read in one poll, indexes included.
+const MAX_SITEMAPS_PER_POLL: usize = 200;
 
 /// One `<url>` of a sitemap.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -33,23 +42,45 @@ pub enum SitemapDocument {
     Urls(Vec<SitemapEntry>),
 }
 
-/// Parses a sitemap or sitemap index (gzip'd or not), inflating at most `max_bytes`.
-pub fn parse_sitemap(body: &[u8], max_bytes: usize) -> Result<SitemapDocument, String> {
+/// Parses a sitemap or sitemap index (gzip'd or not), inflating at most `max_bytes`; a
+/// plain-text sitemap and an RSS or Atom feed are read as lists of URLs. Gives the document
+/// and, when it was cut off part-way, why: the entries before the cut are kept.
+pub fn parse_sitemap(
+    body: &[u8],
+    max_bytes: usize,
+) -> Result<(SitemapDocument, Option<String>), String> {
     let inflated;
     let xml: &[u8] = if body.starts_with(&[0x1f, 0x8b]) {
         let mut out = Vec::new();
-        flate2::read::MultiGzDecoder::new(body)
+        let read = flate2::read::MultiGzDecoder::new(body)
             .take(max_bytes as u64 + 1)
-            .read_to_end(&mut out)
-            .map_err(|e| format!("bad gzip: {e}"))?;
+            .read_to_end(&mut out);
         if out.len() > max_bytes {
             return Err(format!("inflates to more than {max_bytes} bytes"));
+        }
+        // A gzip stream cut short still gave what it inflated so far.
+        if let Err(e) = read
+            && out.is_empty()
+        {
+            return Err(format!("bad gzip: {e}"));
         }
         inflated = out;
         &inflated
     } else {
         body
     };
+    let start = xml
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(xml.len());
+    let first = &xml[start..];
+    let first = first.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(first);
+    if first.starts_with(b"http://") || first.starts_with(b"https://") {
+        return Ok((SitemapDocument::Urls(plain_text_urls(first)), None));
+    }
+    if let Some(feed) = as_feed(xml) {
+        return feed.map(|entries| (SitemapDocument::Urls(entries), None));
+    }
     let mut reader = quick_xml::Reader::from_reader(xml);
     let mut buf = Vec::new();
     let mut path: Vec<String> = Vec::new();
@@ -59,11 +90,18 @@ pub fn parse_sitemap(body: &[u8], max_bytes: usize) -> Result<SitemapDocument, S
     let mut entries = Vec::new();
     let mut entry = SitemapEntry::default();
     let mut lastmod = None;
+    let mut cut_short = None;
     loop {
         match reader.read_event_into(&mut buf) {
-            Err(e) => return Err(format!("bad XML at byte {}: {e}", reader.buffer_position())),
+            Err(e) => {
+                cut_short = Some(format!("bad XML at byte {}: {e}", reader.buffer_position()));
+                break;
+            }
             Ok(Event::Eof) if path.is_empty() => break,
-            Ok(Event::Eof) => return Err(format!("unexpected end inside <{}>", path.join("><"))),
+            Ok(Event::Eof) => {
+                cut_short = Some(format!("unexpected end inside <{}>", path.join("><")));
+                break;
+            }
             Ok(Event::Start(e)) => {
                 let name = e.local_name().as_ref().to_string();
                 if path.is_empty() {
@@ -112,11 +150,59 @@ pub fn parse_sitemap(body: &[u8], max_bytes: usize) -> Result<SitemapDocument, S
         }
         buf.clear();
     }
-    match is_index {
-        Some(true) => Ok(SitemapDocument::Index(children)),
-        Some(false) => Ok(SitemapDocument::Urls(entries)),
-        None => Err("empty document".into()),
+    let document = match is_index {
+        Some(true) => SitemapDocument::Index(children),
+        Some(false) => SitemapDocument::Urls(entries),
+        None => return Err(cut_short.unwrap_or_else(|| "empty document".into())),
+    };
+    // Cut off before anything could be read: that is no sitemap at all.
+    let nothing = match &document {
+        SitemapDocument::Index(c) => c.is_empty(),
+        SitemapDocument::Urls(e) => e.is_empty(),
+    };
+    match cut_short {
+        Some(why) if nothing => Err(why),
+        cut_short => Ok((document, cut_short)),
     }
+}
+
+/// The URLs of a plain-text sitemap: one a line, http(s) only, blank and other lines skipped.
+fn plain_text_urls(text: &[u8]) -> Vec<SitemapEntry> {
+    String::from_utf8_lossy(text)
+        .lines()
+        .map(str::trim)
+        .filter(|line| line.starts_with("http://") || line.starts_with("https://"))
+        .map(|line| SitemapEntry {
+            url: line.to_string(),
+            ..SitemapEntry::default()
+        })
+        .collect()
+}
+
+/// An RSS, RDF or Atom feed named as a sitemap (robots.txt often names one), as entries;
+/// `None` when the document is not a feed.
+fn as_feed(xml: &[u8]) -> Option<Result<Vec<SitemapEntry>, String>> {
+    let head = String::from_utf8_lossy(&xml[..xml.len().min(4096)]);
+    let is_feed = ["<rss", "<rdf:RDF", "<RDF", "<feed"]
+        .iter()
+        .any(|root| head.contains(root))
+        && !head.contains("<urlset")
+        && !head.contains("<sitemapindex");
+    if !is_feed {
+        return None;
+    }
+    Some(super::parse_feed(xml, None, "").map(|items| {
+        items
+            .into_iter()
+            .filter_map(|item| {
+                Some(SitemapEntry {
+                    url: item.link?,
+                    published: item.published,
+                    title: item.title,
+                })
+            })
+            .collect()
+    }))
 }
 
 pub(super) async fn poll(
@@ -126,16 +212,26 @@ pub(super) async fn poll(
 ) -> Result<(), SourceError> {
     let name = source.config.name.clone();
     let root = source.config.url.clone().unwrap_or_default();
-    // (url, whether it is a top-level sitemap, which may be an index to follow)
+    // (url, how deep in indexes): the configured sitemap, or those robots.txt names, at 0.
     let mut pending = if root.ends_with("/robots.txt") {
         sitemaps_from_robots(source, ctx, &root).await?
     } else {
-        vec![(root.clone(), true)]
+        vec![(root.clone(), 0)]
     };
+    let mut seen = std::collections::HashSet::new();
     let mut children_read = 0;
-    while let Some((url, is_root)) = pending.pop() {
-        // Only the configured URL's validators are kept between polls.
-        let validators = if url == root {
+    // When every sitemap robots.txt names fails, the poll failed.
+    let (mut read_any, mut last_error) = (false, None);
+    while let Some((url, depth)) = pending.pop() {
+        // An index that names itself or an ancestor is read once; a poll reads a bounded
+        // number of sitemaps.
+        if !seen.insert(url.clone()) || seen.len() > MAX_SITEMAPS_PER_POLL {
+            continue;
+        }
+        // Only the configured URL's validators are kept between polls, and only its failure
+        // fails the poll: one unreadable sitemap of several does not stop the rest.
+        let is_root = url == root;
+        let validators = if is_root {
             source.validators.clone()
         } else {
             None
@@ -147,10 +243,11 @@ pub(super) async fn poll(
             Err(e) => {
                 ctx.stats.update(&name, |c| c.failed += 1);
                 tracing::warn!(error = %e, "child sitemap failed");
+                last_error = Some(e);
                 continue;
             }
         };
-        if url == root {
+        if is_root {
             source.validators = Some(response.validators.clone());
         }
         let parsed = parse_sitemap(&response.body, ctx.fetcher.config().max_listing_bytes).map_err(
@@ -160,18 +257,22 @@ pub(super) async fn poll(
                 message,
             },
         );
-        match parsed {
-            Ok(SitemapDocument::Index(children)) if is_root => {
+        if let Ok((_, Some(why))) = &parsed {
+            tracing::warn!(source = %name, url, reason = %why, "sitemap cut short; the entries before the cut are listed");
+        }
+        read_any |= parsed.is_ok();
+        match parsed.map(|(document, _)| document) {
+            Ok(SitemapDocument::Index(children)) if depth < MAX_INDEX_DEPTH => {
                 // Newest child sitemaps are usually listed last.
                 for child in children.into_iter().rev().take(MAX_CHILD_SITEMAPS).rev() {
-                    pending.push((child, false));
+                    pending.push((child, depth + 1));
                 }
             }
             Ok(SitemapDocument::Index(_)) => {
-                tracing::warn!(source = %name, url, "nested sitemap index not followed");
+                tracing::warn!(source = %name, url, depth, "sitemap index nested too deep; not followed");
             }
             Ok(SitemapDocument::Urls(entries)) => {
-                children_read += usize::from(!is_root);
+                children_read += usize::from(depth > 0);
                 tracing::info!(source = %name, url, entries = entries.len(), "sitemap listed");
                 for entry in entries {
                     if !source.admits(ctx, &entry.url, entry.published) {
@@ -186,12 +287,16 @@ pub(super) async fn poll(
             Err(e) if is_root => return Err(e),
             Err(e) => {
                 ctx.stats.update(&name, |c| c.failed += 1);
-                tracing::warn!(error = %e, "child sitemap unreadable");
+                tracing::warn!(error = %e, "sitemap unreadable");
+                last_error = Some(e);
             }
         }
     }
     tracing::debug!(source = %name, children_read, "sitemap poll done");
-    Ok(())
+    match last_error {
+        Some(e) if !read_any => Err(e),
+        _ => Ok(()),
+    }
 }
 
 /// The sitemaps a robots.txt names in its `Sitemap:` lines, as top-level sitemaps.
@@ -199,7 +304,7 @@ async fn sitemaps_from_robots(
     source: &Source,
     ctx: &PollContext,
     robots_url: &str,
-) -> Result<Vec<(String, bool)>, SourceError> {
+) -> Result<Vec<(String, usize)>, SourceError> {
     let Some(response) = source.fetch_listing(ctx, robots_url, None).await? else {
         return Ok(Vec::new());
     };
@@ -221,7 +326,7 @@ async fn sitemaps_from_robots(
         .sitemaps
         .into_iter()
         .rev()
-        .map(|url| (url, true))
+        .map(|url| (url, 0))
         .collect())
 }
 
@@ -239,7 +344,7 @@ mod tests {
             <news:title>Lavrov &amp; Kono</news:title></news:news></url>
           <url><loc>https://ex.org/b</loc><lastmod>2019-05-30</lastmod></url>
         </urlset>"#;
-        let SitemapDocument::Urls(entries) = parse_sitemap(xml, 1 << 20).unwrap() else {
+        let (SitemapDocument::Urls(entries), None) = parse_sitemap(xml, 1 << 20).unwrap() else {
             panic!("not a urlset");
         };
         assert_eq!(entries.len(), 2);
@@ -265,12 +370,66 @@ mod tests {
         let gz = gz.finish().unwrap();
         assert_eq!(
             parse_sitemap(&gz, 1 << 20).unwrap(),
-            SitemapDocument::Index(vec!["https://ex.org/s1.xml".into()])
+            (
+                SitemapDocument::Index(vec!["https://ex.org/s1.xml".into()]),
+                None
+            )
         );
         let mut bomb = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
         bomb.write_all(&vec![b' '; 4 << 20]).unwrap();
         let err = parse_sitemap(&bomb.finish().unwrap(), 1 << 20).unwrap_err();
         assert!(err.contains("more than"), "{err}");
         assert!(parse_sitemap(b"<urlset><url>", 1024).is_err());
+    }
+
+    fn urls(document: SitemapDocument) -> Vec<String> {
+        match document {
+            SitemapDocument::Urls(entries) => entries.into_iter().map(|e| e.url).collect(),
+            SitemapDocument::Index(children) => children,
+        }
+    }
+
+    #[test]
+    fn a_sitemap_cut_off_keeps_the_entries_before_the_cut() {
+        let mut xml = String::from("<?xml version=\"1.0\"?><urlset>");
+        for n in 0..50 {
+            xml.push_str(&format!("<url><loc>https://ex.org/{n}</loc></url>\n"));
+        }
+        xml.push_str("</urlset>");
+        // Cut inside the 50th entry: 49 complete ones are kept, and the cut is reported.
+        let cut = &xml[..xml.rfind("<loc>").unwrap() + 8];
+        let (document, why) = parse_sitemap(cut.as_bytes(), 1 << 20).unwrap();
+        assert_eq!(urls(document).len(), 49);
+        assert!(why.unwrap().contains("unexpected end"));
+        // A gzip stream cut off part-way gives what it inflated.
+        use std::io::Write;
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        gz.write_all(xml.as_bytes()).unwrap();
+        let gz = gz.finish().unwrap();
+        let (document, why) = parse_sitemap(&gz[..gz.len() - 20], 1 << 20).unwrap();
+        assert!(urls(document).len() >= 40);
+        assert!(why.is_some());
+    }
+
+    #[test]
+    fn plain_text_and_feed_sitemaps_are_lists_of_urls() {
+        let text =
+            b"\xEF\xBB\xBFhttps://ex.org/a\n\n  https://ex.org/b  \r\nnot a url\nhttp://ex.org/c\n";
+        let (document, why) = parse_sitemap(text, 1 << 20).unwrap();
+        assert_eq!(
+            urls(document),
+            ["https://ex.org/a", "https://ex.org/b", "http://ex.org/c"]
+        );
+        assert!(why.is_none());
+        let rss = br#"<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>
+            <item><title>One</title><link>https://ex.org/1</link>
+            <pubDate>Tue, 01 Dec 2026 10:00:00 GMT</pubDate></item></channel></rss>"#;
+        let (document, _) = parse_sitemap(rss, 1 << 20).unwrap();
+        let SitemapDocument::Urls(entries) = document else {
+            panic!("not urls")
+        };
+        assert_eq!(entries[0].url, "https://ex.org/1");
+        assert_eq!(entries[0].title.as_deref(), Some("One"));
+        assert!(entries[0].published.is_some());
     }
 }
