@@ -230,6 +230,15 @@ async fn fetch_only(ctx: &PollContext, urls: Vec<String>) -> mpsc::Receiver<RawP
     pages_rx
 }
 
+/// The run had no failing source, and fetched exactly the pages `/a/N` of `base` for `pages`.
+fn assert_no_failure_and_pages(run: &Run, base: &str, pages: std::ops::RangeInclusive<usize>) {
+    assert!(run.failures.is_empty(), "{:?}", run.failures);
+    let mut urls: Vec<String> = run.pages.iter().map(|p| p.requested_url.clone()).collect();
+    urls.sort();
+    let expected: Vec<String> = pages.map(|n| format!("{base}/a/{n}")).collect();
+    assert_eq!(urls, expected);
+}
+
 /// Fails instead of hanging if a test's event never comes.
 async fn within<F: std::future::Future>(event: F) -> F::Output {
     tokio::time::timeout(Duration::from_secs(120), event)
@@ -725,11 +734,7 @@ async fn a_home_page_leads_to_its_json_feed_and_robots_txt_to_its_sitemaps() {
         source("robots", SourceKind::Sitemap, &format!("{base}/robots.txt")),
     ]);
     let run = within(run_once(&ctx, sources)).await;
-    assert!(run.failures.is_empty(), "{:?}", run.failures);
-    let mut urls: Vec<String> = run.pages.iter().map(|p| p.requested_url.clone()).collect();
-    urls.sort();
-    let expected: Vec<String> = (1..=4).map(|n| format!("{base}/a/{n}")).collect();
-    assert_eq!(urls, expected);
+    assert_no_failure_and_pages(&run, &base, 1..=4);
     let one = run
         .pages
         .iter()
@@ -816,11 +821,7 @@ async fn every_sitemap_robots_txt_names_is_read_whatever_its_form() {
         &format!("{base}/robots.txt"),
     )]);
     let run = within(run_once(&ctx, sources)).await;
-    assert!(run.failures.is_empty(), "{:?}", run.failures);
-    let mut urls: Vec<String> = run.pages.iter().map(|p| p.requested_url.clone()).collect();
-    urls.sort();
-    let expected: Vec<String> = (1..=4).map(|n| format!("{base}/a/{n}")).collect();
-    assert_eq!(urls, expected);
+    assert_no_failure_and_pages(&run, &base, 1..=4);
     let three = run.pages.iter().find(|p| p.requested_url.ends_with("/a/3"));
     assert_eq!(three.unwrap().hints.title.as_deref(), Some("Three"));
     // The missing sitemap is one failure, counted, not the end of the poll.
