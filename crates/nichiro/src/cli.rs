@@ -75,8 +75,10 @@ pub enum Command {
     /// Clean HTML or text files and print one JSON object per input (id, path, url, title,
     /// authors, published, language, text, …).
     Clean {
-        /// Files or folders (read recursively for .html, .htm, .xhtml, .txt); `-` for stdin.
-        #[arg(required = true, value_name = "PATH")]
+        /// Files or folders (read recursively for .html, .htm, .xhtml, .txt); `-` for stdin;
+        /// http(s) addresses, fetched once with the config's `[fetch]` settings (robots.txt
+        /// obeyed, private addresses refused unless allowed).
+        #[arg(required = true, value_name = "PATH|URL")]
         paths: Vec<PathBuf>,
         /// The page's address, for resolving links (a single input only).
         #[arg(long)]

@@ -12,8 +12,8 @@ pub struct Input {
     pub path: PathBuf,
     /// An id: the file name without its extension (`stdin` for `-`).
     pub id: String,
-    /// Content-Type implied by the extension.
-    pub content_type: Option<&'static str>,
+    /// Content-Type implied by the extension, or the one a web server sent.
+    pub content_type: Option<std::borrow::Cow<'static, str>>,
     /// The bytes, or why they could not be read.
     pub bytes: anyhow::Result<Vec<u8>>,
 }
@@ -70,7 +70,8 @@ fn read_file(path: &Path, max_bytes: usize) -> Input {
     Input {
         path: path.to_path_buf(),
         id: id_of(path),
-        content_type: nichiro_fetch::sources::content_type_for(path),
+        content_type: nichiro_fetch::sources::content_type_for(path)
+            .map(std::borrow::Cow::Borrowed),
         bytes,
     }
 }

@@ -78,11 +78,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             jsonl: _,
             pretty,
         } => {
-            let limits = match optional_config(cli.config.as_deref())? {
-                Some(config) => config.clean,
-                None => nichiro_clean::Limits::default(),
+            let (limits, fetch) = match optional_config(cli.config.as_deref())? {
+                Some(config) => (config.clean, config.fetch),
+                None => Default::default(),
             };
-            clean_cmd::clean(&paths, url.as_deref(), pretty, &limits)
+            clean_cmd::clean(&paths, url.as_deref(), pretty, &limits, &fetch)
         }
         Command::Tag {
             paths,

@@ -114,7 +114,12 @@ pub fn tag(
                 .and_then(|dir| dir_document_url(dir, &input.path))
                 .unwrap_or_else(|| file_url(&input.path))
         };
-        match nichiro_clean::clean_bytes(&bytes, input.content_type, &url, &sources.limits) {
+        match nichiro_clean::clean_bytes(
+            &bytes,
+            input.content_type.as_deref(),
+            &url,
+            &sources.limits,
+        ) {
             Ok(article) => emit(&mut tagger, input.id.into(), &article)?,
             Err(e) => {
                 eprintln!("error: {}: {e}", input.path.display());

@@ -673,3 +673,36 @@ async fn retag_never_makes_an_original_the_copy_of_a_later_text() {
         "{after:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clean_fetches_a_web_address_through_the_crawlers_fetcher() {
+    // `nichiro clean URL` said "cannot read https://…".
+    let (site, _arrivals) = Site::start(SiteSpec {
+        pages: vec![generated_article(3)],
+        ..SiteSpec::default()
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    // The test config allows the private address the local site sits on.
+    let config = write_config(dir.path(), "", 1);
+    let url = format!("{}/articles/report-3", site.base);
+    let out = run(&["clean", "--config", config.to_str().unwrap(), &url]).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let object = &json_lines(&out.stdout)[0];
+    assert_eq!(object["id"], url.as_str());
+    assert_eq!(object["url"], url.as_str());
+    assert!(object["text"].as_str().unwrap().len() > 200, "{object}");
+    assert_eq!(site.requests("/robots.txt"), 1, "robots.txt asked first");
+
+    // Without that config the fetcher's guard refuses the private address, with a reason,
+    // and sends nothing.
+    let before = site.requests("/articles/report-3");
+    let refused = run(&["clean", &url]).await;
+    assert!(!refused.status.success());
+    assert!(
+        text(&refused.stderr).contains("private address"),
+        "{}",
+        text(&refused.stderr)
+    );
+    assert_eq!(site.requests("/articles/report-3"), before);
+}
