@@ -297,7 +297,10 @@ fn fail(ctx: &PollContext, job: &RemoteJob, error: &FetchError) {
     }
     match error {
         FetchError::Robots { .. } => ctx.stats.update(&job.source, |c| c.robots_disallowed += 1),
-        _ => ctx.stats.update(&job.source, |c| c.failed += 1),
+        _ => ctx.stats.update(&job.source, |c| {
+            c.failed += 1;
+            c.may_pass += u64::from(error.is_transient());
+        }),
     }
     tracing::warn!(url = %job.url, source = %job.source, %error, "fetch failed");
 }

@@ -67,7 +67,10 @@ pub async fn run_sources(
                         tracing::info!(source = source.name(), error = %e, "listing stopped by shutdown");
                         break;
                     }
-                    ctx.stats.update(source.name(), |c| c.failed += 1);
+                    ctx.stats.update(source.name(), |c| {
+                        c.failed += 1;
+                        c.may_pass += 1;
+                    });
                     tracing::warn!(source = source.name(), error = %e, "source failed; the others go on");
                     failures.push(SourceFailure {
                         source: source.name().to_string(),

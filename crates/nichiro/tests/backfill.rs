@@ -624,3 +624,45 @@ async fn a_moved_install_finds_the_folder_documents_it_stored() {
         text(&second.stdout)
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_given_up_for_good_does_not_cost_the_feed_its_304() {
+    // One failed item dropped the listing's validators even when it was given up for good
+    // (a 404): every later run listed the feed in full. Only failures that may pass on a
+    // later poll (a 500 here) hold them back.
+    let (site, _arrivals) = Site::start(SiteSpec {
+        pages: (0..2).map(generated_article).collect(),
+        extra_feed_links: vec!["/articles/gone".into()],
+        ..SiteSpec::default()
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), &feed_source(&site), 1);
+    let config = config.to_str().unwrap();
+    let first = run(&["backfill", "--config", config]).await;
+    assert!(first.status.success(), "{}", text(&first.stderr));
+    assert!(
+        text(&first.stdout).contains("new 2,"),
+        "{}",
+        text(&first.stdout)
+    );
+    let second = run(&["backfill", "--config", config]).await;
+    let summary = text(&second.stdout);
+    assert!(summary.contains("not modified 1,"), "{summary}");
+    assert_eq!(site.requests("/articles/gone"), 1, "given up for good");
+
+    // A page that may pass next time (HTTP 500) keeps the feed unconditional.
+    let (flaky, _arrivals) = Site::start(SiteSpec {
+        pages: (0..2).map(generated_article).collect(),
+        extra_feed_links: vec!["/broken".into()],
+        ..SiteSpec::default()
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), &feed_source(&flaky), 1);
+    let config = config.to_str().unwrap();
+    run(&["backfill", "--config", config]).await;
+    let again = text(&run(&["backfill", "--config", config]).await.stdout);
+    assert!(again.contains("not modified 0,"), "{again}");
+    assert!(flaky.requests("/broken") >= 2, "listed and tried again");
+}

@@ -368,7 +368,7 @@ impl Pipeline {
             .collect();
         let counts = ctx.stats.snapshot();
         // Validators are kept only when every item of the listing was dealt with (stored or
-        // given up for good, by this process or another): after a stop or a failure the next
+        // given up for good, by this process or another; `may_pass` counts the others): after a stop or a failure the next
         // run must list the source in full again. (A backfill leaves no page to another
         // process: it waits for those, see `claims::HeldElsewhere::WaitForThem`.)
         let validators: Vec<(String, Option<String>, Option<String>)> =
@@ -376,7 +376,9 @@ impl Pipeline {
                 sources
                     .iter()
                     .map(|source| {
-                        let clean = counts.get(source.name()).is_none_or(|c| c.failed == 0);
+                        // Items given up for good (a 404, a page over the size limit) do
+                        // not hold the validators back: listing them again would not help.
+                        let clean = counts.get(source.name()).is_none_or(|c| c.may_pass == 0);
                         let v = source.validators().filter(|_| clean);
                         (
                             source.name().to_string(),

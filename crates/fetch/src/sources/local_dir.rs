@@ -142,7 +142,10 @@ pub(super) fn read(
             Err(e) => {
                 // One unreadable file does not stop the folder.
                 tracing::warn!(source = %name, path = %path.display(), error = %e, "file skipped");
-                ctx.stats.update(name, |c| c.failed += 1);
+                ctx.stats.update(name, |c| {
+                    c.failed += 1;
+                    c.may_pass += 1;
+                });
                 ctx.seen.release(&url);
                 continue;
             }

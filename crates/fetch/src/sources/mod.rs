@@ -121,6 +121,10 @@ pub struct SourceCounts {
     pub fetched: u64,
     /// Pages or listings that failed.
     pub failed: u64,
+    /// Of those, the ones that may pass on a later poll (a timeout, a 5xx, a listing out of
+    /// reach), not those given up for good (a 404, a page over the size limit): they keep
+    /// the listing's validators from being saved, so the next poll lists it in full again.
+    pub may_pass: u64,
     /// Retries of pages that failed in a way that may pass.
     pub retries: u64,
     /// Pages skipped because robots.txt disallows them.
@@ -295,7 +299,7 @@ impl Source {
             .stats
             .snapshot()
             .get(self.name())
-            .map_or(0, |c| c.failed + c.claimed_elsewhere);
+            .map_or(0, |c| c.may_pass + c.claimed_elsewhere);
         if failures > self.failures_at_last_poll {
             self.validators = None;
         }

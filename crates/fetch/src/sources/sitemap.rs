@@ -241,7 +241,10 @@ pub(super) async fn poll(
             Ok(None) => continue,
             Err(e) if is_root => return Err(e),
             Err(e) => {
-                ctx.stats.update(&name, |c| c.failed += 1);
+                ctx.stats.update(&name, |c| {
+                    c.failed += 1;
+                    c.may_pass += 1;
+                });
                 tracing::warn!(error = %e, "child sitemap failed");
                 last_error = Some(e);
                 continue;
@@ -286,7 +289,10 @@ pub(super) async fn poll(
             }
             Err(e) if is_root => return Err(e),
             Err(e) => {
-                ctx.stats.update(&name, |c| c.failed += 1);
+                ctx.stats.update(&name, |c| {
+                    c.failed += 1;
+                    c.may_pass += 1;
+                });
                 tracing::warn!(error = %e, "sitemap unreadable");
                 last_error = Some(e);
             }
