@@ -666,3 +666,35 @@ async fn a_page_given_up_for_good_does_not_cost_the_feed_its_304() {
     assert!(again.contains("not modified 0,"), "{again}");
     assert!(flaky.requests("/broken") >= 2, "listed and tried again");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_feed_found_through_a_home_page_gets_its_304_on_the_next_run() {
+    // The next run sent the feed's ETag to the home page, then asked the feed itself with no
+    // validators: no 304, ever.
+    let (site, _arrivals) = Site::start(SiteSpec {
+        pages: (0..2).map(generated_article).collect(),
+        ..SiteSpec::default()
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let source = format!(
+        "[[source]]\nname = \"site\"\nkind = \"feed\"\nurl = \"{}/home\"\n",
+        site.base
+    );
+    let config = write_config(dir.path(), &source, 1);
+    let config = config.to_str().unwrap();
+    let first = run(&["backfill", "--config", config]).await;
+    assert!(
+        text(&first.stdout).contains("new 2,"),
+        "{}",
+        text(&first.stdout)
+    );
+    let second = run(&["backfill", "--config", config]).await;
+    let summary = text(&second.stdout);
+    assert!(summary.contains("not modified 1,"), "{summary}");
+    assert_eq!(
+        site.requests("/home"),
+        1,
+        "the next run went straight to the feed"
+    );
+}

@@ -179,14 +179,15 @@ impl Pipeline {
         let mut sources = Vec::new();
         for source_config in config.enabled_sources() {
             let source = Source::new(source_config.clone()).map_err(PipelineError::Source)?;
-            let (etag, last_modified) = store.source_validators(source.name())?;
+            let saved = store.source_validators(source.name())?;
             let last_poll = store.last_poll(source.name())?;
             sources.push(
                 source
                     .with_validators(Validators {
-                        etag,
-                        last_modified,
+                        etag: saved.etag,
+                        last_modified: saved.last_modified,
                     })
+                    .with_discovered_feed(saved.url)
                     .with_last_poll(last_poll),
             );
         }
@@ -371,7 +372,7 @@ impl Pipeline {
         // given up for good, by this process or another; `may_pass` counts the others): after a stop or a failure the next
         // run must list the source in full again. (A backfill leaves no page to another
         // process: it waits for those, see `claims::HeldElsewhere::WaitForThem`.)
-        let validators: Vec<(String, Option<String>, Option<String>)> =
+        let validators: Vec<(String, nichiro_store::SavedListing)> =
             if mode == PollMode::Once && !shutdown.stop.is_cancelled() {
                 sources
                     .iter()
@@ -380,11 +381,14 @@ impl Pipeline {
                         // not hold the validators back: listing them again would not help.
                         let clean = counts.get(source.name()).is_none_or(|c| c.may_pass == 0);
                         let v = source.validators().filter(|_| clean);
-                        (
-                            source.name().to_string(),
-                            v.and_then(|v| v.etag.clone()),
-                            v.and_then(|v| v.last_modified.clone()),
-                        )
+                        let listing = nichiro_store::SavedListing {
+                            etag: v.and_then(|v| v.etag.clone()),
+                            last_modified: v.and_then(|v| v.last_modified.clone()),
+                            // The feed a configured page announced, kept even without
+                            // validators: the next run goes straight to it.
+                            url: source.discovered_feed().map(str::to_string),
+                        };
+                        (source.name().to_string(), listing)
                     })
                     .collect()
             } else {
@@ -400,9 +404,9 @@ impl Pipeline {
                 retrying("release claims", || claims.release_all())?;
             }
             retrying("record pages given up", || store.record_given_up(&given_up))?;
-            for (source, etag, last_modified) in &validators {
+            for (source, listing) in &validators {
                 retrying("save validators", || {
-                    store.set_source_validators(source, etag.as_deref(), last_modified.as_deref())
+                    store.set_source_validators(source, listing)
                 })?;
             }
             Ok(())

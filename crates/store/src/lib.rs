@@ -307,6 +307,18 @@ impl StoredArticle {
     }
 }
 
+/// What a source's last complete listing left for the next run's conditional GET.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SavedListing {
+    /// The listing's `ETag`.
+    pub etag: Option<String>,
+    /// The listing's `Last-Modified`.
+    pub last_modified: Option<String>,
+    /// The address the validators belong to when it is not the configured one: the feed a
+    /// configured web page announced, so the next run asks the feed itself for a 304.
+    pub url: Option<String>,
+}
+
 /// Export formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExportFormat {
@@ -376,18 +388,11 @@ pub trait Store: Send {
     ) -> Result<(), StoreError>;
 
     /// The validators (ETag, Last-Modified) last saved for a source's listing.
-    fn source_validators(
-        &self,
-        source: &str,
-    ) -> Result<(Option<String>, Option<String>), StoreError>;
+    fn source_validators(&self, source: &str) -> Result<SavedListing, StoreError>;
 
-    /// Saves (or, with both `None`, clears) the validators of a source's listing.
-    fn set_source_validators(
-        &self,
-        source: &str,
-        etag: Option<&str>,
-        last_modified: Option<&str>,
-    ) -> Result<(), StoreError>;
+    /// Saves (or, with every field `None`, clears) the validators of a source's listing.
+    fn set_source_validators(&self, source: &str, listing: &SavedListing)
+    -> Result<(), StoreError>;
 
     /// The page a stored article was cleaned from, when it was kept (`keep_raw_html`);
     /// `url` may be the article's canonical URL or one it was requested under.

@@ -114,6 +114,10 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE articles ADD COLUMN tagger TEXT NOT NULL DEFAULT '';
     ALTER TABLE articles ADD COLUMN shares_text_with TEXT;   -- JSON DuplicateOf
     "#,
+    // 7: the address a source's validators belong to (the feed a web page announced).
+    r#"
+    ALTER TABLE source_state ADD COLUMN listing_url TEXT;
+    "#,
 ];
 
 /// Key of the advisory lock held while migrating.
@@ -780,31 +784,39 @@ impl Store for PostgresStore {
             .collect()
     }
 
-    fn source_validators(
-        &self,
-        source: &str,
-    ) -> Result<(Option<String>, Option<String>), StoreError> {
+    fn source_validators(&self, source: &str) -> Result<crate::SavedListing, StoreError> {
         Ok(self
             .client()?
             .query_opt(
-                "SELECT etag, last_modified FROM source_state WHERE source = $1",
+                "SELECT etag, last_modified, listing_url FROM source_state WHERE source = $1",
                 &[&source],
             )
             .map_err(query_error)?
-            .map_or((None, None), |r| (r.get(0), r.get(1))))
+            .map_or_else(Default::default, |r| crate::SavedListing {
+                etag: r.get(0),
+                last_modified: r.get(1),
+                url: r.get(2),
+            }))
     }
 
     fn set_source_validators(
         &self,
         source: &str,
-        etag: Option<&str>,
-        last_modified: Option<&str>,
+        listing: &crate::SavedListing,
     ) -> Result<(), StoreError> {
         self.client()?
             .execute(
-                "INSERT INTO source_state (source, etag, last_modified, polled_at) VALUES ($1, $2, $3, $4) \
-                 ON CONFLICT (source) DO UPDATE SET etag = $2, last_modified = $3, polled_at = $4",
-                &[&source, &etag, &last_modified, &Utc::now().to_rfc3339()],
+                "INSERT INTO source_state (source, etag, last_modified, listing_url, polled_at) \
+                 VALUES ($1, $2, $3, $4, $5) \
+                 ON CONFLICT (source) DO UPDATE SET etag = $2, last_modified = $3, \
+                 listing_url = $4, polled_at = $5",
+                &[
+                    &source,
+                    &listing.etag,
+                    &listing.last_modified,
+                    &listing.url,
+                    &Utc::now().to_rfc3339(),
+                ],
             )
             .map_err(query_error)?;
         Ok(())

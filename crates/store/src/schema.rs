@@ -105,4 +105,8 @@ pub const MIGRATIONS: &[&str] = &[
     ALTER TABLE articles ADD COLUMN tagger TEXT NOT NULL DEFAULT '';
     ALTER TABLE articles ADD COLUMN shares_text_with TEXT;   -- JSON DuplicateOf
     "#,
+    // 10: the address a source's validators belong to (the feed a web page announced).
+    r#"
+    ALTER TABLE source_state ADD COLUMN listing_url TEXT;
+    "#,
 ];

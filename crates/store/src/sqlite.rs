@@ -512,32 +512,42 @@ impl Store for SqliteStore {
     }
 
     /// The validators (ETag, Last-Modified) last saved for a source's listing.
-    fn source_validators(
-        &self,
-        source: &str,
-    ) -> Result<(Option<String>, Option<String>), StoreError> {
+    fn source_validators(&self, source: &str) -> Result<crate::SavedListing, StoreError> {
         Ok(self
             .conn
             .query_row(
-                "SELECT etag, last_modified FROM source_state WHERE source = ?1",
+                "SELECT etag, last_modified, listing_url FROM source_state WHERE source = ?1",
                 [source],
-                |r| Ok((r.get(0)?, r.get(1)?)),
+                |r| {
+                    Ok(crate::SavedListing {
+                        etag: r.get(0)?,
+                        last_modified: r.get(1)?,
+                        url: r.get(2)?,
+                    })
+                },
             )
             .optional()?
-            .unwrap_or((None, None)))
+            .unwrap_or_default())
     }
 
     /// Saves (or, with both `None`, clears) the validators of a source's listing.
     fn set_source_validators(
         &self,
         source: &str,
-        etag: Option<&str>,
-        last_modified: Option<&str>,
+        listing: &crate::SavedListing,
     ) -> Result<(), StoreError> {
         self.conn.execute(
-            "INSERT INTO source_state (source, etag, last_modified, polled_at) VALUES (?1, ?2, ?3, ?4)
-             ON CONFLICT(source) DO UPDATE SET etag = ?2, last_modified = ?3, polled_at = ?4",
-            params![source, etag, last_modified, Utc::now().to_rfc3339()],
+            "INSERT INTO source_state (source, etag, last_modified, listing_url, polled_at)
+             VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT(source) DO UPDATE SET etag = ?2, last_modified = ?3, listing_url = ?4,
+             polled_at = ?5",
+            params![
+                source,
+                listing.etag,
+                listing.last_modified,
+                listing.url,
+                Utc::now().to_rfc3339()
+            ],
         )?;
         Ok(())
     }

@@ -603,9 +603,11 @@ fn a_source_poll_is_recorded_beside_its_validators(store: &mut dyn Store) {
     use chrono::{Duration, SubsecRound};
     use nichiro_model::SourcePoll;
     assert_eq!(store.last_poll("tass").unwrap(), None);
-    store
-        .set_source_validators("tass", Some("\"v1\""), None)
-        .unwrap();
+    let v1 = SavedListing {
+        etag: Some("\"v1\"".into()),
+        ..SavedListing::default()
+    };
+    store.set_source_validators("tass", &v1).unwrap();
     let now = Utc::now().trunc_subsecs(0);
     let failed = SourcePoll {
         polled_at: now,
@@ -625,7 +627,7 @@ fn a_source_poll_is_recorded_beside_its_validators(store: &mut dyn Store) {
     assert_eq!(store.last_poll("tass").unwrap(), Some(fine));
     assert_eq!(
         store.source_validators("tass").unwrap(),
-        (Some("\"v1\"".into()), None),
+        v1,
         "the validators stay"
     );
     assert_eq!(store.last_poll("rbc").unwrap(), None);
@@ -750,26 +752,30 @@ fn leases_give_work_to_one_holder_until_released_or_expired(store: &mut dyn Stor
 }
 
 fn source_validators_are_saved_replaced_and_cleared(store: &mut dyn Store) {
-    assert_eq!(store.source_validators("tass").unwrap(), (None, None));
+    assert_eq!(
+        store.source_validators("tass").unwrap(),
+        SavedListing::default()
+    );
+    let v1 = SavedListing {
+        etag: Some("\"v1\"".into()),
+        ..SavedListing::default()
+    };
+    store.set_source_validators("tass", &v1).unwrap();
+    // With the feed a home page announced, whose validators they are.
+    let v2 = SavedListing {
+        etag: Some("\"v2\"".into()),
+        last_modified: Some("Mon, 03 Jun 2019 10:00:00 GMT".into()),
+        url: Some("https://tass.example/rss/v2.xml".into()),
+    };
+    store.set_source_validators("tass", &v2).unwrap();
+    assert_eq!(store.source_validators("tass").unwrap(), v2);
     store
-        .set_source_validators("tass", Some("\"v1\""), None)
-        .unwrap();
-    store
-        .set_source_validators(
-            "tass",
-            Some("\"v2\""),
-            Some("Mon, 03 Jun 2019 10:00:00 GMT"),
-        )
+        .set_source_validators("tass", &SavedListing::default())
         .unwrap();
     assert_eq!(
         store.source_validators("tass").unwrap(),
-        (
-            Some("\"v2\"".into()),
-            Some("Mon, 03 Jun 2019 10:00:00 GMT".into())
-        )
+        SavedListing::default()
     );
-    store.set_source_validators("tass", None, None).unwrap();
-    assert_eq!(store.source_validators("tass").unwrap(), (None, None));
 }
 
 fn given_up_urls_are_kept_once(store: &mut dyn Store) {

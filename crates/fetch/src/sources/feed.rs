@@ -18,10 +18,20 @@ pub(super) async fn poll(
         .clone()
         .or_else(|| source.config.url.clone())
         .unwrap_or_default();
-    let Some(mut response) = source
+    let fetched = source
         .fetch_listing(ctx, &url, source.validators.as_ref())
-        .await?
-    else {
+        .await;
+    // A discovered feed that is gone for good (moved, removed) is found again from the
+    // configured page next time.
+    if let Err(SourceError::Fetch { error, .. }) = &fetched
+        && source.discovered_feed.is_some()
+        && !error.is_transient()
+    {
+        tracing::warn!(source = %name, feed = %url, %error, "discovered feed gone; the page is asked again next poll");
+        source.discovered_feed = None;
+        source.validators = None;
+    }
+    let Some(mut response) = fetched? else {
         return Ok(());
     };
     // A web page instead of a feed: follow the feed it announces (once; later polls go there).

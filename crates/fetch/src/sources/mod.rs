@@ -266,6 +266,15 @@ impl Source {
         self
     }
 
+    /// Starts from the feed an earlier run found announced by the configured web page, so
+    /// the saved validators go to the feed they came from.
+    pub fn with_discovered_feed(mut self, feed: Option<String>) -> Self {
+        if self.config.kind == SourceKind::Feed {
+            self.discovered_feed = feed;
+        }
+        self
+    }
+
     /// The last poll recorded by an earlier run, if any.
     pub fn last_poll(&self) -> Option<&nichiro_model::SourcePoll> {
         self.last_poll.as_ref()

@@ -175,6 +175,7 @@ impl Site {
         });
         let app = Router::new()
             .route("/robots.txt", get(robots))
+            .route("/home", get(home))
             .route("/feed.xml", get(feed))
             .route("/sitemap.xml", get(sitemap))
             .route("/articles/{slug}", get(article))
@@ -240,6 +241,15 @@ fn count(state: &SiteState, path: &str) {
 async fn broken(State(state): State<Arc<SiteState>>) -> StatusCode {
     count(&state, "/broken");
     StatusCode::INTERNAL_SERVER_ERROR
+}
+
+/// A home page that announces the feed, as news sites' front pages do.
+async fn home(State(state): State<Arc<SiteState>>) -> Response {
+    count(&state, "/home");
+    let html = "<!DOCTYPE html><html><head><title>The Site</title>\
+                <link rel=\"alternate\" type=\"application/rss+xml\" href=\"/feed.xml\"></head>\
+                <body><h1>The Site</h1></body></html>";
+    ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response()
 }
 
 async fn robots(State(state): State<Arc<SiteState>>) -> &'static str {
