@@ -359,6 +359,26 @@ impl HttpFetcher {
         }
     }
 
+    /// The sitemaps the robots.txt of `origin` names (`Sitemap:` lines), read through the
+    /// same cache the page fetches use: one robots.txt request per host and day, not one per
+    /// source that wants it. A missing robots.txt (4xx) names none.
+    pub async fn robots_sitemaps(
+        &self,
+        origin: &str,
+        abort: &CancellationToken,
+    ) -> Result<Vec<String>, FetchError> {
+        let url = format!("{origin}/robots.txt");
+        let parsed = Url::parse(&url).map_err(|_| FetchError::BadUrl { url: url.clone() })?;
+        check_target(&parsed, self.config.allow_private_networks)
+            .map_err(|reason| FetchError::Blocked { url, reason })?;
+        let cell = self.robots_for(origin, abort).await?;
+        Ok(cell
+            .get()
+            .and_then(|r| r.rules.as_ref())
+            .map(|rules| rules.sitemaps.clone())
+            .unwrap_or_default())
+    }
+
     async fn robots_for(
         &self,
         origin: &str,

@@ -708,7 +708,9 @@ async fn a_home_page_leads_to_its_json_feed_and_robots_txt_to_its_sitemaps() {
         );
         ([(header::CONTENT_TYPE, "application/feed+json")], body).into_response()
     }
+    static ROBOTS_REQUESTS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     async fn robots_with_sitemap(headers: HeaderMap) -> String {
+        ROBOTS_REQUESTS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         format!(
             "User-agent: *\nAllow: /\nSitemap: http://{}/sitemap.xml\n",
             headers[header::HOST].to_str().unwrap()
@@ -744,6 +746,12 @@ async fn a_home_page_leads_to_its_json_feed_and_robots_txt_to_its_sitemaps() {
     assert_eq!(
         one.hints.published.unwrap().to_rfc3339(),
         "2019-05-31T01:00:00+00:00"
+    );
+    // The sitemap source read the robots.txt the page fetches had read: one request.
+    assert_eq!(
+        ROBOTS_REQUESTS.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "robots.txt fetched once for the host"
     );
     // The discovered feed is remembered: the next poll goes straight to it.
     let home = run.sources.iter().find(|s| s.name() == "home").unwrap();

@@ -305,35 +305,35 @@ pub(super) async fn poll(
     }
 }
 
-/// The sitemaps a robots.txt names in its `Sitemap:` lines, as top-level sitemaps.
+/// The sitemaps a robots.txt names in its `Sitemap:` lines, as top-level sitemaps; the
+/// robots.txt is the one the fetcher reads (and caches) for the host's pages anyway.
 async fn sitemaps_from_robots(
     source: &Source,
     ctx: &PollContext,
     robots_url: &str,
 ) -> Result<Vec<(String, usize)>, SourceError> {
-    let Some(response) = source.fetch_listing(ctx, robots_url, None).await? else {
-        return Ok(Vec::new());
+    let fetch_error = |error| SourceError::Fetch {
+        source_name: source.config.name.clone(),
+        error,
     };
-    let agent = &ctx.fetcher.config().user_agent;
-    let robots =
-        texting_robots::Robot::new(agent, &response.body).map_err(|e| SourceError::Parse {
-            source_name: source.config.name.clone(),
+    let origin = crate::http::origin_of(robots_url).ok_or_else(|| {
+        fetch_error(crate::FetchError::BadUrl {
             url: robots_url.to_string(),
-            message: e.to_string(),
-        })?;
-    if robots.sitemaps.is_empty() {
+        })
+    })?;
+    let sitemaps = ctx
+        .fetcher
+        .robots_sitemaps(&origin, &ctx.abort)
+        .await
+        .map_err(fetch_error)?;
+    if sitemaps.is_empty() {
         tracing::warn!(
             source = source.name(),
             robots_url,
             "robots.txt names no sitemap"
         );
     }
-    Ok(robots
-        .sitemaps
-        .into_iter()
-        .rev()
-        .map(|url| (url, 0))
-        .collect())
+    Ok(sitemaps.into_iter().rev().map(|url| (url, 0)).collect())
 }
 
 #[cfg(test)]
