@@ -12,6 +12,89 @@ const EN_MONTHS: &str = r"jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|j
 const RU_MONTHS: &str =
     r"января|февраля|марта|апреля|мая|июня|июля|августа|сентября|октября|ноября|декабря";
 
+/// Month names of the other languages news is published in, with their numbers: German,
+/// Spanish, French, Italian, Portuguese, Dutch.
+const OTHER_MONTHS: &[(&str, u32)] = &[
+    ("januar", 1),
+    ("jänner", 1),
+    ("enero", 1),
+    ("janvier", 1),
+    ("gennaio", 1),
+    ("janeiro", 1),
+    ("januari", 1),
+    ("februar", 2),
+    ("febrero", 2),
+    ("février", 2),
+    ("fevrier", 2),
+    ("febbraio", 2),
+    ("fevereiro", 2),
+    ("februari", 2),
+    ("märz", 3),
+    ("maerz", 3),
+    ("marzo", 3),
+    ("mars", 3),
+    ("março", 3),
+    ("maart", 3),
+    ("april", 4),
+    ("abril", 4),
+    ("avril", 4),
+    ("aprile", 4),
+    ("mai", 5),
+    ("mayo", 5),
+    ("maggio", 5),
+    ("maio", 5),
+    ("mei", 5),
+    ("juni", 6),
+    ("junio", 6),
+    ("juin", 6),
+    ("giugno", 6),
+    ("junho", 6),
+    ("juli", 7),
+    ("julio", 7),
+    ("juillet", 7),
+    ("luglio", 7),
+    ("julho", 7),
+    ("august", 8),
+    ("agosto", 8),
+    ("août", 8),
+    ("aout", 8),
+    ("augustus", 8),
+    ("september", 9),
+    ("septiembre", 9),
+    ("setiembre", 9),
+    ("septembre", 9),
+    ("settembre", 9),
+    ("setembro", 9),
+    ("oktober", 10),
+    ("octubre", 10),
+    ("octobre", 10),
+    ("ottobre", 10),
+    ("outubro", 10),
+    ("november", 11),
+    ("noviembre", 11),
+    ("novembre", 11),
+    ("novembro", 11),
+    ("dezember", 12),
+    ("diciembre", 12),
+    ("décembre", 12),
+    ("decembre", 12),
+    ("dicembre", 12),
+    ("dezembro", 12),
+    ("december", 12),
+];
+
+/// `5. November 2021`, `17 de marzo de 2020`, `3 août 2019`: day, month name, year.
+static OTHER_DMY: LazyLock<Regex> = LazyLock::new(|| {
+    let mut names: Vec<&str> = OTHER_MONTHS.iter().map(|(name, _)| *name).collect();
+    // Longest first, so `januari` is not read as `januar`.
+    names.sort_by_key(|n| std::cmp::Reverse(n.len()));
+    Regex::new(&format!(
+        r"(?i)\b(\d{{1,2}})\.?\s*(?:de\s+)?({})\.?,?\s*(?:de\s+)?(\d{{4}})\b",
+        names.join("|")
+    ))
+    .expect("valid regex")
+});
+
 static EN_MDY: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(&format!(
         r"(?i)\b({EN_MONTHS})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+(\d{{4}})\b"
@@ -43,7 +126,7 @@ static TIME_AFTER: LazyLock<Regex> = LazyLock::new(|| {
         .expect("valid regex")
 });
 static LABEL: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)(publish(?:ed)?(?:\s+(?:date|on))?|posted(?:\s+on)?|date|updated|опубликовано|дата публикации|公開|掲載|配信)\s*:?\s*$")
+    Regex::new(r"(?i)(publish(?:ed)?(?:\s+(?:date|on))?|posted(?:\s+on)?|date|updated|опубликовано|дата публикации|公開|掲載|配信|datum|veröffentlicht(?:\s+am)?|erschienen(?:\s+am)?|publié(?:\s+le)?|publicado(?:\s+(?:el|em))?|pubblicato(?:\s+il)?|gepubliceerd(?:\s+op)?|fecha)\s*:?\s*$")
         .expect("valid regex")
 });
 static URL_DATE: LazyLock<Regex> = LazyLock::new(|| {
@@ -63,6 +146,12 @@ fn month_number(name: &str) -> Option<u32> {
         .split('|')
         .position(|m| m == name)
         .map(|i| i as u32 + 1)
+        .or_else(|| {
+            OTHER_MONTHS
+                .iter()
+                .find(|(other, _)| *other == name)
+                .map(|(_, month)| *month)
+        })
 }
 
 /// Full-width digits and spaces as ASCII, so `２０１９年５月` reads like `2019年5月`.
@@ -99,7 +188,11 @@ fn candidates(text: &str) -> Vec<Found> {
             push(m.start(), m.end(), num(&c[3]) as i32, month, num(&c[2]));
         }
     }
-    for c in EN_DMY.captures_iter(text).chain(RU_DMY.captures_iter(text)) {
+    for c in EN_DMY
+        .captures_iter(text)
+        .chain(RU_DMY.captures_iter(text))
+        .chain(OTHER_DMY.captures_iter(text))
+    {
         let m = c.get(0).expect("match");
         if let Some(month) = month_number(&c[2]) {
             push(m.start(), m.end(), num(&c[3]) as i32, month, num(&c[1]));
@@ -203,6 +296,28 @@ pub fn find_date(text: &str) -> Option<DateTime<FixedOffset>> {
         .single()
 }
 
+/// A publication date written after a label ("Datum:", "Published on", "Опубликовано") in
+/// `text`, which may be a whole page's text; unlabeled dates are not taken.
+pub fn find_labeled_date(text: &str) -> Option<DateTime<FixedOffset>> {
+    let text = ascii_digits(text);
+    let chosen = candidates(&text).into_iter().find(|f| {
+        let before = &text[..f.start];
+        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+        // The label sits just before the date: look at the last 40 characters only.
+        let line = &before[line_start..];
+        let near = line
+            .char_indices()
+            .rev()
+            .nth(39)
+            .map_or(line, |(i, _)| &line[i..]);
+        LABEL.is_match(near.trim_end())
+    })?;
+    let (time, zone) = time_after(&text[chosen.end..]);
+    let zone = zone.unwrap_or_else(|| FixedOffset::east_opt(0).expect("UTC"));
+    zone.from_local_datetime(&chosen.date.and_time(time))
+        .single()
+}
+
 /// The date in an article URL (`/2019/05/31/`, `/20190531`, `/2019-05-31-slug`).
 pub fn date_from_url(url: &str) -> Option<DateTime<FixedOffset>> {
     let c = URL_DATE.captures(url)?;
@@ -213,6 +328,28 @@ pub fn date_from_url(url: &str) -> Option<DateTime<FixedOffset>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn month_names_of_other_languages_and_labels_anywhere() {
+        let day = |text: &str| find_date(text).map(|d| d.date_naive().to_string());
+        assert_eq!(
+            day("martes 17 de marzo de 2020").as_deref(),
+            Some("2020-03-17")
+        );
+        assert_eq!(day("am 5. November 2021 um").as_deref(), Some("2021-11-05"));
+        assert_eq!(day("publié le 3 août 2019").as_deref(), Some("2019-08-03"));
+        assert_eq!(day("23 gennaio 2022").as_deref(), Some("2022-01-23"));
+        assert_eq!(day("1 de março de 2021").as_deref(), Some("2021-03-01"));
+        // Only a date after a label counts when the whole page is searched.
+        let page = "Menü Startseite 12.12.2021 Angebot … Datum: 03.02.2022 Rubrik: Verkehr";
+        assert_eq!(
+            find_labeled_date(page)
+                .map(|d| d.date_naive().to_string())
+                .as_deref(),
+            Some("2022-02-03")
+        );
+        assert_eq!(find_labeled_date("Angebot 12.12.2021 Rubrik"), None);
+    }
 
     #[test]
     fn dates_in_three_languages() {

@@ -225,6 +225,24 @@ pub fn clean_html(
     article.title = meta.title;
     article.authors = meta.authors;
     let mut signals = meta.signals;
+    // A page's text, scripts and styles left out, for a labeled date anywhere in it.
+    let page_text = || -> String {
+        let mut out = String::new();
+        for node in document.tree.nodes() {
+            if let Some(text) = node.value().as_text() {
+                let hidden = node
+                    .parent()
+                    .and_then(|p| p.value().as_element().map(|e| e.name()))
+                    .is_some_and(|name| matches!(name, "script" | "style" | "noscript"));
+                if !hidden {
+                    out.push_str(text);
+                    out.push(' ');
+                }
+            }
+        }
+        out
+    };
+    let url_date = human_dates::date_from_url(&article.url);
     // Without a date in the metadata: the URL, then a date written near the top of the text.
     article.published = meta.published.or_else(|| {
         let head: String = article.text.chars().take(600).collect();
@@ -234,10 +252,24 @@ pub fn clean_html(
             .find_map(|line| human_dates::find_date(line))
             .map(|d| ("dateline", d))
             .or_else(|| human_dates::date_from_url(&article.url).map(|d| ("url", d)))
-            .or_else(|| human_dates::find_date(&head).map(|d| ("text", d)))?;
+            .or_else(|| meta.markup_date.map(|d| ("date-markup", d)))
+            .or_else(|| human_dates::find_date(&head).map(|d| ("text", d)))
+            .or_else(|| human_dates::find_labeled_date(&page_text()).map(|d| ("labeled", d)))?;
         signals.insert("published".into(), signal.into());
         Some(date)
     });
+    // A metadata time one day off the date in the article's own URL is the same moment in
+    // UTC: the day the outlet filed it under (its URL) is the publication day.
+    if let (Some(published), Some(url_day)) = (article.published, url_date)
+        && (published.date_naive() - url_day.date_naive())
+            .num_days()
+            .abs()
+            == 1
+        && published.offset().local_minus_utc() == 0
+    {
+        article.published = Some(url_day);
+        signals.insert("published".into(), "url".into());
+    }
     article.modified = meta.modified;
     article.image = meta.image.and_then(|i| match &base {
         Some(base) => base.join(&i).ok().map(|u| u.to_string()),

@@ -34,6 +34,9 @@ pub struct Metadata {
     pub section: Option<String>,
     /// Keywords or tags the page gives.
     pub keywords: Vec<String>,
+    /// A date written in the page's date-bearing markup (a byline's date span, an hAtom
+    /// `published`), outside the metadata: the first such element that holds one.
+    pub markup_date: Option<DateTime<FixedOffset>>,
     /// For each field found, the signal it came from (`json-ld`, `opengraph`, `meta`,
     /// `title-tag`, `h1`, `time-element`, `rel-author`, `rel-canonical`, `html-lang`).
     pub signals: BTreeMap<String, String>,
@@ -50,6 +53,52 @@ struct Signals {
     json_ld: Vec<String>,
     times: Vec<String>,
     author_links: Vec<String>,
+    /// Texts of elements whose class, id or itemprop says they hold a date (a byline's
+    /// `<span class="publishingdate">`, hAtom's `<abbr class="published" title>`), in
+    /// document order, those of comments and of other dates (updated, expiry) left out.
+    date_markup: Vec<String>,
+}
+
+/// Most date-bearing elements read from one page.
+const MAX_DATE_MARKUP: usize = 40;
+
+/// Whether an element's class, id or itemprop says it holds the publication date.
+fn holds_date(element: &ElementRef) -> bool {
+    let value = element.value();
+    let names: String = [
+        value.attr("class"),
+        value.attr("id"),
+        value.attr("itemprop"),
+    ]
+    .into_iter()
+    .flatten()
+    .collect::<Vec<_>>()
+    .join(" ")
+    .to_ascii_lowercase();
+    if names.is_empty() {
+        return false;
+    }
+    let dated = [
+        "date", "time", "publish", "posted", "byline", "dateline", "datum", "meta",
+    ]
+    .iter()
+    .any(|w| names.contains(w));
+    let other = [
+        "comment", "update", "modif", "expir", "until", "birth", "event", "timeline",
+    ]
+    .iter()
+    .any(|w| names.contains(w));
+    dated && !other && !in_comments(element)
+}
+
+/// Whether an element sits inside a comments section.
+fn in_comments(element: &ElementRef) -> bool {
+    element.ancestors().filter_map(ElementRef::wrap).any(|a| {
+        [a.value().attr("class"), a.value().attr("id")]
+            .into_iter()
+            .flatten()
+            .any(|n| n.to_ascii_lowercase().contains("comment"))
+    })
 }
 
 fn gather(html: &Html) -> Signals {
@@ -98,6 +147,17 @@ fn gather(html: &Html) -> Signals {
             "time" => signals
                 .times
                 .extend(value.attr("datetime").map(str::to_string)),
+            _ if signals.date_markup.len() < MAX_DATE_MARKUP && holds_date(&element) => {
+                // hAtom and microformats put the machine-readable date in `title`.
+                let text = match (value.name(), value.attr("title")) {
+                    ("abbr", Some(title)) => title.to_string(),
+                    _ => text_of(element),
+                };
+                let text: String = text.chars().take(200).collect();
+                if !text.is_empty() {
+                    signals.date_markup.push(text);
+                }
+            }
             "a" if value.attr("rel").is_some_and(|r| {
                 r.split_whitespace()
                     .any(|r| r.eq_ignore_ascii_case("author"))
@@ -122,6 +182,7 @@ pub fn read(html: &Html) -> Metadata {
         json_ld,
         times,
         author_links,
+        date_markup,
     } = gather(html);
     let ld = json_ld
         .iter()
@@ -313,6 +374,9 @@ pub fn read(html: &Html) -> Metadata {
         image,
         section,
         keywords,
+        markup_date: date_markup
+            .iter()
+            .find_map(|text| crate::human_dates::find_date(text)),
         signals,
     }
 }

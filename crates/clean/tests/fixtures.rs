@@ -1,6 +1,7 @@
 //! Each folder in tests/fixtures holds `input.html` (in its own encoding) or
 //! `input-path.txt` (a file elsewhere in the repository, such as a corpus document), an
-//! optional `content-type.txt` (the HTTP header the page came with) and `expected.json`: the
+//! optional `content-type.txt` (the HTTP header the page came with), an optional `url.txt`
+//! (the page's address; else `https://fixtures.example/<folder>`) and `expected.json`: the
 //! article the cleaner must produce. `UPDATE_EXPECTED=1 cargo test -p nichiro-clean --test fixtures`
 //! rewrites the expected files from the current output, for review as a diff.
 
@@ -28,10 +29,14 @@ fn fixtures_match_their_expected_articles() {
             Err(_) => std::fs::read(case.join("input.html")).unwrap(),
         };
         let content_type = std::fs::read_to_string(case.join("content-type.txt")).ok();
-        let url = format!(
-            "https://fixtures.example/{}",
-            case.file_name().unwrap().to_string_lossy()
-        );
+        let url = std::fs::read_to_string(case.join("url.txt"))
+            .map(|u| u.trim().to_string())
+            .unwrap_or_else(|_| {
+                format!(
+                    "https://fixtures.example/{}",
+                    case.file_name().unwrap().to_string_lossy()
+                )
+            });
         let article = clean_bytes(
             &input,
             content_type.as_deref().map(str::trim),
