@@ -126,7 +126,7 @@ static TIME_AFTER: LazyLock<Regex> = LazyLock::new(|| {
         .expect("valid regex")
 });
 static LABEL: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)(publish(?:ed)?(?:\s+(?:date|on))?|posted(?:\s+on)?|date|updated|опубликовано|дата публикации|公開|掲載|配信|datum|veröffentlicht(?:\s+am)?|erschienen(?:\s+am)?|publié(?:\s+le)?|publicado(?:\s+(?:el|em))?|pubblicato(?:\s+il)?|gepubliceerd(?:\s+op)?|fecha)\s*:?\s*$")
+    Regex::new(r"(?i)\b(publish(?:ed)?(?:\s+(?:date|on))?|posted(?:\s+on)?|date|updated|опубликовано|дата публикации|公開|掲載|配信|datum|veröffentlicht(?:\s+am)?|erschienen(?:\s+am)?|publié(?:\s+le)?|publicado(?:\s+(?:el|em))?|pubblicato(?:\s+il)?|gepubliceerd(?:\s+op)?|fecha)\s*:?\s*$")
         .expect("valid regex")
 });
 static URL_DATE: LazyLock<Regex> = LazyLock::new(|| {
@@ -314,8 +314,10 @@ pub fn find_labeled_date(text: &str) -> Option<DateTime<FixedOffset>> {
     })?;
     let (time, zone) = time_after(&text[chosen.end..]);
     let zone = zone.unwrap_or_else(|| FixedOffset::east_opt(0).expect("UTC"));
+    // A date to come (an offer's end, an event) is not when the page was published.
     zone.from_local_datetime(&chosen.date.and_time(time))
         .single()
+        .filter(|date| *date <= chrono::Utc::now() + chrono::Duration::days(1))
 }
 
 /// The date in an article URL (`/2019/05/31/`, `/20190531`, `/2019-05-31-slug`).

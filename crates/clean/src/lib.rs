@@ -196,9 +196,11 @@ pub fn clean_bytes(
     }
     let started = Instant::now();
     let decoded = charset::decode(bytes, content_type);
+    // A NUL is no text, and databases refuse it (PostgreSQL rejects the whole row).
+    let text = decoded.text.replace('\0', "");
     match sniff_format(bytes, content_type) {
-        InputFormat::Html => clean_html(&decoded.text, url, limits, started),
-        InputFormat::Text => Ok(clean_text(&decoded.text, url, limits)),
+        InputFormat::Html => clean_html(&text, url, limits, started),
+        InputFormat::Text => Ok(clean_text(&text, url, limits)),
     }
 }
 
@@ -258,16 +260,14 @@ pub fn clean_html(
         signals.insert("published".into(), signal.into());
         Some(date)
     });
-    // A metadata time one day off the date in the article's own URL is the same moment in
-    // UTC: the day the outlet filed it under (its URL) is the publication day.
+    // A metadata time in UTC one day off the date in the article's own URL was written in
+    // the outlet's zone on the URL's day: the same moment, given the nearest whole-hour
+    // offset that puts it on that day (the true zone is not written anywhere).
     if let (Some(published), Some(url_day)) = (article.published, url_date)
-        && (published.date_naive() - url_day.date_naive())
-            .num_days()
-            .abs()
-            == 1
         && published.offset().local_minus_utc() == 0
+        && let Some(local) = on_day(published, url_day.date_naive())
     {
-        article.published = Some(url_day);
+        article.published = Some(local);
         signals.insert("published".into(), "url".into());
     }
     article.modified = meta.modified;
@@ -290,6 +290,24 @@ pub fn clean_html(
     article.links = resolve_links(base.as_ref(), content.links);
     article.kind = kind_of(&article.text, limits);
     Ok(article)
+}
+
+/// `moment` expressed in the whole-hour offset nearest UTC (at most 12 hours west or 14 east)
+/// that puts it on `day`, when `day` is the day before or after its UTC date.
+fn on_day(
+    moment: chrono::DateTime<chrono::FixedOffset>,
+    day: chrono::NaiveDate,
+) -> Option<chrono::DateTime<chrono::FixedOffset>> {
+    let hours: Vec<i32> = match (day - moment.date_naive()).num_days() {
+        -1 => (1..=12).map(|h| -h).collect(),
+        1 => (1..=14).collect(),
+        _ => return None,
+    };
+    hours
+        .into_iter()
+        .filter_map(|h| chrono::FixedOffset::east_opt(h * 3600))
+        .map(|zone| moment.with_timezone(&zone))
+        .find(|local| local.date_naive() == day)
 }
 
 /// Cleans plain text (one paragraph per line), dropping boilerplate lines.

@@ -62,6 +62,9 @@ struct Signals {
 /// Most date-bearing elements read from one page.
 const MAX_DATE_MARKUP: usize = 40;
 
+/// Longest text a date-bearing element may have: longer ones are containers.
+const MAX_DATE_MARKUP_CHARS: usize = 160;
+
 /// Whether an element's class, id or itemprop says it holds the publication date.
 fn holds_date(element: &ElementRef) -> bool {
     let value = element.value();
@@ -147,23 +150,25 @@ fn gather(html: &Html) -> Signals {
             "time" => signals
                 .times
                 .extend(value.attr("datetime").map(str::to_string)),
-            _ if signals.date_markup.len() < MAX_DATE_MARKUP && holds_date(&element) => {
-                // hAtom and microformats put the machine-readable date in `title`.
-                let text = match (value.name(), value.attr("title")) {
-                    ("abbr", Some(title)) => title.to_string(),
-                    _ => text_of(element),
-                };
-                let text: String = text.chars().take(200).collect();
-                if !text.is_empty() {
-                    signals.date_markup.push(text);
-                }
-            }
             "a" if value.attr("rel").is_some_and(|r| {
                 r.split_whitespace()
                     .any(|r| r.eq_ignore_ascii_case("author"))
             }) =>
             {
                 signals.author_links.push(text_of(element));
+            }
+            _ if signals.date_markup.len() < MAX_DATE_MARKUP && holds_date(&element) => {
+                // hAtom and microformats put the machine-readable date in `title`.
+                let text = match (value.name(), value.attr("title")) {
+                    ("abbr", Some(title)) => title.to_string(),
+                    _ => text_of(element),
+                };
+                // A date, a byline or a line of post meta is short; a longer text is a
+                // container (WordPress marks a whole post `status-publish`) whose first
+                // date may be any date of the story.
+                if !text.is_empty() && text.chars().count() <= MAX_DATE_MARKUP_CHARS {
+                    signals.date_markup.push(text);
+                }
             }
             _ => {}
         }

@@ -83,3 +83,31 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn no_nul_reaches_an_article() {
+    // PostgreSQL refuses a row with a NUL in its text; a daemon waited on it forever.
+    let filler =
+        "The ministers of both countries met in Tokyo on Monday to discuss fishing. ".repeat(4);
+    let text = format!("Russia and Japan\0 held talks.\n\n{filler}\0\n\n{filler}");
+    let article = clean_bytes(
+        text.as_bytes(),
+        Some("text/plain"),
+        "https://ex.org/a",
+        &limits(),
+    )
+    .unwrap();
+    assert!(!article.text.contains('\0'), "{:?}", article.text);
+    assert!(article.text.contains("met in Tokyo"));
+    let html = format!(
+        "<html><head><title>T\0itle</title></head><body><article><p>Body \0text. {filler}</p><p>{filler}</p></article></body></html>"
+    );
+    let article = clean_bytes(
+        html.as_bytes(),
+        Some("text/html"),
+        "https://ex.org/b",
+        &limits(),
+    )
+    .unwrap();
+    assert!(!article.text.contains('\0') && !article.title.unwrap_or_default().contains('\0'));
+}

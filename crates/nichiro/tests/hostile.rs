@@ -166,7 +166,6 @@ async fn a_backfill_over_the_hostile_site_survives_every_fault_and_stores_the_re
     for link in SPOOFED_LINKS {
         assert!(articles.iter().all(|a| a.0 != *link), "{link} stored");
     }
-    assert!(site.requests().iter().all(|p| !p.contains("stolen")));
     // No entity was expanded: neither a billion laughs nor /etc/passwd is in any text.
     assert!(
         articles

@@ -630,10 +630,15 @@ impl WhenRefused {
                     }
                     return Ok(value);
                 }
+                // An error about what is written (a value the database rejects) would never
+                // pass: the run stops with it, as a backfill's does.
+                Err(error) if !error.is_refusal() => return Err(error),
                 Err(error) => {
-                    if !progress.set_store_refusal(Some(error.to_string())) {
+                    // Said before the state changes, so whoever sees the state finds the line.
+                    if progress.store_refusal().is_none() {
                         tracing::error!(what, %error, "the store refuses writes: unready, fetching paused, trying again until it takes them");
                     }
+                    progress.set_store_refusal(Some(error.to_string()));
                     let until = std::time::Instant::now() + wait;
                     while std::time::Instant::now() < until {
                         if stop.is_cancelled() {

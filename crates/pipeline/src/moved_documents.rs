@@ -44,6 +44,16 @@ pub fn renames_for<'a>(
     }
     let mut renames = Vec::new();
     for (old, parts) in stored {
+        // A file still where it was stored from is another folder's (the config now names a
+        // different folder of the same name), not this one moved: its article keeps its
+        // address, and the current file is a document of its own.
+        if url::Url::parse(old)
+            .ok()
+            .and_then(|u| u.to_file_path().ok())
+            .is_some_and(|path| path.exists())
+        {
+            continue;
+        }
         // The longest tail of the old path that names a current file: its folder and place.
         let found = (2..=parts.len())
             .rev()

@@ -103,6 +103,30 @@ pub enum StoreError {
 }
 
 impl StoreError {
+    /// Whether the store refuses writes as a whole, for a reason an operator can mend while
+    /// a daemon waits: a full disk, a read-only file or database, a lost permission. Not an
+    /// error about one article's values, which waiting would never pass.
+    pub fn is_refusal(&self) -> bool {
+        match self {
+            StoreError::Sqlite(e) => matches!(
+                e.sqlite_error_code(),
+                Some(
+                    rusqlite::ErrorCode::ReadOnly
+                        | rusqlite::ErrorCode::DiskFull
+                        | rusqlite::ErrorCode::SystemIoFailure
+                        | rusqlite::ErrorCode::PermissionDenied
+                        | rusqlite::ErrorCode::CannotOpen
+                )
+            ),
+            // Read-only transaction, insufficient resources (disk full, out of memory or
+            // connections), insufficient privilege: by their SQLSTATE.
+            StoreError::Query(message) => ["(SQLSTATE 25006)", "(SQLSTATE 53", "(SQLSTATE 42501)"]
+                .iter()
+                .any(|code| message.contains(code)),
+            _ => false,
+        }
+    }
+
     /// Whether trying the operation again may succeed: the database server was out of reach
     /// or the connection to it was lost (it restarted, a network blip), or the SQLite file
     /// was busy.

@@ -57,12 +57,18 @@ pub(super) async fn poll(
         };
         response = feed_response;
     }
-    let items = parse_feed(
+    let parsed = parse_feed(
         &response.body,
         response.content_type.as_deref(),
         &response.final_url,
-    )
-    .map_err(|message| SourceError::Parse {
+    );
+    // A discovered feed that no longer reads as a feed (it now redirects to the home page,
+    // say) is looked for on the configured page again next poll.
+    if parsed.is_err() && source.discovered_feed.is_some() {
+        source.discovered_feed = None;
+        source.validators = None;
+    }
+    let items = parsed.map_err(|message| SourceError::Parse {
         source_name: name.clone(),
         url: url.clone(),
         message,
@@ -277,6 +283,35 @@ mod tests {
             BASE,
         )
         .unwrap();
+        assert_eq!(items[0].title.as_deref(), Some("Курилы"));
+    }
+
+    #[test]
+    fn declarations_the_xml_reader_would_act_on_are_rewritten_not_obeyed() {
+        // Each of these panicked inside the XML reader's own decoder switch.
+        let item = "<item><title>Курилы</title><link>https://news.example.org/k</link></item>";
+        let cases: Vec<Vec<u8>> = vec![
+            // A UTF-8 byte-order mark before a windows-1251 declaration.
+            [
+                b"\xEF\xBB\xBF".as_slice(),
+                format!("<?xml version=\"1.0\" encoding=\"windows-1251\" standalone=\"yes\"?><rss version=\"2.0\"><channel><title>c</title>{item}</channel></rss>").as_bytes(),
+            ]
+            .concat(),
+            // ASCII that says UTF-16, its declaration padded past 64 bytes.
+            format!("<?xml version=\"1.0\"                                        encoding=\"UTF-16\"?><rss version=\"2.0\"><channel><title>c</title>{item}</channel></rss>").into_bytes(),
+            // UTF-16BE without a byte-order mark.
+            format!("<?xml version=\"1.0\" encoding=\"UTF-16\"?><rss version=\"2.0\"><channel><title>c</title>{item}</channel></rss>")
+                .encode_utf16()
+                .flat_map(u16::to_be_bytes)
+                .collect(),
+        ];
+        for body in cases {
+            let items = parse_feed(&body, None, BASE).unwrap();
+            assert_eq!(items[0].title.as_deref(), Some("Курилы"));
+        }
+        // A UTF-8 feed served as ISO-8859-1 stays UTF-8.
+        let rss = format!("<rss version=\"2.0\"><channel><title>c</title>{item}</channel></rss>");
+        let items = parse_feed(rss.as_bytes(), Some("text/xml; charset=ISO-8859-1"), BASE).unwrap();
         assert_eq!(items[0].title.as_deref(), Some("Курилы"));
     }
 

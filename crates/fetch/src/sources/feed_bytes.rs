@@ -25,7 +25,12 @@ fn header_charset(content_type: Option<&str>) -> Option<&'static Encoding> {
 /// The `encoding` of an ASCII-compatible XML declaration at the start of `body`, and where
 /// the declaration ends.
 fn declared_encoding(body: &[u8]) -> Option<(&'static Encoding, usize)> {
-    let start = body.iter().position(|b| !b.is_ascii_whitespace())?;
+    let bom = if body.starts_with(b"\xEF\xBB\xBF") {
+        3
+    } else {
+        0
+    };
+    let start = bom + body[bom..].iter().position(|b| !b.is_ascii_whitespace())?;
     let rest = &body[start..];
     if !rest.starts_with(b"<?xml") {
         return None;
@@ -54,31 +59,33 @@ fn with_utf8_declaration(text: &str) -> String {
     }
 }
 
-/// The body as UTF-8 XML: decoded by its byte-order mark, else by its declaration, else by
-/// the header's charset, else taken as it is (UTF-8, or a JSON feed).
-pub(crate) fn utf8_xml<'a>(body: &'a [u8], content_type: Option<&str>) -> Cow<'a, [u8]> {
-    let encoding = match Encoding::for_bom(body) {
-        Some((encoding, _)) => Some(encoding),
-        None => declared_encoding(body)
-            .map(|(encoding, _)| encoding)
-            .or_else(|| header_charset(content_type)),
-    };
-    match encoding {
-        // UTF-16 declared in ASCII bytes is a false declaration; UTF-8 needs no work.
-        Some(e) if e == encoding_rs::UTF_8 => Cow::Borrowed(body),
-        Some(e)
-            if (e == encoding_rs::UTF_16BE || e == encoding_rs::UTF_16LE)
-                && Encoding::for_bom(body).is_none() =>
-        {
-            Cow::Borrowed(body)
-        }
-        Some(encoding) => {
-            // A BOM wins over the label, as the XML rules say.
-            let (text, _, _) = encoding.decode(body);
-            Cow::Owned(with_utf8_declaration(&text).into_bytes())
-        }
-        None => Cow::Borrowed(body),
+/// UTF-16 without a byte-order mark, told by how `<` and `?` or `<` and a letter begin it.
+fn bomless_utf16(body: &[u8]) -> Option<&'static Encoding> {
+    match body {
+        [0, b'<', 0, c, ..] if c.is_ascii_graphic() => Some(encoding_rs::UTF_16BE),
+        [b'<', 0, c, 0, ..] if c.is_ascii_graphic() => Some(encoding_rs::UTF_16LE),
+        _ => None,
     }
+}
+
+/// The body as UTF-8 XML whose declaration (if any) says UTF-8, so the XML reader never
+/// switches decoders itself (which panicked on some declarations): decoded by its byte-order
+/// mark, by how UTF-16 without one begins, by its declaration, and only when it is not valid
+/// UTF-8, by the header's charset (a UTF-8 feed served as ISO-8859-1 stays UTF-8).
+pub(crate) fn utf8_xml<'a>(body: &'a [u8], content_type: Option<&str>) -> Cow<'a, [u8]> {
+    let declared = declared_encoding(body).map(|(encoding, _)| encoding);
+    let encoding = Encoding::for_bom(body)
+        .map(|(encoding, _)| encoding)
+        .or_else(|| bomless_utf16(body))
+        .or(declared.filter(|e| *e != encoding_rs::UTF_16BE && *e != encoding_rs::UTF_16LE))
+        .or_else(|| header_charset(content_type).filter(|_| std::str::from_utf8(body).is_err()))
+        .unwrap_or(encoding_rs::UTF_8);
+    if encoding == encoding_rs::UTF_8 && declared.is_none_or(|e| e == encoding_rs::UTF_8) {
+        // A UTF-8 byte-order mark is left for the reader, which knows it.
+        return Cow::Borrowed(body);
+    }
+    let (text, _, _) = encoding.decode(body);
+    Cow::Owned(with_utf8_declaration(&text).into_bytes())
 }
 
 /// Where the root element's start tag sits in `body`: (its start, the end of its name,
@@ -142,15 +149,36 @@ pub(crate) fn atom_03_as_1_0(body: &[u8]) -> Option<Vec<u8>> {
 
 /// Every `&` that does not start an entity or character reference escaped as `&amp;`
 /// (`AT&T`, `Q&A`, a query string with `&` in a link): the commonest way a feed breaks.
+/// CDATA sections and comments are copied as they are: a `&` there is text, not markup.
 pub(crate) fn escape_bare_ampersands(body: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(body.len() + 64);
-    for (i, &b) in body.iter().enumerate() {
-        out.push(b);
-        if b == b'&' && !starts_reference(&body[i + 1..]) {
+    let mut i = 0;
+    while i < body.len() {
+        let rest = &body[i..];
+        let literal_end = if rest.starts_with(b"<![CDATA[") {
+            find(rest, b"]]>").map(|end| end + 3)
+        } else if rest.starts_with(b"<!--") {
+            find(rest, b"-->").map(|end| end + 3)
+        } else {
+            None
+        };
+        if let Some(end) = literal_end {
+            out.extend_from_slice(&rest[..end]);
+            i += end;
+            continue;
+        }
+        out.push(body[i]);
+        if body[i] == b'&' && !starts_reference(&body[i + 1..]) {
             out.extend_from_slice(b"amp;");
         }
+        i += 1;
     }
     out
+}
+
+/// Where `needle` first occurs in `haystack`.
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
 }
 
 /// Whether `rest` (what follows a `&`) is a reference: `#123;`, `#x1F;` or `name;`.
@@ -228,10 +256,11 @@ mod tests {
 
     #[test]
     fn only_bare_ampersands_are_escaped() {
-        let body = b"<t>AT&T &amp; Q&A &#1234; &#x1F; &lt; a=1&b=2 &</t>";
+        let body =
+            b"<t>AT&T &amp; Q&A &#1234; &#x1F; &lt; a=1&b=2 &</t><![CDATA[x?a=1&b=2]]><!-- a&b -->";
         assert_eq!(
             String::from_utf8(escape_bare_ampersands(body)).unwrap(),
-            "<t>AT&amp;T &amp; Q&amp;A &#1234; &#x1F; &lt; a=1&amp;b=2 &amp;</t>"
+            "<t>AT&amp;T &amp; Q&amp;A &#1234; &#x1F; &lt; a=1&amp;b=2 &amp;</t><![CDATA[x?a=1&b=2]]><!-- a&b -->"
         );
     }
 }

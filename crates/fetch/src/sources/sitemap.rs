@@ -241,9 +241,14 @@ pub(super) async fn poll(
             Ok(None) => continue,
             Err(e) if is_root => return Err(e),
             Err(e) => {
+                // A child gone for good (404) does not hold the validators back.
+                let may_pass = match &e {
+                    SourceError::Fetch { error, .. } => error.is_transient(),
+                    _ => true,
+                };
                 ctx.stats.update(&name, |c| {
                     c.failed += 1;
-                    c.may_pass += 1;
+                    c.may_pass += u64::from(may_pass);
                 });
                 tracing::warn!(error = %e, "child sitemap failed");
                 last_error = Some(e);
