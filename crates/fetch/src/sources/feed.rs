@@ -291,6 +291,12 @@ mod tests {
         // Each of these panicked inside the XML reader's own decoder switch.
         let item = "<item><title>Курилы</title><link>https://news.example.org/k</link></item>";
         let cases: Vec<Vec<u8>> = vec![
+            // A UTF-8 byte-order mark before a label no encoding has (found by fuzzing).
+            [
+                b"\xEF\xBB\xBF".as_slice(),
+                format!("<?xml version=\"1.0\" encoding=\"wi\u{f1}ndows-1251\"?><rss version=\"2.0\"><channel><title>c</title>{item}</channel></rss>").as_bytes(),
+            ]
+            .concat(),
             // A UTF-8 byte-order mark before a windows-1251 declaration.
             [
                 b"\xEF\xBB\xBF".as_slice(),

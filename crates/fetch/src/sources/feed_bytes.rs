@@ -22,9 +22,15 @@ fn header_charset(content_type: Option<&str>) -> Option<&'static Encoding> {
     Encoding::for_label(value.as_bytes())
 }
 
-/// The `encoding` of an ASCII-compatible XML declaration at the start of `body`, and where
-/// the declaration ends.
-fn declared_encoding(body: &[u8]) -> Option<(&'static Encoding, usize)> {
+/// The encoding an ASCII-compatible XML declaration at the start of `body` names, when it
+/// names one that exists.
+fn declared_encoding(body: &[u8]) -> Option<&'static Encoding> {
+    Encoding::for_label(declared_label(body)?.trim().as_bytes())
+}
+
+/// The `encoding` label of an XML declaration at the start of `body` (after a UTF-8
+/// byte-order mark), as written.
+fn declared_label(body: &[u8]) -> Option<String> {
     let bom = if body.starts_with(b"\xEF\xBB\xBF") {
         3
     } else {
@@ -43,8 +49,7 @@ fn declared_encoding(body: &[u8]) -> Option<(&'static Encoding, usize)> {
         .strip_prefix('=')?
         .trim_start();
     let quote = value.chars().next().filter(|q| *q == '"' || *q == '\'')?;
-    let label = value[1..].split(quote).next()?;
-    Some((Encoding::for_label(label.as_bytes())?, start + end + 1))
+    Some(value[1..].split(quote).next()?.to_string())
 }
 
 /// The XML declaration replaced by one that says UTF-8 (or none added when there was none).
@@ -73,14 +78,18 @@ fn bomless_utf16(body: &[u8]) -> Option<&'static Encoding> {
 /// mark, by how UTF-16 without one begins, by its declaration, and only when it is not valid
 /// UTF-8, by the header's charset (a UTF-8 feed served as ISO-8859-1 stays UTF-8).
 pub(crate) fn utf8_xml<'a>(body: &'a [u8], content_type: Option<&str>) -> Cow<'a, [u8]> {
-    let declared = declared_encoding(body).map(|(encoding, _)| encoding);
+    let declared = declared_encoding(body);
     let encoding = Encoding::for_bom(body)
         .map(|(encoding, _)| encoding)
         .or_else(|| bomless_utf16(body))
         .or(declared.filter(|e| *e != encoding_rs::UTF_16BE && *e != encoding_rs::UTF_16LE))
         .or_else(|| header_charset(content_type).filter(|_| std::str::from_utf8(body).is_err()))
         .unwrap_or(encoding_rs::UTF_8);
-    if encoding == encoding_rs::UTF_8 && declared.is_none_or(|e| e == encoding_rs::UTF_8) {
+    // Any declared label but UTF-8's, known or not, would have the reader switch decoders.
+    let declares_utf8 = declared_label(body).is_none_or(|label| {
+        Encoding::for_label(label.trim().as_bytes()) == Some(encoding_rs::UTF_8)
+    });
+    if encoding == encoding_rs::UTF_8 && declares_utf8 {
         // A UTF-8 byte-order mark is left for the reader, which knows it.
         return Cow::Borrowed(body);
     }
