@@ -315,6 +315,10 @@ mod tests {
             let items = parse_feed(&body, None, BASE).unwrap();
             assert_eq!(items[0].title.as_deref(), Some("Курилы"));
         }
+        // The fuzzer's own input: a byte in the label that is no UTF-8 at all.
+        let found =
+            include_bytes!("../../../../fuzz/seeds/feed/utf8-bom-unknown-encoding-label.xml");
+        let _ = parse_feed(found, None, BASE);
         // A UTF-8 feed served as ISO-8859-1 stays UTF-8.
         let rss = format!("<rss version=\"2.0\"><channel><title>c</title>{item}</channel></rss>");
         let items = parse_feed(rss.as_bytes(), Some("text/xml; charset=ISO-8859-1"), BASE).unwrap();

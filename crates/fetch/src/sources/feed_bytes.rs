@@ -42,7 +42,8 @@ fn declared_label(body: &[u8]) -> Option<String> {
         return None;
     }
     let end = rest.iter().take(512).position(|&b| b == b'>')?;
-    let declaration = std::str::from_utf8(&rest[..end]).ok()?;
+    // Read lossily: a declaration with a byte that is no UTF-8 still names (an unknown) label.
+    let declaration = String::from_utf8_lossy(&rest[..end]);
     let at = declaration.find("encoding")?;
     let value = declaration[at + "encoding".len()..]
         .trim_start()
