@@ -319,6 +319,10 @@ mod tests {
         let found =
             include_bytes!("../../../../fuzz/seeds/feed/utf8-bom-unknown-encoding-label.xml");
         let _ = parse_feed(found, None, BASE);
+        let found = include_bytes!(
+            "../../../../fuzz/seeds/feed/unknown-label-over-bytes-that-are-no-utf8.xml"
+        );
+        let _ = parse_feed(found, None, BASE);
         // A UTF-8 feed served as ISO-8859-1 stays UTF-8.
         let rss = format!("<rss version=\"2.0\"><channel><title>c</title>{item}</channel></rss>");
         let items = parse_feed(rss.as_bytes(), Some("text/xml; charset=ISO-8859-1"), BASE).unwrap();

@@ -79,6 +79,41 @@ fn bomless_utf16(body: &[u8]) -> Option<&'static Encoding> {
 /// mark, by how UTF-16 without one begins, by its declaration, and only when it is not valid
 /// UTF-8, by the header's charset (a UTF-8 feed served as ISO-8859-1 stays UTF-8).
 pub(crate) fn utf8_xml<'a>(body: &'a [u8], content_type: Option<&str>) -> Cow<'a, [u8]> {
+    let xml = utf8_with_declaration(body, content_type);
+    match without_later_declarations(&xml) {
+        Some(renamed) => Cow::Owned(renamed),
+        None => xml,
+    }
+}
+
+/// An XML declaration past the start (a second document pasted in) renamed to a processing
+/// instruction the reader ignores: the reader would act on its `encoding` (and panicked).
+fn without_later_declarations(xml: &[u8]) -> Option<Vec<u8>> {
+    let later = xml
+        .windows(6)
+        .skip(1)
+        .any(|w| w.starts_with(b"<?xml") && w[5].is_ascii_whitespace());
+    if !later {
+        return None;
+    }
+    let mut out = Vec::with_capacity(xml.len() + 16);
+    let mut i = 0;
+    while i < xml.len() {
+        if i > 0
+            && xml[i..].starts_with(b"<?xml")
+            && xml.get(i + 5).is_some_and(u8::is_ascii_whitespace)
+        {
+            out.extend_from_slice(b"<?xml-ignored");
+            i += 5;
+        } else {
+            out.push(xml[i]);
+            i += 1;
+        }
+    }
+    Some(out)
+}
+
+fn utf8_with_declaration<'a>(body: &'a [u8], content_type: Option<&str>) -> Cow<'a, [u8]> {
     let declared = declared_encoding(body);
     let encoding = Encoding::for_bom(body)
         .map(|(encoding, _)| encoding)
