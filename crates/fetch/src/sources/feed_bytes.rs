@@ -41,7 +41,8 @@ fn declared_label(body: &[u8]) -> Option<String> {
     if !rest.starts_with(b"<?xml") {
         return None;
     }
-    let end = rest.iter().take(512).position(|&b| b == b'>')?;
+    // It ends where the XML reader ends it: at the first `?>`, not at a `>` inside it.
+    let end = find(rest, b"?>")?;
     // Read lossily: a declaration with a byte that is no UTF-8 still names (an unknown) label.
     let declaration = String::from_utf8_lossy(&rest[..end]);
     let at = declaration.find("encoding")?;
@@ -51,6 +52,14 @@ fn declared_label(body: &[u8]) -> Option<String> {
         .trim_start();
     let quote = value.chars().next().filter(|q| *q == '"' || *q == '\'')?;
     Some(value[1..].split(quote).next()?.to_string())
+}
+
+/// Whether `body` opens (after a UTF-8 byte-order mark and whitespace) with `<?xml`.
+fn starts_with_declaration(body: &[u8]) -> bool {
+    let body = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body);
+    body.iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .is_some_and(|start| body[start..].starts_with(b"<?xml"))
 }
 
 /// The XML declaration replaced by one that says UTF-8 (or none added when there was none).
@@ -92,7 +101,7 @@ fn without_later_declarations(xml: &[u8]) -> Option<Vec<u8>> {
     let later = xml
         .windows(6)
         .skip(1)
-        .any(|w| w.starts_with(b"<?xml") && w[5].is_ascii_whitespace());
+        .any(|w| w.starts_with(b"<?xml") && declaration_follows(w[5]));
     if !later {
         return None;
     }
@@ -101,7 +110,7 @@ fn without_later_declarations(xml: &[u8]) -> Option<Vec<u8>> {
     while i < xml.len() {
         if i > 0
             && xml[i..].starts_with(b"<?xml")
-            && xml.get(i + 5).is_some_and(u8::is_ascii_whitespace)
+            && xml.get(i + 5).is_some_and(|b| declaration_follows(*b))
         {
             out.extend_from_slice(b"<?xml-ignored");
             i += 5;
@@ -113,6 +122,12 @@ fn without_later_declarations(xml: &[u8]) -> Option<Vec<u8>> {
     Some(out)
 }
 
+/// Whether `<?xml` followed by `next` is a declaration to the reader: `xml` then whitespace,
+/// or `<?xml?>`.
+fn declaration_follows(next: u8) -> bool {
+    next.is_ascii_whitespace() || next == b'?'
+}
+
 fn utf8_with_declaration<'a>(body: &'a [u8], content_type: Option<&str>) -> Cow<'a, [u8]> {
     let declared = declared_encoding(body);
     let encoding = Encoding::for_bom(body)
@@ -121,11 +136,10 @@ fn utf8_with_declaration<'a>(body: &'a [u8], content_type: Option<&str>) -> Cow<
         .or(declared.filter(|e| *e != encoding_rs::UTF_16BE && *e != encoding_rs::UTF_16LE))
         .or_else(|| header_charset(content_type).filter(|_| std::str::from_utf8(body).is_err()))
         .unwrap_or(encoding_rs::UTF_8);
-    // Any declared label but UTF-8's, known or not, would have the reader switch decoders.
-    let declares_utf8 = declared_label(body).is_none_or(|label| {
-        Encoding::for_label(label.trim().as_bytes()) == Some(encoding_rs::UTF_8)
-    });
-    if encoding == encoding_rs::UTF_8 && declares_utf8 {
+    // Any declaration is rewritten, not only one whose label we read as not UTF-8's: a
+    // declaration the reader reads differently from us (one found by fuzzing had a `>` before
+    // its `encoding="UTF-16"`) would have it switch decoders, and panic.
+    if encoding == encoding_rs::UTF_8 && !starts_with_declaration(body) {
         // A UTF-8 byte-order mark is left for the reader, which knows it.
         return Cow::Borrowed(body);
     }
