@@ -19,5 +19,9 @@ COPY config ./config
 RUN mkdir -p /app/data && chown nichiro /app/data
 USER nichiro
 VOLUME ["/app/data"]
+# Health, metrics and the API; `nichiro health` asks /readyz (no HTTP client in the image).
+EXPOSE 8080
+HEALTHCHECK --interval=30s --timeout=15s --start-period=120s --retries=3 \
+    CMD ["nichiro", "health", "127.0.0.1:8080"]
 ENTRYPOINT ["nichiro"]
-CMD ["run", "--config", "/app/config/default.toml"]
+CMD ["run", "--config", "/app/config/default.toml", "--listen", "0.0.0.0:8080"]

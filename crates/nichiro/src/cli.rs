@@ -67,10 +67,11 @@ pub enum Command {
     },
     /// Run as a daemon: poll each source on its own interval until stopped (Ctrl-C, SIGTERM).
     Run {
-        /// Serve the live counters in Prometheus' text format at http://ADDR/metrics
-        /// (for example 127.0.0.1:9898).
-        #[arg(long, value_name = "ADDR")]
-        metrics: Option<std::net::SocketAddr>,
+        /// Serve health (/healthz, /readyz), metrics (/metrics) and the JSON API (/api/...)
+        /// at ADDR, overriding `[server] listen` (default 127.0.0.1:8080; port 0 picks a free
+        /// port, which the log names). `--metrics ADDR` is the older name of this option.
+        #[arg(long, visible_alias = "metrics", value_name = "ADDR")]
+        listen: Option<std::net::SocketAddr>,
     },
     /// Clean HTML or text files and print one JSON object per input (id, path, url, title,
     /// authors, published, language, text, …).
@@ -169,6 +170,16 @@ pub enum Command {
     /// Show each source of the config and how it fares: when it was last polled, when the
     /// daemon means to poll it next, and its failed polls in a row with the last error.
     Sources,
+    /// Ask a running daemon whether it is ready (GET http://ADDR/readyz) and print its answer:
+    /// exit 0 when it is, 1 when it is not or cannot be reached. For container health checks.
+    Health {
+        /// The daemon's `[server] listen` address.
+        #[arg(default_value = "127.0.0.1:8080", value_name = "ADDR")]
+        addr: std::net::SocketAddr,
+        /// Ask only whether it is alive (GET /healthz), not whether it is ready.
+        #[arg(long)]
+        alive: bool,
+    },
     /// Print the page a stored article was cleaned from, as fetched (kept only with
     /// `[store] keep_raw_html = true`).
     Raw {

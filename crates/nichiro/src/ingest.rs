@@ -12,14 +12,21 @@ use nichiro_fetch::PollMode;
 use nichiro_pipeline::{Config, Pipeline, Progress, Shutdown};
 use tokio_util::sync::CancellationToken;
 
-/// Runs the pipeline once (`PollMode::Once`) or until stopped (`PollMode::Forever`).
+/// Runs the pipeline once (`PollMode::Once`) or until stopped (`PollMode::Forever`, with the
+/// web server of `[server]` unless it is off; `listen` overrides its address and turns it on).
 pub async fn ingest(
     config_path: &Path,
     mode: PollMode,
     since: Option<DateTime<Utc>>,
-    metrics: Option<std::net::SocketAddr>,
+    listen: Option<std::net::SocketAddr>,
 ) -> anyhow::Result<ExitCode> {
     let config = Config::load(config_path)?;
+    let serve_at = match mode {
+        PollMode::Forever if listen.is_some() || config.server.enabled => {
+            Some(listen.unwrap_or(config.server.listen))
+        }
+        _ => None,
+    };
     let grace = Duration::from_secs(config.pipeline.grace_period_secs);
     let sources = config.enabled_sources().count();
     if sources == 0 {
@@ -30,6 +37,16 @@ pub async fn ingest(
     let shutdown = Shutdown::default();
     let signals = Signals::listen().context("cannot listen for signals")?;
     tokio::spawn(watch_signals(signals, shutdown.clone(), grace));
+    // The web server answers from the start: alive at once, ready once the pipeline runs.
+    let done = CancellationToken::new();
+    let live = crate::metrics::DaemonLive::default();
+    if let Some(addr) = serve_at {
+        let bound = start_server(&config, addr, live.clone(), done.clone()).await?;
+        tracing::info!(
+            "serving health, metrics and the API on http://{bound}/ (/healthz, /readyz, \
+             /metrics, /api/articles, /api/sources)"
+        );
+    }
     // Opening the store blocks (a database server's client runs its own runtime).
     let starting = tokio::task::spawn_blocking(move || Pipeline::new(config));
     let pipeline = tokio::select! {
@@ -41,13 +58,7 @@ pub async fn ingest(
             return Ok(ExitCode::SUCCESS);
         }
     };
-    let done = CancellationToken::new();
-    if let Some(addr) = metrics {
-        let bound = crate::metrics::serve(addr, pipeline.progress(), done.clone())
-            .await
-            .with_context(|| format!("cannot serve metrics on {addr}"))?;
-        tracing::info!(%bound, "metrics listening on http://{bound}/metrics");
-    }
+    live.started(pipeline.progress());
     let progress = pipeline.progress();
     let reporter = tokio::spawn(report_progress(pipeline.progress(), mode, done.clone()));
     let summary = pipeline.run(mode, since, shutdown.clone()).await;
@@ -82,6 +93,46 @@ pub async fn ingest(
         return Ok(ExitCode::FAILURE);
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Opens the server's own store handle and serves `[server]` at `addr` until `done`.
+async fn start_server(
+    config: &Config,
+    addr: std::net::SocketAddr,
+    live: crate::metrics::DaemonLive,
+    done: CancellationToken,
+) -> anyhow::Result<std::net::SocketAddr> {
+    let store_config = config.store.clone();
+    let store = tokio::task::spawn_blocking(move || nichiro_store::open(&store_config))
+        .await
+        .context("cannot open the store for the web server")?
+        .context("cannot open the store for the web server")?;
+    let sources = config
+        .sources
+        .iter()
+        .map(|s| nichiro_server::SourceInfo {
+            name: s.name.clone(),
+            kind: serde_json::to_value(s.kind)
+                .ok()
+                .and_then(|k| k.as_str().map(str::to_string))
+                .unwrap_or_default(),
+            enabled: s.enabled,
+        })
+        .collect();
+    let state = nichiro_server::ServerState::new(
+        store,
+        std::sync::Arc::new(live),
+        sources,
+        env!("CARGO_PKG_VERSION"),
+    );
+    nichiro_server::serve(addr, std::sync::Arc::new(state), done)
+        .await
+        .with_context(|| {
+            format!(
+                "cannot listen on {addr} for the web server (set [server] listen to another \
+                 address, or enabled = false)"
+            )
+        })
 }
 
 /// First SIGINT/SIGTERM: stop new fetches and drain, aborting fetches still in flight after

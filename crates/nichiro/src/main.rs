@@ -2,6 +2,7 @@
 
 mod clean_cmd;
 mod cli;
+mod health_cmd;
 mod ingest;
 mod inputs;
 mod logging;
@@ -68,9 +69,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let config = required_config(cli.config.as_deref())?;
             runtime()?.block_on(ingest::ingest(&config, PollMode::Once, since, None))
         }
-        Command::Run { metrics } => {
+        Command::Run { listen } => {
             let config = required_config(cli.config.as_deref())?;
-            runtime()?.block_on(ingest::ingest(&config, PollMode::Forever, None, metrics))
+            runtime()?.block_on(ingest::ingest(&config, PollMode::Forever, None, listen))
         }
         Command::Clean {
             paths,
@@ -126,6 +127,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     errors,
                 },
             )
+        }
+        Command::Health { addr, alive } => {
+            health_cmd::health(addr, if alive { "/healthz" } else { "/readyz" })
         }
         Command::Search {
             query,
@@ -220,6 +224,7 @@ fn article_filter(args: cli::FilterArgs) -> anyhow::Result<ArticleFilter> {
         source: args.source,
         language: args.language,
         relevant_only: args.relevant,
+        ..ArticleFilter::default()
     })
 }
 

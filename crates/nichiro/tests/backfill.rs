@@ -8,22 +8,14 @@ use std::process::Stdio;
 
 use support::*;
 
-/// The daemon's metrics page.
-async fn get_metrics(addr: &str) -> String {
-    let addr = addr.to_string();
-    tokio::task::spawn_blocking(move || {
-        use std::io::{Read, Write};
-        let mut stream = std::net::TcpStream::connect(&addr).unwrap();
-        stream
-            .write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
-            .unwrap();
-        let mut response = String::new();
-        stream.read_to_string(&mut response).unwrap();
-        assert!(response.starts_with("HTTP/1.1 200"), "{response}");
-        response
-    })
-    .await
-    .unwrap()
+/// A page of the daemon's web server, which must answer 200.
+async fn get_ok(addr: &str, path: &str) -> String {
+    let (addr, path) = (addr.to_string(), path.to_string());
+    let response = tokio::task::spawn_blocking(move || http_get(&addr, &path))
+        .await
+        .unwrap();
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    response
 }
 
 /// Waits for an event the test expects, failing (instead of hanging) if it never comes.
@@ -270,14 +262,14 @@ async fn the_daemon_polls_again_and_picks_up_new_items_until_stopped() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    // The log names the metrics address (port 0 picks a free one).
+    // The log names the server's address (port 0 picks a free one).
     let stderr = child.stderr.take().unwrap();
     let (addr_tx, addr_rx) = tokio::sync::oneshot::channel();
     std::thread::spawn(move || {
         let mut addr_tx = Some(addr_tx);
         for line in BufReader::new(stderr).lines().map_while(Result::ok) {
             if let Some(rest) = line.split("http://").nth(1)
-                && let Some(addr) = rest.split("/metrics").next()
+                && let Some(addr) = rest.split('/').next()
                 && let Some(tx) = addr_tx.take()
             {
                 let _ = tx.send(addr.to_string());
@@ -294,7 +286,7 @@ async fn the_daemon_polls_again_and_picks_up_new_items_until_stopped() {
     // The counters reach the metrics endpoint once both pages are stored.
     let metrics = within(async {
         loop {
-            let text = get_metrics(&metrics_addr).await;
+            let text = get_ok(&metrics_addr, "/metrics").await;
             if text.contains("nichiro_articles_new_total 2") {
                 break text;
             }
@@ -318,6 +310,28 @@ async fn the_daemon_polls_again_and_picks_up_new_items_until_stopped() {
         );
     }
     assert!(metrics.contains("\nnichiro_async_tasks "), "{metrics}");
+    assert!(metrics.contains("nichiro_build_info{version="), "{metrics}");
+    // Health, readiness (`nichiro health` asks it as a container would) and the API.
+    get_ok(&metrics_addr, "/healthz").await;
+    assert!(get_ok(&metrics_addr, "/readyz").await.ends_with("ready\n"));
+    let health = nichiro().args(["health", &metrics_addr]).output().unwrap();
+    assert!(health.status.success(), "{health:?}");
+    let body = |response: String| -> serde_json::Value {
+        serde_json::from_str(response.split_once("\r\n\r\n").unwrap().1).unwrap()
+    };
+    let sources = body(get_ok(&metrics_addr, "/api/sources").await);
+    assert_eq!(sources[0]["name"], "site");
+    assert_eq!(sources[0]["status"], "ok", "{sources}");
+    let listed = body(get_ok(&metrics_addr, "/api/articles?limit=1").await);
+    let first = &listed["articles"][0];
+    assert!(
+        listed["next_cursor"].is_i64(),
+        "two stored, one shown: {listed}"
+    );
+    let id = first["id"].as_i64().unwrap();
+    let whole = body(get_ok(&metrics_addr, &format!("/api/articles/{id}")).await);
+    assert_eq!(whole["url"], first["url"]);
+    assert!(whole["text"].as_str().unwrap().len() > 100, "{whole}");
     std::process::Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
@@ -326,6 +340,9 @@ async fn the_daemon_polls_again_and_picks_up_new_items_until_stopped() {
         .await
         .unwrap();
     assert!(output.status.success(), "{:?}", output.status);
+    // Stopped, it answers no more.
+    let health = nichiro().args(["health", &metrics_addr]).output().unwrap();
+    assert_eq!(health.status.code(), Some(1), "{health:?}");
     let stored = stored(dir.path());
     assert_eq!(stored.len(), 2, "{stored:?}");
     assert_eq!(
@@ -380,7 +397,7 @@ async fn sitemap_source_with_since_takes_only_newer_items() {
 /// SIGTERM; returns the whole log. Fails if it exits other than cleanly.
 async fn daemon_until(config: &str, ready: fn(&str) -> bool) -> String {
     let mut child = nichiro()
-        .args(["run", "--config", config])
+        .args(["run", "--config", config, "--listen", "127.0.0.1:0"])
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -448,7 +465,7 @@ async fn a_restarted_daemon_keeps_to_each_sources_schedule_and_sources_shows_it(
             .unwrap_or(0)
     };
     let mut child = nichiro()
-        .args(["run", "--config", config])
+        .args(["run", "--config", config, "--listen", "127.0.0.1:0"])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()

@@ -96,6 +96,36 @@ fn compose_file_is_valid_and_consistent_with_the_repository() {
     assert!(mounts.contains(&"nichiro-data:/app/data"));
     assert!(dockerfile.contains("VOLUME [\"/app/data\"]"));
     assert!(dockerfile.contains("cargo build --release --locked -p nichiro"));
+
+    // The web server listens on every interface in the container, on the port compose
+    // publishes, and both health checks ask it through `nichiro health` at that port.
+    let listen = command[command.iter().position(|a| *a == "--listen").unwrap() + 1];
+    let port = listen.rsplit(':').next().unwrap();
+    assert_eq!(listen, format!("0.0.0.0:{port}"));
+    let published: Vec<&str> = daemon["ports"]
+        .as_vec()
+        .unwrap()
+        .iter()
+        .filter_map(Yaml::as_str)
+        .collect();
+    assert!(
+        published.iter().any(|p| p.ends_with(&format!(":{port}"))),
+        "{published:?} publishes {port}"
+    );
+    let check: Vec<&str> = daemon["healthcheck"]["test"]
+        .as_vec()
+        .unwrap()
+        .iter()
+        .filter_map(Yaml::as_str)
+        .collect();
+    assert_eq!(
+        check,
+        ["CMD", "nichiro", "health", &format!("127.0.0.1:{port}")]
+    );
+    assert!(dockerfile.contains(&format!("EXPOSE {port}")));
+    assert!(dockerfile.contains(&format!(
+        "CMD [\"nichiro\", \"health\", \"127.0.0.1:{port}\"]"
+    )));
 }
 
 #[test]

@@ -161,7 +161,7 @@ async fn three_daemons_one_killed_halfway_store_each_article_once() {
         std::fs::write(&config, text).unwrap();
         let log = std::fs::File::create(dir.path().join("log")).unwrap();
         let child = nichiro()
-            .args(["run", "--config", &config])
+            .args(["run", "--config", &config, "--listen", "127.0.0.1:0"])
             .env("HOSTNAME", format!("daemon{i}"))
             .stdout(log.try_clone().unwrap())
             .stderr(log)
@@ -342,7 +342,7 @@ async fn a_daemon_rides_out_the_loss_of_its_database_connections() {
     let config = postgres_config(dir.path(), &source, 2, &url);
     let log = std::fs::File::create(dir.path().join("log")).unwrap();
     let child = nichiro()
-        .args(["run", "--config", &config])
+        .args(["run", "--config", &config, "--listen", "127.0.0.1:0"])
         .stdout(log.try_clone().unwrap())
         .stderr(log)
         .spawn()
@@ -414,7 +414,7 @@ async fn a_daemon_tags_against_what_another_stored_after_it_started() {
     // Daemon B starts first, with nothing stored; then a backfill stores report 0.
     let log = std::fs::File::create(dir_b.path().join("log")).unwrap();
     let child = nichiro()
-        .args(["run", "--config", &config_b])
+        .args(["run", "--config", &config_b, "--listen", "127.0.0.1:0"])
         .stdout(log.try_clone().unwrap())
         .stderr(log)
         .spawn()
@@ -472,19 +472,6 @@ async fn a_daemon_tags_against_what_another_stored_after_it_started() {
     assert!(related.contains("/articles/report-0"), "{related}");
 }
 
-/// The daemon's `/metrics` page at `addr`, read synchronously ("" while it cannot be reached).
-fn metrics_page(addr: &str) -> String {
-    use std::io::{Read, Write};
-    let Ok(mut stream) = std::net::TcpStream::connect(addr) else {
-        return String::new();
-    };
-    let _ = stream.set_read_timeout(Some(std::time::Duration::from_secs(5)));
-    let _ = stream.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n");
-    let mut text = String::new();
-    let _ = stream.read_to_string(&mut text);
-    text
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_daemon_whose_store_refuses_writes_waits_unready_and_resumes() {
     // A daemon with a read-only store kept running with only WARN lines; then it ended. It
@@ -537,7 +524,7 @@ async fn a_daemon_whose_store_refuses_writes_waits_unready_and_resumes() {
         let mut daemons = daemons;
         let limit = std::time::Duration::from_secs(60);
         wait_until("the daemon to say it is unready", limit, || {
-            metrics_page(&metrics).contains("\nnichiro_store_writable 0")
+            http_get(&metrics, "/metrics").contains("\nnichiro_store_writable 0")
         });
         let log = std::fs::read_to_string(&log_path).unwrap();
         assert_eq!(
@@ -556,7 +543,7 @@ async fn a_daemon_whose_store_refuses_writes_waits_unready_and_resumes() {
             count(&mut client, "SELECT count(*) FROM articles") == 3
         });
         wait_until("the daemon to say it is ready", limit, || {
-            metrics_page(&metrics).contains("\nnichiro_store_writable 1")
+            http_get(&metrics, "/metrics").contains("\nnichiro_store_writable 1")
         });
         daemons
     })

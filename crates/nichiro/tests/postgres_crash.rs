@@ -197,7 +197,7 @@ async fn two_daemons_sigkilled_at_twenty_points_store_each_article_once() {
             .open(log_dir.join(format!("daemon{i}.log")))
             .unwrap();
         nichiro()
-            .args(["run", "--config", &daemon_config])
+            .args(["run", "--config", &daemon_config, "--listen", "127.0.0.1:0"])
             .env("HOSTNAME", format!("daemon{i}"))
             .stdout(log.try_clone().unwrap())
             .stderr(log)

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use nichiro_classify::TagConfig;
 use nichiro_clean::Limits;
 use nichiro_fetch::{FetchConfig, SourceConfig, SourceKind};
+use nichiro_server::ServerConfig;
 use nichiro_store::StoreConfig;
 use serde::{Deserialize, Serialize};
 
@@ -98,6 +99,9 @@ pub struct Config {
     pub tag: TagConfig,
     /// `[store]`.
     pub store: StoreConfig,
+    /// `[server]`: the daemon's web face.
+    #[serde(default)]
+    pub server: ServerConfig,
     /// `[[source]]`s.
     #[serde(default, rename = "source")]
     pub sources: Vec<SourceConfig>,

@@ -245,25 +245,40 @@ pub struct ArticleFilter {
     pub language: Option<String>,
     /// Only relevant articles.
     pub relevant_only: bool,
+    /// Only articles matching these words (all of them, in any of the three languages), as
+    /// [`Store::search`] matches them.
+    pub matching: Option<String>,
+    /// Only articles that come after the one numbered so in newest-first order: the cursor of
+    /// a paged listing ([`Store::list_numbered`]).
+    pub after_number: Option<i64>,
+}
+
+/// What SQL differs in between the backends, for [`ArticleFilter::to_sql`].
+pub(crate) trait Dialect {
+    /// How the `n`th parameter is written.
+    fn placeholder(n: usize) -> String;
+    /// The article's time (published, else fetched) as an ordered SQL value.
+    fn article_time() -> &'static str;
+    /// The article's time compared (`op`) with an RFC 3339 parameter.
+    fn time_is(op: &str, parameter: &str) -> String;
+    /// A condition that the article's search terms match the search-terms parameter.
+    fn matches(parameter: &str) -> String;
+    /// A filter's words as the parameter [`Dialect::matches`] takes, `None` when they hold
+    /// no word to search for.
+    fn search_parameter(words: &str) -> Option<String>;
 }
 
 impl ArticleFilter {
     /// The filter as SQL conditions (each starting with ` AND `) and their values in order,
-    /// for a backend whose `n`th parameter is written `placeholder(n)` (numbered from
-    /// `first`) and whose article time (published, else fetched) is compared with an RFC 3339
-    /// parameter by `time_is(op, parameter)`.
-    pub(crate) fn to_sql(
-        &self,
-        first: usize,
-        placeholder: impl Fn(usize) -> String,
-        time_is: impl Fn(&str, &str) -> String,
-    ) -> (String, Vec<String>) {
+    /// for the backend `D`, its parameters numbered from `first`.
+    pub(crate) fn to_sql<D: Dialect>(&self, first: usize) -> (String, Vec<String>) {
         let mut sql = String::new();
         let mut values = Vec::new();
         let next = |value: String, values: &mut Vec<String>| {
             values.push(value);
-            placeholder(first + values.len() - 1)
+            D::placeholder(first + values.len() - 1)
         };
+        let time_is = D::time_is;
         if let Some(topic) = &self.topic {
             let p = next(topic.clone(), &mut values);
             sql += &format!(" AND id IN (SELECT article_id FROM article_topics WHERE topic = {p})");
@@ -286,6 +301,24 @@ impl ArticleFilter {
         }
         if self.relevant_only {
             sql += " AND relevant";
+        }
+        if let Some(words) = &self.matching {
+            match D::search_parameter(words) {
+                Some(terms) => {
+                    let p = next(terms, &mut values);
+                    sql += &format!(" AND {}", D::matches(&p));
+                }
+                // Words that hold nothing to search for match nothing, as in `search`.
+                None => sql += " AND 1 = 0",
+            }
+        }
+        if let Some(number) = self.after_number {
+            // Row values: (time, number) below the cursor's, in the list's own order; an
+            // unknown number matches nothing.
+            let time = D::article_time();
+            sql += &format!(
+                " AND ({time}, id) < (SELECT {time}, id FROM articles WHERE id = {number})"
+            );
         }
         (sql, values)
     }
@@ -394,7 +427,30 @@ pub trait Store: Send {
         &self,
         filter: &ArticleFilter,
         limit: Option<usize>,
-    ) -> Result<Vec<StoredArticle>, StoreError>;
+    ) -> Result<Vec<StoredArticle>, StoreError> {
+        Ok(self
+            .list_numbered(filter, limit)?
+            .into_iter()
+            .map(|(_, article)| article)
+            .collect())
+    }
+
+    /// As [`Store::list`], with each article's number (its id, for [`Store::article`] and
+    /// for [`ArticleFilter::after_number`], the cursor of the next page).
+    fn list_numbered(
+        &self,
+        filter: &ArticleFilter,
+        limit: Option<usize>,
+    ) -> Result<Vec<(i64, StoredArticle)>, StoreError>;
+
+    /// The article numbered `number`, if there is one.
+    fn article(&self, number: i64) -> Result<Option<StoredArticle>, StoreError> {
+        Ok(self
+            .articles_after(number.saturating_sub(1), 1)?
+            .into_iter()
+            .find(|(n, _)| *n == number)
+            .map(|(_, article)| article))
+    }
 
     /// Replaces the verdicts of stored articles, by canonical URL (`nichiro retag`), in one
     /// transaction: the verdict columns and the topic index, nothing else. Returns how many

@@ -15,7 +15,9 @@ use crate::row::{
     ARTICLE_COLUMN_COUNT, ARTICLE_COLUMNS, ArticleRow, TAG_COLUMNS, TagColumns, article_values,
     tag_values,
 };
-use crate::{ArticleFilter, Claim, InsertOutcome, Store, StoreError, StoredArticle, search_terms};
+use crate::{
+    ArticleFilter, Claim, Dialect, InsertOutcome, Store, StoreError, StoredArticle, search_terms,
+};
 
 /// Each entry migrates from version `index` to `index + 1`.
 const MIGRATIONS: &[&str] = &[
@@ -276,8 +278,27 @@ fn read_row(row: &postgres::Row) -> Result<StoredArticle, StoreError> {
 
 /// An article's time (published, else fetched; a stored column) compared with an RFC 3339
 /// parameter.
-fn postgres_time_is(op: &str, parameter: &str) -> String {
-    format!("happened_at {op} {parameter}::text::timestamptz")
+impl Dialect for PostgresStore {
+    fn placeholder(n: usize) -> String {
+        format!("${n}")
+    }
+
+    fn article_time() -> &'static str {
+        "happened_at"
+    }
+
+    fn time_is(op: &str, parameter: &str) -> String {
+        format!("happened_at {op} {parameter}::text::timestamptz")
+    }
+
+    fn matches(parameter: &str) -> String {
+        format!("search @@ plainto_tsquery('simple', {parameter}::text)")
+    }
+
+    fn search_parameter(words: &str) -> Option<String> {
+        let terms = search_terms(None, words);
+        (!terms.trim().is_empty()).then_some(terms)
+    }
 }
 
 fn query_error(e: postgres::Error) -> StoreError {
@@ -674,12 +695,11 @@ impl Store for PostgresStore {
         filter: &ArticleFilter,
         limit: usize,
     ) -> Result<Vec<StoredArticle>, StoreError> {
-        let terms = search_terms(None, query);
-        if terms.trim().is_empty() {
+        let Some(terms) = PostgresStore::search_parameter(query) else {
             return Ok(Vec::new());
-        }
+        };
         let limit = limit as i64;
-        let (conditions, values) = filter.to_sql(3, |n| format!("${n}"), postgres_time_is);
+        let (conditions, values) = filter.to_sql::<PostgresStore>(3);
         let mut args: Vec<&(dyn postgres::types::ToSql + Sync)> = vec![&terms, &limit];
         args.extend(
             values
@@ -700,14 +720,14 @@ impl Store for PostgresStore {
             .collect()
     }
 
-    fn list(
+    fn list_numbered(
         &self,
         filter: &ArticleFilter,
         limit: Option<usize>,
-    ) -> Result<Vec<StoredArticle>, StoreError> {
-        let (conditions, values) = filter.to_sql(1, |n| format!("${n}"), postgres_time_is);
+    ) -> Result<Vec<(i64, StoredArticle)>, StoreError> {
+        let (conditions, values) = filter.to_sql::<PostgresStore>(1);
         let mut sql = format!(
-            "SELECT {ARTICLE_COLUMNS} FROM articles WHERE TRUE{conditions} \
+            "SELECT {ARTICLE_COLUMNS}, id FROM articles WHERE TRUE{conditions} \
              ORDER BY happened_at DESC, id DESC"
         );
         if let Some(limit) = limit {
@@ -721,7 +741,7 @@ impl Store for PostgresStore {
             .query(&sql, &args)
             .map_err(query_error)?
             .iter()
-            .map(read_row)
+            .map(|row| Ok((row.get(ARTICLE_COLUMN_COUNT), read_row(row)?)))
             .collect()
     }
 
@@ -730,7 +750,7 @@ impl Store for PostgresStore {
         filter: &ArticleFilter,
         f: &mut dyn FnMut(StoredArticle),
     ) -> Result<(), StoreError> {
-        let (conditions, values) = filter.to_sql(1, |n| format!("${n}"), postgres_time_is);
+        let (conditions, values) = filter.to_sql::<PostgresStore>(1);
         let args: Vec<&(dyn postgres::types::ToSql + Sync)> = values
             .iter()
             .map(|v| v as &(dyn postgres::types::ToSql + Sync))

@@ -13,7 +13,8 @@ use crate::row::{
     tag_values,
 };
 use crate::{
-    ArticleFilter, Claim, InsertOutcome, Store, StoreError, StoredArticle, schema, search_terms,
+    ArticleFilter, Claim, Dialect, InsertOutcome, Store, StoreError, StoredArticle, schema,
+    search_terms,
 };
 
 /// The SQLite store.
@@ -427,21 +428,17 @@ impl Store for SqliteStore {
         filter: &ArticleFilter,
         limit: usize,
     ) -> Result<Vec<StoredArticle>, StoreError> {
-        let terms: Vec<String> = search_terms(None, query)
-            .split_whitespace()
-            .map(|t| format!("\"{}\"", t.replace('"', "\"\"")))
-            .collect();
-        if terms.is_empty() {
+        let Some(terms) = SqliteStore::search_parameter(query) else {
             return Ok(Vec::new());
-        }
-        let (conditions, values) = filter.to_sql(3, |n| format!("?{n}"), sqlite_time_is);
+        };
+        let (conditions, values) = filter.to_sql::<SqliteStore>(3);
         let sql = format!(
             "SELECT {ARTICLE_COLUMNS} FROM articles_fts JOIN articles ON articles.id = articles_fts.rowid
              WHERE articles_fts MATCH ?1{conditions} ORDER BY bm25(articles_fts) LIMIT ?2"
         );
         let mut stmt = self.conn.prepare(&sql)?;
         let mut args: Vec<&dyn rusqlite::ToSql> = Vec::new();
-        let (terms, limit) = (terms.join(" "), limit as i64);
+        let limit = limit as i64;
         args.push(&terms);
         args.push(&limit);
         args.extend(values.iter().map(|v| v as &dyn rusqlite::ToSql));
@@ -450,22 +447,27 @@ impl Store for SqliteStore {
     }
 
     /// Stored articles, newest first, filtered.
-    fn list(
+    fn list_numbered(
         &self,
         filter: &ArticleFilter,
         limit: Option<usize>,
-    ) -> Result<Vec<StoredArticle>, StoreError> {
-        let (conditions, values) = filter.to_sql(1, |n| format!("?{n}"), sqlite_time_is);
+    ) -> Result<Vec<(i64, StoredArticle)>, StoreError> {
+        let (conditions, values) = filter.to_sql::<SqliteStore>(1);
         let mut sql = format!(
-            "SELECT {ARTICLE_COLUMNS} FROM articles WHERE 1 = 1{conditions} \
-             ORDER BY julianday(COALESCE(published, fetched_at)) DESC, id DESC"
+            "SELECT {ARTICLE_COLUMNS}, id FROM articles WHERE 1 = 1{conditions} \
+             ORDER BY {} DESC, id DESC",
+            SqliteStore::article_time()
         );
         if let Some(limit) = limit {
             sql += &format!(" LIMIT {limit}");
         }
         let mut stmt = self.conn.prepare(&sql)?;
-        let rows = stmt.query_map(rusqlite::params_from_iter(values.iter()), read_row)?;
-        collect(rows)
+        let rows = stmt.query_map(rusqlite::params_from_iter(values.iter()), numbered_row)?;
+        rows.map(|row| {
+            let (number, article) = row?;
+            Ok((number, article.map_err(StoreError::Corrupt)?))
+        })
+        .collect()
     }
 
     /// Calls `f` with every stored article, oldest first (the tagger loads them this way).
@@ -474,7 +476,7 @@ impl Store for SqliteStore {
         filter: &ArticleFilter,
         f: &mut dyn FnMut(StoredArticle),
     ) -> Result<(), StoreError> {
-        let (conditions, values) = filter.to_sql(1, |n| format!("?{n}"), sqlite_time_is);
+        let (conditions, values) = filter.to_sql::<SqliteStore>(1);
         let mut stmt = self.conn.prepare(&format!(
             "SELECT {ARTICLE_COLUMNS} FROM articles WHERE 1 = 1{conditions} ORDER BY id"
         ))?;
@@ -501,9 +503,7 @@ impl Store for SqliteStore {
         let mut stmt = self.conn.prepare_cached(&format!(
             "SELECT {ARTICLE_COLUMNS}, id FROM articles WHERE id > ?1 ORDER BY id LIMIT ?2"
         ))?;
-        let rows = stmt.query_map(params![after, limit as i64], |row| {
-            Ok((row.get::<_, i64>(ARTICLE_COLUMN_COUNT)?, read_row(row)?))
-        })?;
+        let rows = stmt.query_map(params![after, limit as i64], numbered_row)?;
         rows.map(|row| {
             let (number, article) = row?;
             Ok((number, article.map_err(StoreError::Corrupt)?))
@@ -562,8 +562,36 @@ impl Store for SqliteStore {
 
 /// An article's time (published, else fetched) compared with an RFC 3339 parameter: stored
 /// times carry their own offsets, so they are compared as instants.
-fn sqlite_time_is(op: &str, parameter: &str) -> String {
-    format!("julianday(COALESCE(published, fetched_at)) {op} julianday({parameter})")
+impl crate::Dialect for SqliteStore {
+    fn placeholder(n: usize) -> String {
+        format!("?{n}")
+    }
+
+    fn article_time() -> &'static str {
+        "julianday(COALESCE(published, fetched_at))"
+    }
+
+    fn time_is(op: &str, parameter: &str) -> String {
+        format!("{} {op} julianday({parameter})", Self::article_time())
+    }
+
+    fn matches(parameter: &str) -> String {
+        format!("id IN (SELECT rowid FROM articles_fts WHERE articles_fts MATCH {parameter})")
+    }
+
+    /// Each search term quoted (an FTS5 phrase of one token), all of them required.
+    fn search_parameter(words: &str) -> Option<String> {
+        let terms: Vec<String> = search_terms(None, words)
+            .split_whitespace()
+            .map(|t| format!("\"{}\"", t.replace('"', "\"\"")))
+            .collect();
+        (!terms.is_empty()).then(|| terms.join(" "))
+    }
+}
+
+/// An article row followed by its number.
+fn numbered_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<(i64, RowResult)> {
+    Ok((row.get::<_, i64>(ARTICLE_COLUMN_COUNT)?, read_row(row)?))
 }
 
 type RowResult = Result<StoredArticle, String>;

@@ -52,6 +52,13 @@ macro_rules! store_suite {
             }
 
             #[test]
+            fn a_list_is_paged_by_its_cursor_and_filtered_by_words() {
+                if let Some(mut store) = $make {
+                    super::a_list_is_paged_by_its_cursor_and_filtered_by_words(store.as_mut());
+                }
+            }
+
+            #[test]
             fn articles_round_trip_and_list_filters() {
                 if let Some(mut store) = $make {
                     super::articles_round_trip_and_list_filters(store.as_mut());
@@ -631,6 +638,102 @@ fn a_source_poll_is_recorded_beside_its_validators(store: &mut dyn Store) {
         "the validators stay"
     );
     assert_eq!(store.last_poll("rbc").unwrap(), None);
+}
+
+fn a_list_is_paged_by_its_cursor_and_filtered_by_words(store: &mut dyn Store) {
+    // Seven articles, three of them at one time (the tie is broken by number), two without
+    // the words searched for.
+    let batch: Vec<TaggedArticle> = (1..=7)
+        .map(|n| {
+            let text = if n % 3 == 0 {
+                "Переговоры о визах.".to_string()
+            } else {
+                format!("Курильские острова, статья {n}.")
+            };
+            let mut a = tagged(&format!("https://ex.org/p{n}"), "T", &text, &[]);
+            let day = [1, 5, 5, 5, 2, 9, 3][n - 1];
+            a.article.published =
+                DateTime::parse_from_rfc3339(&format!("2019-05-0{day}T10:00:00+09:00")).ok();
+            a
+        })
+        .collect();
+    store.insert_batch(&batch).unwrap();
+    let whole = store
+        .list_numbered(&ArticleFilter::default(), None)
+        .unwrap();
+    assert_eq!(whole.len(), 7);
+    let mut paged = Vec::new();
+    let mut filter = ArticleFilter::default();
+    loop {
+        let page = store.list_numbered(&filter, Some(2)).unwrap();
+        let Some((last, _)) = page.last() else { break };
+        filter.after_number = Some(*last);
+        paged.extend(page);
+    }
+    let numbers = |list: &[(i64, StoredArticle)]| list.iter().map(|(n, _)| *n).collect::<Vec<_>>();
+    assert_eq!(
+        numbers(&paged),
+        numbers(&whole),
+        "pages of 2 make the whole list"
+    );
+    let urls: Vec<&str> = whole.iter().map(|(_, a)| a.url.as_str()).collect();
+    assert_eq!(
+        urls,
+        [
+            "https://ex.org/p6",
+            "https://ex.org/p4",
+            "https://ex.org/p3",
+            "https://ex.org/p2",
+            "https://ex.org/p7",
+            "https://ex.org/p5",
+            "https://ex.org/p1"
+        ],
+        "newest first, the later stored first among equals"
+    );
+    // An article by its number; an unknown number is none.
+    let (number, article) = &whole[3];
+    assert_eq!(store.article(*number).unwrap().as_ref(), Some(article));
+    assert_eq!(store.article(i64::MAX).unwrap(), None);
+    let cursor_past_the_end = ArticleFilter {
+        after_number: Some(i64::MAX),
+        ..ArticleFilter::default()
+    };
+    assert!(
+        store
+            .list_numbered(&cursor_past_the_end, None)
+            .unwrap()
+            .is_empty()
+    );
+    // Words, inflected, with the cursor too.
+    let islands = ArticleFilter {
+        matching: Some("курильских островах".into()),
+        ..ArticleFilter::default()
+    };
+    let found = store.list_numbered(&islands, None).unwrap();
+    let urls: Vec<&str> = found.iter().map(|(_, a)| a.url.as_str()).collect();
+    assert_eq!(
+        urls,
+        [
+            "https://ex.org/p4",
+            "https://ex.org/p2",
+            "https://ex.org/p7",
+            "https://ex.org/p5",
+            "https://ex.org/p1"
+        ]
+    );
+    let after_two = ArticleFilter {
+        after_number: Some(found[1].0),
+        ..islands.clone()
+    };
+    assert_eq!(
+        numbers(&store.list_numbered(&after_two, None).unwrap()),
+        numbers(&found[2..])
+    );
+    let nothing = ArticleFilter {
+        matching: Some(" ,. ".into()),
+        ..ArticleFilter::default()
+    };
+    assert!(store.list_numbered(&nothing, None).unwrap().is_empty());
 }
 
 fn articles_after_a_number_are_what_was_stored_since(store: &mut dyn Store) {

@@ -443,3 +443,20 @@ pub fn crash_seed() -> u64 {
     eprintln!("kill points from seed {seed} (NICHIRO_CRASH_SEED={seed} replays them)");
     seed
 }
+
+/// A GET of `path` from the daemon's web server at `addr`, read synchronously: the whole
+/// answer, head and body ("" while it cannot be reached).
+pub fn http_get(addr: &str, path: &str) -> String {
+    use std::io::{Read, Write};
+    let Ok(mut stream) = std::net::TcpStream::connect(addr) else {
+        return String::new();
+    };
+    let _ = stream.set_read_timeout(Some(std::time::Duration::from_secs(5)));
+    let _ = write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    );
+    let mut text = String::new();
+    let _ = stream.read_to_string(&mut text);
+    text
+}

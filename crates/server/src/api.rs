@@ -1,0 +1,222 @@
+//! The read-only JSON API: stored articles (filtered, newest first, paged by a cursor), one
+//! article whole, and the configured sources with their last poll.
+
+use std::sync::Arc;
+
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+use axum::routing::get;
+use axum::{Json, Router};
+use chrono::{DateTime, FixedOffset, Utc};
+use nichiro_store::{ArticleFilter, StoredArticle};
+use serde::{Deserialize, Serialize};
+
+use crate::{ApiError, ServerState};
+
+/// Articles in a page when the request does not say.
+const DEFAULT_LIMIT: usize = 20;
+/// Articles in a page at most.
+const MAX_LIMIT: usize = 200;
+
+pub(crate) fn routes() -> axum::Router<Arc<ServerState>> {
+    Router::new()
+        .route("/api/articles", get(articles))
+        .route("/api/articles/{id}", get(article))
+        .route("/api/sources", get(sources))
+}
+
+/// `/api/articles`' query: the filters of `nichiro list`, words, and paging.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ArticlesQuery {
+    topic: Option<String>,
+    language: Option<String>,
+    source: Option<String>,
+    /// `true` for relevant articles only.
+    relevant: Option<bool>,
+    /// YYYY-MM-DD or RFC 3339 (UTC unless it says).
+    since: Option<String>,
+    until: Option<String>,
+    /// Words, all of which an article must contain (any of the three languages).
+    q: Option<String>,
+    limit: Option<usize>,
+    /// `next_cursor` of the page before.
+    cursor: Option<i64>,
+}
+
+/// An article in a list: what a reader scans, without the text.
+#[derive(Debug, Serialize)]
+struct ArticleSummary {
+    id: i64,
+    url: String,
+    title: Option<String>,
+    site_name: Option<String>,
+    source: String,
+    language: Option<String>,
+    published: Option<DateTime<FixedOffset>>,
+    fetched_at: DateTime<Utc>,
+    relevant: bool,
+    relevance: f32,
+    topics: Vec<TopicSummary>,
+    duplicate_of: Option<String>,
+    text_chars: usize,
+}
+
+#[derive(Debug, Serialize)]
+struct TopicSummary {
+    topic: String,
+    score: f32,
+}
+
+impl ArticleSummary {
+    fn new(id: i64, a: StoredArticle) -> Self {
+        ArticleSummary {
+            id,
+            text_chars: a.text.chars().count(),
+            url: a.url,
+            title: a.title,
+            site_name: a.site_name,
+            source: a.source,
+            language: a.language,
+            published: a.published,
+            fetched_at: a.fetched_at,
+            relevant: a.relevant,
+            relevance: a.relevance,
+            topics: a
+                .topics
+                .into_iter()
+                .map(|t| TopicSummary {
+                    topic: t.topic,
+                    score: t.score,
+                })
+                .collect(),
+            duplicate_of: a.duplicate_of.map(|d| d.id),
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+struct ArticlesPage {
+    articles: Vec<ArticleSummary>,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_cursor: Option<i64>,
+}
+
+fn parse_time(name: &str, text: &str) -> Result<DateTime<Utc>, ApiError> {
+    nichiro_model::parse_date(text)
+        .map(|t| t.with_timezone(&Utc))
+        .ok_or_else(|| ApiError::bad_request(format!("{name}: use YYYY-MM-DD or RFC 3339")))
+}
+
+async fn articles(
+    State(state): State<Arc<ServerState>>,
+    query: Result<Query<ArticlesQuery>, QueryRejection>,
+) -> Result<Json<ArticlesPage>, ApiError> {
+    let Query(query) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let limit = query.limit.unwrap_or(DEFAULT_LIMIT);
+    if !(1..=MAX_LIMIT).contains(&limit) {
+        return Err(ApiError::bad_request(format!(
+            "limit: from 1 to {MAX_LIMIT}"
+        )));
+    }
+    let filter = ArticleFilter {
+        topic: query.topic,
+        since: query
+            .since
+            .as_deref()
+            .map(|t| parse_time("since", t))
+            .transpose()?,
+        until: query
+            .until
+            .as_deref()
+            .map(|t| parse_time("until", t))
+            .transpose()?,
+        source: query.source,
+        language: query.language,
+        relevant_only: query.relevant.unwrap_or(false),
+        matching: query.q.filter(|q| !q.trim().is_empty()),
+        after_number: query.cursor,
+    };
+    // One more than a page tells whether another page follows.
+    let mut found = state
+        .read(move |store| store.list_numbered(&filter, Some(limit + 1)))
+        .await?;
+    let more = found.len() > limit;
+    found.truncate(limit);
+    let next_cursor = more.then(|| found.last().map(|(n, _)| *n)).flatten();
+    Ok(Json(ArticlesPage {
+        articles: found
+            .into_iter()
+            .map(|(id, a)| ArticleSummary::new(id, a))
+            .collect(),
+        next_cursor,
+    }))
+}
+
+/// One article whole: its text, metadata, verdicts with their evidence, entities, related
+/// documents and the text it copies.
+#[derive(Debug, Serialize)]
+struct ArticleWhole {
+    id: i64,
+    #[serde(flatten)]
+    article: StoredArticle,
+}
+
+async fn article(
+    State(state): State<Arc<ServerState>>,
+    Path(id): Path<String>,
+) -> Result<Json<ArticleWhole>, ApiError> {
+    let id: i64 = id
+        .parse()
+        .map_err(|_| ApiError::bad_request(format!("{id:?} is no article id (a number)")))?;
+    match state.read(move |store| store.article(id)).await? {
+        Some(article) => Ok(Json(ArticleWhole { id, article })),
+        None => Err(ApiError::not_found(format!("no article {id}"))),
+    }
+}
+
+/// A source with how its last poll went.
+#[derive(Debug, Serialize)]
+struct SourceStatus {
+    #[serde(flatten)]
+    source: crate::SourceInfo,
+    /// `ok`, `failing`, `never polled` or `disabled`.
+    status: &'static str,
+    last_poll: Option<DateTime<Utc>>,
+    next_poll: Option<DateTime<Utc>>,
+    /// Polls in a row that failed.
+    failures: u64,
+    last_error: Option<String>,
+}
+
+async fn sources(
+    State(state): State<Arc<ServerState>>,
+) -> Result<Json<Vec<SourceStatus>>, ApiError> {
+    let configured = state.sources.clone();
+    let statuses = state
+        .read(move |store| {
+            configured
+                .into_iter()
+                .map(|source| {
+                    let poll = store.last_poll(&source.name)?;
+                    let status = match &poll {
+                        _ if !source.enabled => "disabled",
+                        None => "never polled",
+                        Some(p) if p.failures > 0 => "failing",
+                        Some(_) => "ok",
+                    };
+                    Ok(SourceStatus {
+                        status,
+                        last_poll: poll.as_ref().map(|p| p.polled_at),
+                        next_poll: poll.as_ref().and_then(|p| p.next_poll_at),
+                        failures: poll.as_ref().map_or(0, |p| p.failures),
+                        last_error: poll.and_then(|p| p.last_error),
+                        source,
+                    })
+                })
+                .collect()
+        })
+        .await?;
+    Ok(Json(statuses))
+}

@@ -1,0 +1,247 @@
+//! nichiro's web face, served from inside `nichiro run`: `/healthz` (alive), `/readyz`
+//! (ready to work: started, the store reachable and taking writes), `/metrics` (Prometheus
+//! text, rendered by `metrics-exporter-prometheus` from figures recorded through the `metrics`
+//! facade) and a read-only JSON API over the store (`/api/articles`, `/api/articles/{id}`,
+//! `/api/sources`).
+//!
+//! It is not the pipeline: it writes nothing and starts nothing. What the running daemon knows
+//! (its counters, whether it is ready) reaches it through [`Live`]; what is stored, through a
+//! store handle of its own, read on blocking threads.
+
+mod api;
+mod config;
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle, PrometheusRecorder};
+use nichiro_store::{Store, StoreError};
+use tokio_util::sync::CancellationToken;
+
+pub use config::ServerConfig;
+
+/// What the running daemon tells the server.
+pub trait Live: Send + Sync + 'static {
+    /// Why the daemon is not ready now (still starting; the store refuses writes), or `None`
+    /// when it is.
+    fn not_ready(&self) -> Option<String>;
+    /// Records the daemon's live figures through the `metrics` macros (`counter!`,
+    /// `gauge!`); called on every scrape, with the server's recorder in place.
+    fn record_metrics(&self);
+}
+
+/// A configured source, as the API lists it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct SourceInfo {
+    /// Its name in the config.
+    pub name: String,
+    /// Its kind (`feed`, `sitemap`, `dir`, …).
+    pub kind: String,
+    /// Whether it is enabled.
+    pub enabled: bool,
+}
+
+/// Everything the handlers share.
+pub struct ServerState {
+    store: Mutex<Box<dyn Store>>,
+    live: Arc<dyn Live>,
+    sources: Vec<SourceInfo>,
+    version: String,
+    recorder: PrometheusRecorder,
+    metrics: PrometheusHandle,
+}
+
+impl ServerState {
+    /// The state over `store` (a handle of the server's own, not the pipeline's), the daemon's
+    /// `live` figures, the configured `sources` and the program's `version`.
+    pub fn new(
+        store: Box<dyn Store>,
+        live: Arc<dyn Live>,
+        sources: Vec<SourceInfo>,
+        version: &str,
+    ) -> Self {
+        let recorder = PrometheusBuilder::new().build_recorder();
+        let metrics = recorder.handle();
+        ServerState {
+            store: Mutex::new(store),
+            live,
+            sources,
+            version: version.to_string(),
+            recorder,
+            metrics,
+        }
+    }
+
+    /// Runs `read` over the store on a blocking thread (the store's calls block).
+    async fn read<T: Send + 'static>(
+        self: &Arc<Self>,
+        read: impl FnOnce(&dyn Store) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, ApiError> {
+        let state = Arc::clone(self);
+        tokio::task::spawn_blocking(move || {
+            let store = state.store.lock().unwrap_or_else(|p| p.into_inner());
+            read(store.as_ref())
+        })
+        .await
+        .map_err(|e| ApiError::internal(format!("the store read failed: {e}")))?
+        .map_err(|e| ApiError::unavailable(format!("the store cannot be read: {e}")))
+    }
+}
+
+/// An error answered as `{"error": "..."}` with its status.
+#[derive(Debug)]
+pub(crate) struct ApiError {
+    status: StatusCode,
+    message: String,
+}
+
+impl ApiError {
+    pub(crate) fn bad_request(message: impl Into<String>) -> Self {
+        ApiError {
+            status: StatusCode::BAD_REQUEST,
+            message: message.into(),
+        }
+    }
+
+    pub(crate) fn not_found(message: impl Into<String>) -> Self {
+        ApiError {
+            status: StatusCode::NOT_FOUND,
+            message: message.into(),
+        }
+    }
+
+    fn unavailable(message: String) -> Self {
+        ApiError {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            message,
+        }
+    }
+
+    fn internal(message: String) -> Self {
+        ApiError {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            message,
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = serde_json::json!({ "error": self.message });
+        (self.status, axum::Json(body)).into_response()
+    }
+}
+
+/// The routes, over `state`.
+pub fn router(state: Arc<ServerState>) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics_page))
+        .merge(api::routes())
+        .fallback(not_found)
+        .with_state(state)
+}
+
+/// Binds `addr` and serves until `done` fires. Returns the bound address (port 0 picks one).
+pub async fn serve(
+    addr: SocketAddr,
+    state: Arc<ServerState>,
+    done: CancellationToken,
+) -> std::io::Result<SocketAddr> {
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    let bound = listener.local_addr()?;
+    let app = router(state);
+    tokio::spawn(async move {
+        let served = axum::serve(listener, app)
+            .with_graceful_shutdown(async move { done.cancelled().await })
+            .await;
+        if let Err(error) = served {
+            tracing::error!(%error, "the web server stopped");
+        }
+    });
+    Ok(bound)
+}
+
+async fn not_found() -> ApiError {
+    ApiError::not_found(
+        "no such page: try /healthz, /readyz, /metrics, /api/articles, /api/sources",
+    )
+}
+
+/// Alive: the process answers.
+async fn healthz() -> &'static str {
+    "ok\n"
+}
+
+/// How long a readiness check waits for the store.
+const STORE_PING: Duration = Duration::from_secs(5);
+
+/// Ready: started, the store taking writes, and the store answering a read within
+/// [`STORE_PING`]. 503 with the reason otherwise.
+async fn readyz(State(state): State<Arc<ServerState>>) -> Response {
+    if let Some(reason) = state.live.not_ready() {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("not ready: {reason}\n"),
+        )
+            .into_response();
+    }
+    let ping = state.read(|store| store.last_article_number());
+    match tokio::time::timeout(STORE_PING, ping).await {
+        Ok(Ok(_)) => "ready\n".into_response(),
+        Ok(Err(error)) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("not ready: {}\n", error.message),
+        )
+            .into_response(),
+        Err(_) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!(
+                "not ready: the store did not answer within {} s\n",
+                STORE_PING.as_secs()
+            ),
+        )
+            .into_response(),
+    }
+}
+
+/// The Prometheus text: the daemon's live figures, each source's last poll from the store,
+/// and `nichiro_build_info`.
+async fn metrics_page(State(state): State<Arc<ServerState>>) -> Response {
+    let names: Vec<String> = state.sources.iter().map(|s| s.name.clone()).collect();
+    let polls = state
+        .read(move |store| {
+            names
+                .into_iter()
+                .map(|name| Ok((store.last_poll(&name)?, name)))
+                .collect::<Result<Vec<_>, StoreError>>()
+        })
+        .await
+        .unwrap_or_default();
+    metrics::with_local_recorder(&state.recorder, || {
+        metrics::gauge!("nichiro_build_info", "version" => state.version.clone()).set(1.0);
+        state.live.record_metrics();
+        for (poll, source) in polls {
+            let Some(poll) = poll else { continue };
+            metrics::gauge!("nichiro_source_failures_in_a_row", "source" => source.clone())
+                .set(poll.failures as f64);
+            metrics::gauge!("nichiro_source_last_poll_timestamp_seconds", "source" => source)
+                .set(poll.polled_at.timestamp() as f64);
+        }
+    });
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        state.metrics.render(),
+    )
+        .into_response()
+}
+
+#[cfg(test)]
+mod tests;

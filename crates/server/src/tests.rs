@@ -1,0 +1,235 @@
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use axum::body::Body;
+use axum::http::Request;
+use chrono::DateTime;
+use nichiro_model::{Article, SourcePoll, TaggedArticle, Tags, TopicTag};
+use nichiro_store::SqliteStore;
+use tower::ServiceExt;
+
+use super::*;
+
+/// A daemon whose readiness a test sets.
+struct FakeLive {
+    ready: AtomicBool,
+}
+
+impl Live for FakeLive {
+    fn not_ready(&self) -> Option<String> {
+        (!self.ready.load(Ordering::SeqCst)).then(|| "still starting".to_string())
+    }
+
+    fn record_metrics(&self) {
+        metrics::counter!("nichiro_pages_fetched_total").absolute(7);
+        metrics::gauge!("nichiro_queue_depth", "queue" => "pages").set(3.0);
+    }
+}
+
+fn article(n: usize, day: u32, topics: &[&str], text: &str) -> TaggedArticle {
+    let mut a = Article::empty(format!("https://news.example.org/{n}"));
+    a.title = Some(format!("Article {n}"));
+    a.text = text.to_string();
+    a.language = Some("ru".into());
+    a.published = DateTime::parse_from_rfc3339(&format!("2026-11-{day:02}T10:00:00+03:00")).ok();
+    TaggedArticle {
+        article: a,
+        tags: Tags {
+            relevant: !topics.is_empty(),
+            relevance: if topics.is_empty() { 0.05 } else { 0.9 },
+            topics: topics
+                .iter()
+                .map(|t| TopicTag {
+                    topic: t.to_string(),
+                    score: 0.7,
+                    evidence: vec!["Курильские острова".into()],
+                })
+                .collect(),
+            ..Tags::default()
+        },
+        source: "tass".into(),
+        requested_url: format!("https://news.example.org/{n}?utm_source=rss"),
+        fetched_at: chrono::Utc::now(),
+        raw_page: None,
+    }
+}
+
+/// A server over a store of five articles (2 and 4 relevant, about the islands), with
+/// sources `tass` (polled, failing twice) and `nhk` (never polled).
+fn server(ready: bool) -> (Router, Arc<FakeLive>, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = SqliteStore::open(&dir.path().join("s.sqlite")).unwrap();
+    let islands = "Курильские острова и мирный договор.";
+    let batch: Vec<TaggedArticle> = (1..=5)
+        .map(|n| match n {
+            2 | 4 => article(n, n as u32, &["territorial-dispute"], islands),
+            _ => article(n, n as u32, &[], "Биржи выросли."),
+        })
+        .collect();
+    store.insert_batch(&batch).unwrap();
+    store
+        .record_poll(
+            "tass",
+            &SourcePoll {
+                polled_at: chrono::Utc::now(),
+                next_poll_at: None,
+                failures: 2,
+                last_error: Some("HTTP 503".into()),
+            },
+        )
+        .unwrap();
+    let live = Arc::new(FakeLive {
+        ready: AtomicBool::new(ready),
+    });
+    let sources = ["tass", "nhk"]
+        .map(|name| SourceInfo {
+            name: name.into(),
+            kind: "feed".into(),
+            enabled: true,
+        })
+        .to_vec();
+    let state = ServerState::new(Box::new(store), live.clone(), sources, "1.2.3");
+    (router(Arc::new(state)), live, dir)
+}
+
+async fn get(app: &Router, uri: &str) -> (StatusCode, String) {
+    let response = app
+        .clone()
+        .oneshot(Request::get(uri).body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    let status = response.status();
+    let body = axum::body::to_bytes(response.into_body(), 10 << 20)
+        .await
+        .unwrap();
+    (status, String::from_utf8(body.to_vec()).unwrap())
+}
+
+async fn get_json(app: &Router, uri: &str) -> (StatusCode, serde_json::Value) {
+    let (status, body) = get(app, uri).await;
+    (status, serde_json::from_str(&body).unwrap())
+}
+
+#[tokio::test]
+async fn health_is_always_and_readiness_only_once_started() {
+    let (app, live, _dir) = server(false);
+    assert_eq!(get(&app, "/healthz").await.0, StatusCode::OK);
+    let (status, body) = get(&app, "/readyz").await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(body.contains("still starting"), "{body}");
+    live.ready.store(true, Ordering::SeqCst);
+    assert_eq!(
+        get(&app, "/readyz").await,
+        (StatusCode::OK, "ready\n".into())
+    );
+    let (status, body) = get_json(&app, "/nowhere").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(body["error"].as_str().unwrap().contains("/healthz"));
+}
+
+#[tokio::test]
+async fn metrics_come_from_the_daemon_the_store_and_the_build() {
+    let (app, _live, _dir) = server(true);
+    let (status, text) = get(&app, "/metrics").await;
+    assert_eq!(status, StatusCode::OK);
+    for line in [
+        "nichiro_pages_fetched_total 7",
+        "nichiro_queue_depth{queue=\"pages\"} 3",
+        "nichiro_build_info{version=\"1.2.3\"} 1",
+        "nichiro_source_failures_in_a_row{source=\"tass\"} 2",
+        "# TYPE nichiro_pages_fetched_total counter",
+    ] {
+        assert!(text.contains(line), "{line} missing from:\n{text}");
+    }
+    assert!(text.contains("nichiro_source_last_poll_timestamp_seconds{source=\"tass\"} "));
+    assert!(
+        !text.contains("source=\"nhk\""),
+        "never polled: no poll figures\n{text}"
+    );
+}
+
+#[tokio::test]
+async fn articles_are_listed_newest_first_filtered_and_paged() {
+    let (app, _live, _dir) = server(true);
+    let (status, page) = get_json(&app, "/api/articles?limit=2").await;
+    assert_eq!(status, StatusCode::OK);
+    let titles = |page: &serde_json::Value| -> Vec<String> {
+        page["articles"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["title"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(titles(&page), ["Article 5", "Article 4"]);
+    let cursor = page["next_cursor"].as_i64().unwrap();
+    let (_, second) = get_json(&app, &format!("/api/articles?limit=2&cursor={cursor}")).await;
+    assert_eq!(titles(&second), ["Article 3", "Article 2"]);
+    let cursor = second["next_cursor"].as_i64().unwrap();
+    let (_, last) = get_json(&app, &format!("/api/articles?limit=2&cursor={cursor}")).await;
+    assert_eq!(titles(&last), ["Article 1"]);
+    assert!(last.get("next_cursor").is_none(), "{last}");
+    // Filters as `list`, and words.
+    let (_, relevant) = get_json(&app, "/api/articles?relevant=true").await;
+    assert_eq!(titles(&relevant), ["Article 4", "Article 2"]);
+    assert_eq!(
+        relevant["articles"][0]["topics"][0]["topic"],
+        "territorial-dispute"
+    );
+    let (_, topic) = get_json(
+        &app,
+        "/api/articles?topic=territorial-dispute&until=2026-11-03",
+    )
+    .await;
+    assert_eq!(titles(&topic), ["Article 2"]);
+    let q = "/api/articles?q=%D0%BA%D1%83%D1%80%D0%B8%D0%BB%D1%8C%D1%81%D0%BA%D0%B8%D1%85";
+    let (_, words) = get_json(&app, q).await;
+    assert_eq!(titles(&words), ["Article 4", "Article 2"]);
+    let (_, none) = get_json(&app, "/api/articles?language=ja").await;
+    assert_eq!(titles(&none), Vec::<String>::new());
+    // Bad requests say what is wrong.
+    for (uri, says) in [
+        ("/api/articles?since=yesterday", "since"),
+        ("/api/articles?limit=0", "limit"),
+        ("/api/articles?relevant=maybe", "relevant"),
+        ("/api/articles?colour=red", "colour"),
+    ] {
+        let (status, body) = get_json(&app, uri).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{uri}");
+        assert!(
+            body["error"].as_str().unwrap().contains(says),
+            "{uri}: {body}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn one_article_is_given_whole_by_its_id() {
+    let (app, _live, _dir) = server(true);
+    let (_, page) = get_json(&app, "/api/articles?relevant=true&limit=1").await;
+    let id = page["articles"][0]["id"].as_i64().unwrap();
+    let (status, whole) = get_json(&app, &format!("/api/articles/{id}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(whole["id"], id);
+    assert_eq!(whole["url"], "https://news.example.org/4");
+    assert_eq!(whole["text"], "Курильские острова и мирный договор.");
+    assert_eq!(whole["topics"][0]["evidence"][0], "Курильские острова");
+    let (status, _) = get_json(&app, "/api/articles/999999").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, body) = get_json(&app, "/api/articles/abc").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body["error"].as_str().unwrap().contains("abc"));
+}
+
+#[tokio::test]
+async fn sources_show_their_last_poll_and_health() {
+    let (app, _live, _dir) = server(true);
+    let (status, sources) = get_json(&app, "/api/sources").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(sources[0]["name"], "tass");
+    assert_eq!(sources[0]["status"], "failing");
+    assert_eq!(sources[0]["failures"], 2);
+    assert_eq!(sources[0]["last_error"], "HTTP 503");
+    assert_eq!(sources[1]["name"], "nhk");
+    assert_eq!(sources[1]["status"], "never polled");
+    assert!(sources[1]["last_poll"].is_null());
+}
