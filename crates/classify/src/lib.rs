@@ -40,7 +40,8 @@ pub mod model;
 pub mod near_duplicates;
 pub mod similarity;
 pub mod taxonomy;
-pub mod tokenize;
+/// The tokenizer, shared with the store's search (its own crate).
+pub use nichiro_text as tokenize;
 pub mod train;
 
 use chrono::{DateTime, FixedOffset};

@@ -46,6 +46,12 @@ pub async fn run_sources(
             let (_, max_interval) = source.config.poll_bounds();
             let mut queued_before = 0;
             let mut failed_in_a_row = source.last_poll().map_or(0, |p| p.failures);
+            // Since when the polls failing in a row fail (kept across restarts; a record
+            // older than this field dates them from the last poll).
+            let mut failing_since = source
+                .last_poll()
+                .filter(|p| p.failures > 0)
+                .map(|p| p.failing_since.unwrap_or(p.polled_at));
             if mode == PollMode::Forever {
                 let wait = first_wait(&ctx, &source, interval, max_interval);
                 tokio::select! {
@@ -77,9 +83,11 @@ pub async fn run_sources(
                         error: e.to_string(),
                     });
                     failed_in_a_row += 1;
+                    failing_since.get_or_insert_with(chrono::Utc::now);
                     last_error = Some(e.to_string());
                 } else {
                     failed_in_a_row = 0;
+                    failing_since = None;
                 }
                 // Stop when told to, or when nothing downstream listens any more (a later
                 // stage failed): polling on would only fetch into the void.
@@ -100,6 +108,7 @@ pub async fn run_sources(
                             .map(|wait| now + wait),
                         failures: failed_in_a_row,
                         last_error,
+                        failing_since,
                     };
                     record_poll(&ctx, source.name(), poll).await;
                 }

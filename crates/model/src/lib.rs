@@ -295,6 +295,9 @@ pub struct SourcePoll {
     pub failures: u64,
     /// The last failed poll's error, while polls keep failing.
     pub last_error: Option<String>,
+    /// When the polls failing in a row began to fail (none after a poll that worked).
+    #[serde(default)]
+    pub failing_since: Option<DateTime<Utc>>,
 }
 
 /// A fetched page's bytes kept for the archive, gzip-compressed, with their Content-Type.

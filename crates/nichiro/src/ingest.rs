@@ -8,7 +8,7 @@ use std::time::Duration;
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 use indicatif::{ProgressBar, ProgressStyle};
-use nichiro_fetch::PollMode;
+use nichiro_fetch::{PollMode, SourceKind};
 use nichiro_pipeline::{Config, Pipeline, Progress, Shutdown};
 use tokio_util::sync::CancellationToken;
 
@@ -117,9 +117,14 @@ async fn start_server(
                 .and_then(|k| k.as_str().map(str::to_string))
                 .unwrap_or_default(),
             enabled: s.enabled,
+            monitored: matches!(
+                s.kind,
+                SourceKind::Feed | SourceKind::Sitemap | SourceKind::Page
+            ),
         })
         .collect();
     let state = nichiro_server::ServerState::new(
+        config.server.clone(),
         store,
         std::sync::Arc::new(live),
         sources,

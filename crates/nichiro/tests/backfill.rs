@@ -250,33 +250,8 @@ async fn the_daemon_polls_again_and_picks_up_new_items_until_stopped() {
     let dir = tempfile::tempdir().unwrap();
     let source = format!("{}poll_interval_secs = 1\n", feed_source(&site));
     let config = write_config(dir.path(), &source, 1);
-    let mut child = nichiro()
-        .args([
-            "run",
-            "--config",
-            config.to_str().unwrap(),
-            "--metrics",
-            "127.0.0.1:0",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    // The log names the server's address (port 0 picks a free one).
-    let stderr = child.stderr.take().unwrap();
-    let (addr_tx, addr_rx) = tokio::sync::oneshot::channel();
-    std::thread::spawn(move || {
-        let mut addr_tx = Some(addr_tx);
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if let Some(rest) = line.split("http://").nth(1)
-                && let Some(addr) = rest.split('/').next()
-                && let Some(tx) = addr_tx.take()
-            {
-                let _ = tx.send(addr.to_string());
-            }
-        }
-    });
-    let metrics_addr = within(addr_rx).await.unwrap();
+    let daemon = RunningDaemon::start(&config, &[]).await;
+    let metrics_addr = daemon.addr.clone();
     assert_eq!(within(arrivals.recv()).await.as_deref(), Some("report-0"));
     // A new item appears after the first poll; a later poll must find it.
     site.add_page(generated_article(1));
@@ -332,14 +307,8 @@ async fn the_daemon_polls_again_and_picks_up_new_items_until_stopped() {
     let whole = body(get_ok(&metrics_addr, &format!("/api/articles/{id}")).await);
     assert_eq!(whole["url"], first["url"]);
     assert!(whole["text"].as_str().unwrap().len() > 100, "{whole}");
-    std::process::Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    let output = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
-        .await
-        .unwrap();
-    assert!(output.status.success(), "{:?}", output.status);
+    let (status, log) = daemon.stop().await;
+    assert!(status.success(), "{status:?}\n{log}");
     // Stopped, it answers no more.
     let health = nichiro().args(["health", &metrics_addr]).output().unwrap();
     assert_eq!(health.status.code(), Some(1), "{health:?}");
@@ -393,42 +362,12 @@ async fn sitemap_source_with_since_takes_only_newer_items() {
     );
 }
 
-/// Runs the daemon until `ready` has seen a line of its log it likes, then stops it with
-/// SIGTERM; returns the whole log. Fails if it exits other than cleanly.
+/// Runs the daemon until a line of its log is `ready`, then stops it with SIGTERM; returns
+/// the whole log. Fails if it exits other than cleanly.
 async fn daemon_until(config: &str, ready: fn(&str) -> bool) -> String {
-    let mut child = nichiro()
-        .args(["run", "--config", config, "--listen", "127.0.0.1:0"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
-    let log = std::thread::spawn(move || {
-        let mut ready_tx = Some(ready_tx);
-        let mut log = String::new();
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if ready(&line)
-                && let Some(tx) = ready_tx.take()
-            {
-                let _ = tx.send(());
-            }
-            log.push_str(&line);
-            log.push('\n');
-        }
-        log
-    });
-    within(ready_rx)
-        .await
-        .expect("the daemon logs what was awaited");
-    std::process::Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    let status = tokio::task::spawn_blocking(move || child.wait().unwrap())
-        .await
-        .unwrap();
-    let log = log.join().unwrap();
+    let daemon = RunningDaemon::start(std::path::Path::new(config), &[]).await;
+    daemon.wait_for_line(ready).await;
+    let (status, log) = daemon.stop().await;
     assert!(status.success(), "{status:?}\n{log}");
     log
 }
@@ -713,5 +652,64 @@ async fn a_feed_found_through_a_home_page_gets_its_304_on_the_next_run() {
         site.requests("/home"),
         1,
         "the next run went straight to the feed"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_source_that_stops_publishing_is_marked_stale_once_then_fresh_again() {
+    // Seven articles at once teach the source a rhythm of short gaps, so the floor of 2 s is
+    // the silence it is allowed; then it publishes nothing, then one more article.
+    let (site, _) = Site::start(SiteSpec {
+        pages: (0..7).map(generated_article).collect(),
+        ..SiteSpec::default()
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let source = format!(
+        "[server]\nmin_stale_silence_secs = 2\nstale_check_secs = 1\n\n{}poll_interval_secs = 1\n",
+        feed_source(&site)
+    );
+    let config = write_config(dir.path(), &source, 2);
+    let daemon = RunningDaemon::start(&config, &[]).await;
+    let addr = daemon.addr.clone();
+    let status_is = |wanted: &'static str| {
+        let addr = addr.clone();
+        async move {
+            loop {
+                let response = get_ok(&addr, "/api/sources").await;
+                let body = response.split_once("\r\n\r\n").unwrap().1.to_string();
+                let sources: serde_json::Value = serde_json::from_str(&body).unwrap();
+                if sources[0]["status"] == wanted {
+                    break sources;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            }
+        }
+    };
+    let stale = within(status_is("stale")).await;
+    assert_eq!(stale[0]["freshness"]["state"], "stale");
+    assert_eq!(stale[0]["freshness"]["allowed_silence_secs"], 2);
+    let metrics = get_ok(&addr, "/metrics").await;
+    assert!(
+        metrics.contains("nichiro_source_stale{source=\"site\"} 1"),
+        "{metrics}"
+    );
+    // The log says so (once: counted at the end, after more checks have passed).
+    daemon
+        .wait_for_line(|l| l.contains("source is stale"))
+        .await;
+    // It publishes again.
+    site.add_page(generated_article(7));
+    let fresh = within(status_is("ok")).await;
+    assert_eq!(fresh[0]["freshness"]["state"], "fresh", "{fresh}");
+    daemon
+        .wait_for_line(|l| l.contains("source is fresh again"))
+        .await;
+    let (status, log) = daemon.stop().await;
+    assert!(status.success(), "{status:?}\n{log}");
+    assert_eq!(
+        log.matches("source is stale").count(),
+        1,
+        "said once:\n{log}"
     );
 }

@@ -143,21 +143,30 @@ impl SharedClaims {
         urls: impl IntoIterator<Item = &'a str>,
     ) -> Result<(), StoreError> {
         let stored: Vec<String> = {
-            let mut held = self.held();
+            let held = self.held();
             urls.into_iter()
                 .map(canonicalize)
-                .filter(|key| held.remove(key))
+                .filter(|key| held.contains(key))
                 .collect()
         };
         if stored.is_empty() {
             return Ok(());
         }
-        self.room.notify_all();
-        let store = self.store();
+        // Released in the store before they leave `held`: room made earlier let a new claim
+        // in while the old ones still stood, so a daemon held more than `max_held` leases.
+        let released = {
+            let store = self.store();
+            stored
+                .iter()
+                .try_for_each(|key| store.release(key, &self.holder))
+        };
+        let mut held = self.held();
         for key in &stored {
-            store.release(key, &self.holder)?;
+            held.remove(key);
         }
-        Ok(())
+        drop(held);
+        self.room.notify_all();
+        released
     }
 
     /// Extends every claim still on its way through this process; returns how many were.

@@ -226,6 +226,7 @@ impl Config {
         }
         self.check_folder_names()?;
         self.pipeline.validate()?;
+        self.server.validate()?;
         self.fetch.validate()?;
         self.clean.validate()?;
         self.tag.validate()

@@ -23,6 +23,7 @@ pub(crate) fn routes() -> axum::Router<Arc<ServerState>> {
         .route("/api/articles", get(articles))
         .route("/api/articles/{id}", get(article))
         .route("/api/sources", get(sources))
+        .route("/api/topics", get(topics))
 }
 
 /// `/api/articles`' query: the filters of `nichiro list`, words, and paging.
@@ -103,10 +104,20 @@ struct ArticlesPage {
     next_cursor: Option<i64>,
 }
 
-fn parse_time(name: &str, text: &str) -> Result<DateTime<Utc>, ApiError> {
+pub(crate) fn parse_time(name: &str, text: &str) -> Result<DateTime<Utc>, ApiError> {
     nichiro_model::parse_date(text)
         .map(|t| t.with_timezone(&Utc))
         .ok_or_else(|| ApiError::bad_request(format!("{name}: use YYYY-MM-DD or RFC 3339")))
+}
+
+/// The `since` and `until` of a query, read.
+type Period = (Option<DateTime<Utc>>, Option<DateTime<Utc>>);
+
+fn period(since: Option<&str>, until: Option<&str>) -> Result<Period, ApiError> {
+    Ok((
+        since.map(|t| parse_time("since", t)).transpose()?,
+        until.map(|t| parse_time("until", t)).transpose()?,
+    ))
 }
 
 async fn articles(
@@ -120,18 +131,11 @@ async fn articles(
             "limit: from 1 to {MAX_LIMIT}"
         )));
     }
+    let (since, until) = period(query.since.as_deref(), query.until.as_deref())?;
     let filter = ArticleFilter {
         topic: query.topic,
-        since: query
-            .since
-            .as_deref()
-            .map(|t| parse_time("since", t))
-            .transpose()?,
-        until: query
-            .until
-            .as_deref()
-            .map(|t| parse_time("until", t))
-            .transpose()?,
+        since,
+        until,
         source: query.source,
         language: query.language,
         relevant_only: query.relevant.unwrap_or(false),
@@ -176,47 +180,81 @@ async fn article(
     }
 }
 
-/// A source with how its last poll went.
+/// A source with how its last poll went and whether it keeps to its rhythm.
 #[derive(Debug, Serialize)]
 struct SourceStatus {
     #[serde(flatten)]
     source: crate::SourceInfo,
-    /// `ok`, `failing`, `never polled` or `disabled`.
+    /// `ok`, `failing`, `stale`, `never polled` or `disabled`.
     status: &'static str,
     last_poll: Option<DateTime<Utc>>,
     next_poll: Option<DateTime<Utc>>,
     /// Polls in a row that failed.
     failures: u64,
+    failing_since: Option<DateTime<Utc>>,
     last_error: Option<String>,
+    freshness: crate::freshness::Freshness,
 }
 
 async fn sources(
     State(state): State<Arc<ServerState>>,
 ) -> Result<Json<Vec<SourceStatus>>, ApiError> {
-    let configured = state.sources.clone();
     let statuses = state
-        .read(move |store| {
-            configured
-                .into_iter()
-                .map(|source| {
-                    let poll = store.last_poll(&source.name)?;
-                    let status = match &poll {
-                        _ if !source.enabled => "disabled",
-                        None => "never polled",
-                        Some(p) if p.failures > 0 => "failing",
-                        Some(_) => "ok",
-                    };
-                    Ok(SourceStatus {
-                        status,
-                        last_poll: poll.as_ref().map(|p| p.polled_at),
-                        next_poll: poll.as_ref().and_then(|p| p.next_poll_at),
-                        failures: poll.as_ref().map_or(0, |p| p.failures),
-                        last_error: poll.and_then(|p| p.last_error),
-                        source,
-                    })
-                })
-                .collect()
+        .judged()
+        .await?
+        .into_iter()
+        .map(|j| {
+            let poll = j.poll;
+            let status = match &poll {
+                _ if !j.source.enabled => "disabled",
+                _ if j.freshness.is_stale() => "stale",
+                None => "never polled",
+                Some(p) if p.failures > 0 => "failing",
+                Some(_) => "ok",
+            };
+            SourceStatus {
+                status,
+                last_poll: poll.as_ref().map(|p| p.polled_at),
+                next_poll: poll.as_ref().and_then(|p| p.next_poll_at),
+                failures: poll.as_ref().map_or(0, |p| p.failures),
+                failing_since: poll.as_ref().and_then(|p| p.failing_since),
+                last_error: poll.and_then(|p| p.last_error),
+                source: j.source,
+                freshness: j.freshness,
+            }
         })
-        .await?;
+        .collect();
     Ok(Json(statuses))
+}
+
+/// `/api/topics`' query: the filters of `/api/articles` that make sense for counts.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TopicsQuery {
+    language: Option<String>,
+    source: Option<String>,
+    /// `true` for relevant articles only.
+    relevant: Option<bool>,
+    since: Option<String>,
+    until: Option<String>,
+}
+
+/// Articles per day (UTC) per topic, oldest day first.
+async fn topics(
+    State(state): State<Arc<ServerState>>,
+    query: Result<Query<TopicsQuery>, QueryRejection>,
+) -> Result<Json<Vec<nichiro_store::TopicDay>>, ApiError> {
+    let Query(query) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let (since, until) = period(query.since.as_deref(), query.until.as_deref())?;
+    let filter = ArticleFilter {
+        since,
+        until,
+        source: query.source,
+        language: query.language,
+        relevant_only: query.relevant.unwrap_or(false),
+        ..ArticleFilter::default()
+    };
+    Ok(Json(
+        state.read(move |store| store.topic_days(&filter)).await?,
+    ))
 }

@@ -1,8 +1,9 @@
 //! nichiro's web face, served from inside `nichiro run`: `/healthz` (alive), `/readyz`
 //! (ready to work: started, the store reachable and taking writes), `/metrics` (Prometheus
 //! text, rendered by `metrics-exporter-prometheus` from figures recorded through the `metrics`
-//! facade) and a read-only JSON API over the store (`/api/articles`, `/api/articles/{id}`,
-//! `/api/sources`).
+//! facade), a read-only JSON API over the store (`/api/articles`, `/api/articles/{id}`,
+//! `/api/sources`, `/api/topics`), the reader's pages (`/`, `/articles/{id}`, `/sources`),
+//! and completeness monitoring: which sources have gone quiet far past their rhythm.
 //!
 //! It is not the pipeline: it writes nothing and starts nothing. What the running daemon knows
 //! (its counters, whether it is ready) reaches it through [`Live`]; what is stored, through a
@@ -10,6 +11,9 @@
 
 mod api;
 mod config;
+pub mod freshness;
+mod highlight;
+mod pages;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -45,10 +49,51 @@ pub struct SourceInfo {
     pub kind: String,
     /// Whether it is enabled.
     pub enabled: bool,
+    /// Whether it publishes, so that its silence means something (feeds, sitemaps, pages;
+    /// not local folders or archives).
+    pub monitored: bool,
+}
+
+/// How many of a source's latest articles its rhythm is learned from.
+const RHYTHM_ARTICLES: usize = 200;
+
+/// A source as judged now: its last poll and its freshness.
+pub(crate) struct Judged {
+    pub(crate) source: SourceInfo,
+    pub(crate) poll: Option<nichiro_model::SourcePoll>,
+    pub(crate) freshness: freshness::Freshness,
+}
+
+/// Judges every source at `now` from what `store` holds.
+fn judge_sources(
+    store: &dyn Store,
+    sources: &[SourceInfo],
+    config: &ServerConfig,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Vec<Judged>, StoreError> {
+    sources
+        .iter()
+        .map(|source| {
+            let poll = store.last_poll(&source.name)?;
+            let freshness = if source.enabled && source.monitored {
+                let arrivals = store.source_arrivals(&source.name, RHYTHM_ARTICLES)?;
+                let failing_since = poll.as_ref().and_then(|p| p.failing_since);
+                freshness::assess(&arrivals, failing_since, config, now)
+            } else {
+                freshness::Freshness::not_monitored()
+            };
+            Ok(Judged {
+                source: source.clone(),
+                poll,
+                freshness,
+            })
+        })
+        .collect()
 }
 
 /// Everything the handlers share.
 pub struct ServerState {
+    config: ServerConfig,
     store: Mutex<Box<dyn Store>>,
     live: Arc<dyn Live>,
     sources: Vec<SourceInfo>,
@@ -61,6 +106,7 @@ impl ServerState {
     /// The state over `store` (a handle of the server's own, not the pipeline's), the daemon's
     /// `live` figures, the configured `sources` and the program's `version`.
     pub fn new(
+        config: ServerConfig,
         store: Box<dyn Store>,
         live: Arc<dyn Live>,
         sources: Vec<SourceInfo>,
@@ -69,6 +115,7 @@ impl ServerState {
         let recorder = PrometheusBuilder::new().build_recorder();
         let metrics = recorder.handle();
         ServerState {
+            config,
             store: Mutex::new(store),
             live,
             sources,
@@ -76,6 +123,15 @@ impl ServerState {
             recorder,
             metrics,
         }
+    }
+
+    /// Every source judged now.
+    async fn judged(self: &Arc<Self>) -> Result<Vec<Judged>, ApiError> {
+        let state = Arc::clone(self);
+        self.read(move |store| {
+            judge_sources(store, &state.sources, &state.config, chrono::Utc::now())
+        })
+        .await
     }
 
     /// Runs `read` over the store on a blocking thread (the store's calls block).
@@ -97,8 +153,8 @@ impl ServerState {
 /// An error answered as `{"error": "..."}` with its status.
 #[derive(Debug)]
 pub(crate) struct ApiError {
-    status: StatusCode,
-    message: String,
+    pub(crate) status: StatusCode,
+    pub(crate) message: String,
 }
 
 impl ApiError {
@@ -145,6 +201,7 @@ pub fn router(state: Arc<ServerState>) -> Router {
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics_page))
         .merge(api::routes())
+        .merge(pages::routes())
         .fallback(not_found)
         .with_state(state)
 }
@@ -157,6 +214,7 @@ pub async fn serve(
 ) -> std::io::Result<SocketAddr> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let bound = listener.local_addr()?;
+    tokio::spawn(watch_staleness(Arc::clone(&state), done.clone()));
     let app = router(state);
     tokio::spawn(async move {
         let served = axum::serve(listener, app)
@@ -169,9 +227,37 @@ pub async fn serve(
     Ok(bound)
 }
 
+/// Every `stale_check_secs`, judges the sources and logs each that turned stale (a WARN, once)
+/// or fresh again (an INFO), until `done`.
+async fn watch_staleness(state: Arc<ServerState>, done: CancellationToken) {
+    let mut watch = freshness::StaleWatch::default();
+    let every = Duration::from_secs(state.config.stale_check_secs);
+    loop {
+        if let Ok(judged) = state.judged().await {
+            for j in judged {
+                match watch.observe(&j.source.name, &j.freshness) {
+                    Some(freshness::Turn::Stale) => tracing::warn!(
+                        source = j.source.name,
+                        reason = j.freshness.reason.as_deref().unwrap_or(""),
+                        "source is stale"
+                    ),
+                    Some(freshness::Turn::Recovered) => {
+                        tracing::info!(source = j.source.name, "source is fresh again")
+                    }
+                    None => {}
+                }
+            }
+        }
+        tokio::select! {
+            () = tokio::time::sleep(every) => {}
+            () = done.cancelled() => return,
+        }
+    }
+}
+
 async fn not_found() -> ApiError {
     ApiError::not_found(
-        "no such page: try /healthz, /readyz, /metrics, /api/articles, /api/sources",
+        "no such page: try /, /sources, /healthz, /readyz, /metrics, /api/articles, /api/sources, /api/topics",
     )
 }
 
@@ -215,32 +301,55 @@ async fn readyz(State(state): State<Arc<ServerState>>) -> Response {
 /// The Prometheus text: the daemon's live figures, each source's last poll from the store,
 /// and `nichiro_build_info`.
 async fn metrics_page(State(state): State<Arc<ServerState>>) -> Response {
-    let names: Vec<String> = state.sources.iter().map(|s| s.name.clone()).collect();
-    let polls = state
-        .read(move |store| {
-            names
-                .into_iter()
-                .map(|name| Ok((store.last_poll(&name)?, name)))
-                .collect::<Result<Vec<_>, StoreError>>()
-        })
-        .await
-        .unwrap_or_default();
+    let judged = state.judged().await.unwrap_or_default();
     metrics::with_local_recorder(&state.recorder, || {
         metrics::gauge!("nichiro_build_info", "version" => state.version.clone()).set(1.0);
         state.live.record_metrics();
-        for (poll, source) in polls {
-            let Some(poll) = poll else { continue };
-            metrics::gauge!("nichiro_source_failures_in_a_row", "source" => source.clone())
-                .set(poll.failures as f64);
-            metrics::gauge!("nichiro_source_last_poll_timestamp_seconds", "source" => source)
-                .set(poll.polled_at.timestamp() as f64);
-        }
+        record_source_gauges(&judged);
     });
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         state.metrics.render(),
     )
         .into_response()
+}
+
+/// Per source: failures in a row, last poll, last new article, whether it is stale.
+fn record_source_gauges(judged: &[Judged]) {
+    use metrics::{describe_gauge, gauge};
+    describe_gauge!(
+        "nichiro_source_stale",
+        "1 while a source is stale: silent far past its rhythm, or failing too long."
+    );
+    describe_gauge!(
+        "nichiro_source_failures_in_a_row",
+        "Polls of a source failed in a row."
+    );
+    describe_gauge!(
+        "nichiro_source_last_poll_timestamp_seconds",
+        "When a source was last polled (Unix time)."
+    );
+    describe_gauge!(
+        "nichiro_source_last_new_item_timestamp_seconds",
+        "When a source's newest article was stored (Unix time)."
+    );
+    for j in judged {
+        let source = j.source.name.clone();
+        if j.freshness.state != "not monitored" {
+            gauge!("nichiro_source_stale", "source" => source.clone())
+                .set(if j.freshness.is_stale() { 1.0 } else { 0.0 });
+        }
+        if let Some(last) = j.freshness.last_new_item {
+            gauge!("nichiro_source_last_new_item_timestamp_seconds", "source" => source.clone())
+                .set(last.timestamp() as f64);
+        }
+        if let Some(poll) = &j.poll {
+            gauge!("nichiro_source_failures_in_a_row", "source" => source.clone())
+                .set(poll.failures as f64);
+            gauge!("nichiro_source_last_poll_timestamp_seconds", "source" => source)
+                .set(poll.polled_at.timestamp() as f64);
+        }
+    }
 }
 
 #[cfg(test)]

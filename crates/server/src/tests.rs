@@ -10,7 +10,7 @@ use tower::ServiceExt;
 use super::*;
 
 /// A daemon whose readiness a test sets.
-struct FakeLive {
+pub(crate) struct FakeLive {
     ready: AtomicBool,
 }
 
@@ -25,7 +25,7 @@ impl Live for FakeLive {
     }
 }
 
-fn article(n: usize, day: u32, topics: &[&str], text: &str) -> TaggedArticle {
+pub(crate) fn article(n: usize, day: u32, topics: &[&str], text: &str) -> TaggedArticle {
     let mut a = Article::empty(format!("https://news.example.org/{n}"));
     a.title = Some(format!("Article {n}"));
     a.text = text.to_string();
@@ -55,7 +55,7 @@ fn article(n: usize, day: u32, topics: &[&str], text: &str) -> TaggedArticle {
 
 /// A server over a store of five articles (2 and 4 relevant, about the islands), with
 /// sources `tass` (polled, failing twice) and `nhk` (never polled).
-fn server(ready: bool) -> (Router, Arc<FakeLive>, tempfile::TempDir) {
+pub(crate) fn server(ready: bool) -> (Router, Arc<FakeLive>, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let mut store = SqliteStore::open(&dir.path().join("s.sqlite")).unwrap();
     let islands = "Курильские острова и мирный договор.";
@@ -74,6 +74,7 @@ fn server(ready: bool) -> (Router, Arc<FakeLive>, tempfile::TempDir) {
                 next_poll_at: None,
                 failures: 2,
                 last_error: Some("HTTP 503".into()),
+                failing_since: Some(chrono::Utc::now() - chrono::Duration::minutes(30)),
             },
         )
         .unwrap();
@@ -85,13 +86,35 @@ fn server(ready: bool) -> (Router, Arc<FakeLive>, tempfile::TempDir) {
             name: name.into(),
             kind: "feed".into(),
             enabled: true,
+            monitored: true,
         })
         .to_vec();
-    let state = ServerState::new(Box::new(store), live.clone(), sources, "1.2.3");
+    let state = ServerState::new(
+        ServerConfig::default(),
+        Box::new(store),
+        live.clone(),
+        sources,
+        "1.2.3",
+    );
     (router(Arc::new(state)), live, dir)
 }
 
-async fn get(app: &Router, uri: &str) -> (StatusCode, String) {
+/// The routes over `store`, with a ready daemon and one source, `tass`.
+pub(crate) fn router_over(store: SqliteStore) -> Router {
+    let live = Arc::new(FakeLive {
+        ready: AtomicBool::new(true),
+    });
+    let sources = vec![SourceInfo {
+        name: "tass".into(),
+        kind: "feed".into(),
+        enabled: true,
+        monitored: true,
+    }];
+    let state = ServerState::new(ServerConfig::default(), Box::new(store), live, sources, "1");
+    router(Arc::new(state))
+}
+
+pub(crate) async fn get(app: &Router, uri: &str) -> (StatusCode, String) {
     let response = app
         .clone()
         .oneshot(Request::get(uri).body(Body::empty()).unwrap())
@@ -136,13 +159,14 @@ async fn metrics_come_from_the_daemon_the_store_and_the_build() {
         "nichiro_queue_depth{queue=\"pages\"} 3",
         "nichiro_build_info{version=\"1.2.3\"} 1",
         "nichiro_source_failures_in_a_row{source=\"tass\"} 2",
+        "nichiro_source_stale{source=\"tass\"} 0",
         "# TYPE nichiro_pages_fetched_total counter",
     ] {
         assert!(text.contains(line), "{line} missing from:\n{text}");
     }
     assert!(text.contains("nichiro_source_last_poll_timestamp_seconds{source=\"tass\"} "));
     assert!(
-        !text.contains("source=\"nhk\""),
+        !text.contains("nichiro_source_failures_in_a_row{source=\"nhk\"}"),
         "never polled: no poll figures\n{text}"
     );
 }
@@ -229,7 +253,87 @@ async fn sources_show_their_last_poll_and_health() {
     assert_eq!(sources[0]["status"], "failing");
     assert_eq!(sources[0]["failures"], 2);
     assert_eq!(sources[0]["last_error"], "HTTP 503");
+    assert!(sources[0]["failing_since"].is_string());
+    assert_eq!(
+        sources[0]["freshness"]["state"], "learning",
+        "5 articles teach no rhythm"
+    );
     assert_eq!(sources[1]["name"], "nhk");
     assert_eq!(sources[1]["status"], "never polled");
     assert!(sources[1]["last_poll"].is_null());
+}
+
+#[tokio::test]
+async fn topics_are_counted_per_day() {
+    let (app, _live, _dir) = server(true);
+    let (status, days) = get_json(&app, "/api/topics?relevant=true").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        days,
+        serde_json::json!([
+            {"day": "2026-11-02", "topic": "territorial-dispute", "articles": 1},
+            {"day": "2026-11-04", "topic": "territorial-dispute", "articles": 1}
+        ])
+    );
+    let (_, later) = get_json(&app, "/api/topics?since=2026-11-03").await;
+    assert_eq!(later.as_array().unwrap().len(), 1);
+    let (status, _) = get_json(&app, "/api/topics?topic=x").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+}
+
+#[test]
+fn a_source_that_stops_publishing_is_stale_then_fresh_again_once_it_publishes() {
+    // Eight articles of `tass` stored now, one after another: its usual gap is short, so the
+    // floor of 10 minutes is what it may stay silent.
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = SqliteStore::open(&dir.path().join("s.sqlite")).unwrap();
+    for n in 1..=8 {
+        store.insert_batch(&[article(n, 1, &[], "Текст.")]).unwrap();
+    }
+    let config = ServerConfig {
+        min_stale_silence_secs: 600,
+        ..ServerConfig::default()
+    };
+    let sources = vec![
+        SourceInfo {
+            name: "tass".into(),
+            kind: "feed".into(),
+            enabled: true,
+            monitored: true,
+        },
+        SourceInfo {
+            name: "corpus".into(),
+            kind: "dir".into(),
+            enabled: true,
+            monitored: false,
+        },
+    ];
+    let now = chrono::Utc::now();
+    let judge = |store: &SqliteStore, at| judge_sources(store, &sources, &config, at).unwrap();
+    let mut watch = freshness::StaleWatch::default();
+    let judged = judge(&store, now);
+    assert_eq!(judged[0].freshness.state, "fresh");
+    assert_eq!(judged[0].freshness.allowed_silence_secs, Some(600));
+    assert_eq!(judged[1].freshness.state, "not monitored");
+    assert_eq!(watch.observe("tass", &judged[0].freshness), None);
+    // Silent for 11 minutes: stale, said once.
+    let later = now + chrono::Duration::minutes(11);
+    let judged = judge(&store, later);
+    assert!(judged[0].freshness.is_stale(), "{:?}", judged[0].freshness);
+    assert_eq!(
+        watch.observe("tass", &judged[0].freshness),
+        Some(freshness::Turn::Stale)
+    );
+    assert_eq!(
+        watch.observe("tass", &judge(&store, later).remove(0).freshness),
+        None
+    );
+    // It publishes again: fresh.
+    store.insert_batch(&[article(9, 2, &[], "Текст.")]).unwrap();
+    let judged = judge(&store, chrono::Utc::now());
+    assert_eq!(judged[0].freshness.state, "fresh");
+    assert_eq!(
+        watch.observe("tass", &judged[0].freshness),
+        Some(freshness::Turn::Recovered)
+    );
 }

@@ -376,6 +376,17 @@ pub struct SavedListing {
     pub url: Option<String>,
 }
 
+/// Articles of one topic on one day ([`Store::topic_days`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TopicDay {
+    /// The day, `YYYY-MM-DD` (UTC).
+    pub day: String,
+    /// The topic.
+    pub topic: String,
+    /// Articles of that topic that day.
+    pub articles: u64,
+}
+
 /// Export formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExportFormat {
@@ -484,6 +495,15 @@ pub trait Store: Send {
 
     /// How a source's last poll went, if it was ever polled.
     fn last_poll(&self, source: &str) -> Result<Option<nichiro_model::SourcePoll>, StoreError>;
+
+    /// How many articles `filter` lets through carry each topic, per day (UTC) of their time
+    /// (published, else fetched), oldest day first.
+    fn topic_days(&self, filter: &ArticleFilter) -> Result<Vec<TopicDay>, StoreError>;
+
+    /// When the latest `limit` articles of `source` were stored, newest first: the source's
+    /// publishing rhythm as this store saw it.
+    fn source_arrivals(&self, source: &str, limit: usize)
+    -> Result<Vec<DateTime<Utc>>, StoreError>;
 
     /// Makes everything written so far durable.
     fn flush(&self) -> Result<(), StoreError>;
@@ -632,7 +652,7 @@ pub fn open(config: &StoreConfig) -> Result<Box<dyn Store>, StoreError> {
 pub fn search_terms(title: Option<&str>, text: &str) -> String {
     let mut out = String::new();
     for part in title.into_iter().chain([text]) {
-        for token in nichiro_classify::tokenize::tokenize(part) {
+        for token in nichiro_text::tokenize(part) {
             out.push_str(&token.norm);
             out.push(' ');
         }

@@ -7,7 +7,7 @@
 use std::collections::HashSet;
 use std::sync::Mutex;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use nichiro_model::TaggedArticle;
 use postgres::{Client, NoTls};
 
@@ -119,6 +119,12 @@ const MIGRATIONS: &[&str] = &[
     // 7: the address a source's validators belong to (the feed a web page announced).
     r#"
     ALTER TABLE source_state ADD COLUMN listing_url TEXT;
+    "#,
+    // 8: since when a source's polls fail, and each source's latest articles found fast (the
+    // web server's completeness monitoring).
+    r#"
+    ALTER TABLE source_state ADD COLUMN failing_since TEXT;
+    CREATE INDEX articles_source ON articles (source, id);
     "#,
 ];
 
@@ -363,15 +369,18 @@ impl Store for PostgresStore {
         let next = poll.next_poll_at.map(|t| t.to_rfc3339());
         self.client()?
             .execute(
-                "INSERT INTO source_state (source, polled_at, next_poll_at, failures, last_error) \
-                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (source) DO UPDATE SET \
-                 polled_at = $2, next_poll_at = $3, failures = $4, last_error = $5",
+                "INSERT INTO source_state \
+                 (source, polled_at, next_poll_at, failures, last_error, failing_since) \
+                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (source) DO UPDATE SET \
+                 polled_at = $2, next_poll_at = $3, failures = $4, last_error = $5, \
+                 failing_since = $6",
                 &[
                     &source,
                     &poll.polled_at.to_rfc3339(),
                     &next,
                     &(poll.failures as i64),
                     &poll.last_error,
+                    &poll.failing_since.map(|t| t.to_rfc3339()),
                 ],
             )
             .map_err(query_error)?;
@@ -382,13 +391,59 @@ impl Store for PostgresStore {
         let row = self
             .client()?
             .query_opt(
-                "SELECT polled_at, next_poll_at, failures, last_error FROM source_state \
-                 WHERE source = $1 AND polled_at IS NOT NULL",
+                "SELECT polled_at, next_poll_at, failures, last_error, failing_since \
+                 FROM source_state WHERE source = $1 AND polled_at IS NOT NULL",
                 &[&source],
             )
             .map_err(query_error)?;
-        row.map(|r| crate::row::source_poll(r.get(0), r.get(1), r.get::<_, i64>(2), r.get(3)))
-            .transpose()
+        row.map(|r| {
+            crate::row::source_poll(r.get(0), r.get(1), r.get::<_, i64>(2), r.get(3), r.get(4))
+        })
+        .transpose()
+    }
+
+    fn topic_days(&self, filter: &ArticleFilter) -> Result<Vec<crate::TopicDay>, StoreError> {
+        let (conditions, values) = filter.to_sql::<PostgresStore>(1);
+        let args: Vec<&(dyn postgres::types::ToSql + Sync)> = values
+            .iter()
+            .map(|v| v as &(dyn postgres::types::ToSql + Sync))
+            .collect();
+        Ok(self
+            .client()?
+            .query(
+                &format!(
+                    "SELECT a.day, t.topic, COUNT(*) FROM \
+                     (SELECT id, to_char(happened_at AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day \
+                      FROM articles WHERE TRUE{conditions}) a \
+                     JOIN article_topics t ON t.article_id = a.id \
+                     GROUP BY a.day, t.topic ORDER BY a.day, t.topic"
+                ),
+                &args,
+            )
+            .map_err(query_error)?
+            .iter()
+            .map(|r| crate::TopicDay {
+                day: r.get(0),
+                topic: r.get(1),
+                articles: r.get::<_, i64>(2).max(0) as u64,
+            })
+            .collect())
+    }
+
+    fn source_arrivals(
+        &self,
+        source: &str,
+        limit: usize,
+    ) -> Result<Vec<DateTime<Utc>>, StoreError> {
+        self.client()?
+            .query(
+                "SELECT stored_at FROM articles WHERE source = $1 ORDER BY id DESC LIMIT $2",
+                &[&source, &(limit as i64)],
+            )
+            .map_err(query_error)?
+            .iter()
+            .map(|r| crate::row::stored_time(&r.get::<_, String>(0)))
+            .collect()
     }
 
     fn raw_page(&self, url: &str) -> Result<Option<nichiro_model::ArchivedPage>, StoreError> {

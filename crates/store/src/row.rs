@@ -241,11 +241,19 @@ impl ArticleRow {
 }
 
 /// A source's last poll from its stored columns; an error names the time that does not parse.
+/// A time the store wrote (RFC 3339), read back.
+pub(crate) fn stored_time(text: &str) -> Result<DateTime<Utc>, StoreError> {
+    DateTime::parse_from_rfc3339(text)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|_| StoreError::Corrupt(format!("bad stored time {text:?}")))
+}
+
 pub(crate) fn source_poll(
     polled_at: String,
     next_poll_at: Option<String>,
     failures: i64,
     last_error: Option<String>,
+    failing_since: Option<String>,
 ) -> Result<nichiro_model::SourcePoll, StoreError> {
     let time = |s: &str| {
         DateTime::parse_from_rfc3339(s)
@@ -257,6 +265,7 @@ pub(crate) fn source_poll(
         next_poll_at: next_poll_at.as_deref().map(time).transpose()?,
         failures: failures.max(0) as u64,
         last_error,
+        failing_since: failing_since.as_deref().map(time).transpose()?,
     })
 }
 

@@ -109,4 +109,10 @@ pub const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE source_state ADD COLUMN listing_url TEXT;
     "#,
+    // 11: since when a source's polls fail, and each source's latest articles found fast (the
+    // web server's completeness monitoring).
+    r#"
+    ALTER TABLE source_state ADD COLUMN failing_since TEXT;
+    CREATE INDEX articles_source ON articles (source, id);
+    "#,
 ];

@@ -112,34 +112,69 @@ impl Store for SqliteStore {
         poll: &nichiro_model::SourcePoll,
     ) -> Result<(), StoreError> {
         self.conn.execute(
-            "INSERT INTO source_state (source, polled_at, next_poll_at, failures, last_error)
-             VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT(source) DO UPDATE SET
-             polled_at = ?2, next_poll_at = ?3, failures = ?4, last_error = ?5",
+            "INSERT INTO source_state
+             (source, polled_at, next_poll_at, failures, last_error, failing_since)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(source) DO UPDATE SET
+             polled_at = ?2, next_poll_at = ?3, failures = ?4, last_error = ?5,
+             failing_since = ?6",
             params![
                 source,
                 poll.polled_at.to_rfc3339(),
                 poll.next_poll_at.map(|t| t.to_rfc3339()),
                 poll.failures as i64,
-                poll.last_error
+                poll.last_error,
+                poll.failing_since.map(|t| t.to_rfc3339())
             ],
         )?;
         Ok(())
     }
 
     fn last_poll(&self, source: &str) -> Result<Option<nichiro_model::SourcePoll>, StoreError> {
-        let row: Option<(String, Option<String>, i64, Option<String>)> = self
+        type Row = (String, Option<String>, i64, Option<String>, Option<String>);
+        let row: Option<Row> = self
             .conn
             .query_row(
-                "SELECT polled_at, next_poll_at, failures, last_error FROM source_state
-                 WHERE source = ?1 AND polled_at IS NOT NULL",
+                "SELECT polled_at, next_poll_at, failures, last_error, failing_since
+                 FROM source_state WHERE source = ?1 AND polled_at IS NOT NULL",
                 [source],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
             )
             .optional()?;
-        row.map(|(polled, next, failures, error)| {
-            crate::row::source_poll(polled, next, failures, error)
+        row.map(|(polled, next, failures, error, since)| {
+            crate::row::source_poll(polled, next, failures, error, since)
         })
         .transpose()
+    }
+
+    fn topic_days(&self, filter: &ArticleFilter) -> Result<Vec<crate::TopicDay>, StoreError> {
+        let (conditions, values) = filter.to_sql::<SqliteStore>(1);
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT a.day, t.topic, COUNT(*) FROM \
+             (SELECT id, date(COALESCE(published, fetched_at)) AS day \
+              FROM articles WHERE 1 = 1{conditions}) a \
+             JOIN article_topics t ON t.article_id = a.id \
+             GROUP BY a.day, t.topic ORDER BY a.day, t.topic"
+        ))?;
+        let rows = stmt.query_map(rusqlite::params_from_iter(values.iter()), |r| {
+            Ok(crate::TopicDay {
+                day: r.get::<_, Option<String>>(0)?.unwrap_or_default(),
+                topic: r.get(1)?,
+                articles: r.get::<_, i64>(2)?.max(0) as u64,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn source_arrivals(
+        &self,
+        source: &str,
+        limit: usize,
+    ) -> Result<Vec<chrono::DateTime<Utc>>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT stored_at FROM articles WHERE source = ?1 ORDER BY id DESC LIMIT ?2",
+        )?;
+        let times = stmt.query_map(params![source, limit as i64], |r| r.get::<_, String>(0))?;
+        times.map(|t| crate::row::stored_time(&t?)).collect()
     }
 
     fn raw_page(&self, url: &str) -> Result<Option<nichiro_model::ArchivedPage>, StoreError> {

@@ -621,6 +621,7 @@ fn a_source_poll_is_recorded_beside_its_validators(store: &mut dyn Store) {
         next_poll_at: Some(now + Duration::seconds(900)),
         failures: 2,
         last_error: Some("source \"tass\": HTTP 503".into()),
+        failing_since: Some(now - Duration::seconds(1800)),
     };
     store.record_poll("tass", &failed).unwrap();
     assert_eq!(store.last_poll("tass").unwrap(), Some(failed));
@@ -629,6 +630,7 @@ fn a_source_poll_is_recorded_beside_its_validators(store: &mut dyn Store) {
         next_poll_at: None,
         failures: 0,
         last_error: None,
+        failing_since: None,
     };
     store.record_poll("tass", &fine).unwrap();
     assert_eq!(store.last_poll("tass").unwrap(), Some(fine));
@@ -734,6 +736,43 @@ fn a_list_is_paged_by_its_cursor_and_filtered_by_words(store: &mut dyn Store) {
         ..ArticleFilter::default()
     };
     assert!(store.list_numbered(&nothing, None).unwrap().is_empty());
+    // Topics per day.
+    let mut tagged_days: Vec<TaggedArticle> = [
+        ("t1", "2019-05-01T23:30:00-02:00", "a"),
+        ("t2", "2019-05-02T10:00:00Z", "a"),
+        ("t3", "2019-05-02T11:00:00Z", "b"),
+    ]
+    .iter()
+    .map(|(slug, time, topic)| {
+        let mut a = tagged(&format!("https://ex.org/{slug}"), "T", "Text.", &[topic]);
+        a.article.published = DateTime::parse_from_rfc3339(time).ok();
+        a.source = "days".into();
+        a
+    })
+    .collect();
+    let b = tagged_days[2].tags.topics[0].clone();
+    tagged_days[1].tags.topics.push(b);
+    store.insert_batch(&tagged_days).unwrap();
+    let days = store
+        .topic_days(&ArticleFilter {
+            source: Some("days".into()),
+            ..ArticleFilter::default()
+        })
+        .unwrap();
+    let days: Vec<(&str, &str, u64)> = days
+        .iter()
+        .map(|d| (d.day.as_str(), d.topic.as_str(), d.articles))
+        .collect();
+    assert_eq!(
+        days,
+        [("2019-05-02", "a", 2), ("2019-05-02", "b", 2)],
+        "days in UTC (23:30 at -02:00 is the next day)"
+    );
+    // When a source's latest articles arrived, newest first.
+    let arrivals = store.source_arrivals("test", 3).unwrap();
+    assert_eq!(arrivals.len(), 3);
+    assert!(arrivals.windows(2).all(|w| w[0] >= w[1]), "{arrivals:?}");
+    assert!(store.source_arrivals("elsewhere", 3).unwrap().is_empty());
 }
 
 fn articles_after_a_number_are_what_was_stored_since(store: &mut dyn Store) {

@@ -460,3 +460,96 @@ pub fn http_get(addr: &str, path: &str) -> String {
     let _ = stream.read_to_string(&mut text);
     text
 }
+
+/// A `nichiro run` started on a config, its web server on a free port, its log collected.
+pub struct RunningDaemon {
+    child: std::process::Child,
+    /// The web server's address (`127.0.0.1:PORT`), as the log names it.
+    pub addr: String,
+    log: Arc<Mutex<String>>,
+    reader: std::thread::JoinHandle<()>,
+}
+
+/// How long a test waits for what a daemon should do before it fails.
+pub const DAEMON_PATIENCE: std::time::Duration = std::time::Duration::from_secs(120);
+
+impl RunningDaemon {
+    /// Starts the daemon on `config` (with `args` after it) and waits until its log names its
+    /// web server's address.
+    pub async fn start(config: &Path, args: &[&str]) -> RunningDaemon {
+        use std::io::BufRead;
+        let mut child = nichiro()
+            .args(["run", "--config", config.to_str().unwrap()])
+            .args(["--listen", "127.0.0.1:0"])
+            .args(args)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let log = Arc::new(Mutex::new(String::new()));
+        let (addr_tx, addr_rx) = tokio::sync::oneshot::channel();
+        let reader = {
+            let log = log.clone();
+            std::thread::spawn(move || {
+                let mut addr_tx = Some(addr_tx);
+                for line in std::io::BufReader::new(stderr)
+                    .lines()
+                    .map_while(Result::ok)
+                {
+                    if let Some(rest) = line.split("http://").nth(1)
+                        && let Some(tx) = addr_tx.take()
+                    {
+                        let _ = tx.send(rest.split('/').next().unwrap_or("").to_string());
+                    }
+                    let mut log = log.lock().unwrap();
+                    log.push_str(&line);
+                    log.push('\n');
+                }
+            })
+        };
+        let addr = tokio::time::timeout(DAEMON_PATIENCE, addr_rx)
+            .await
+            .expect("the daemon names its address")
+            .expect("the daemon names its address before it ends");
+        RunningDaemon {
+            child,
+            addr,
+            log,
+            reader,
+        }
+    }
+
+    /// The log so far.
+    pub fn log(&self) -> String {
+        self.log.lock().unwrap().clone()
+    }
+
+    /// Waits until a line of the log is `wanted`.
+    pub async fn wait_for_line(&self, wanted: impl Fn(&str) -> bool) {
+        let found = tokio::time::timeout(DAEMON_PATIENCE, async {
+            while !self.log().lines().any(&wanted) {
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+        })
+        .await;
+        assert!(found.is_ok(), "the log never said it:\n{}", self.log());
+    }
+
+    /// Stops it with SIGTERM and waits for it; returns its exit status and whole log.
+    pub async fn stop(mut self) -> (std::process::ExitStatus, String) {
+        std::process::Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        let status = tokio::task::spawn_blocking(move || {
+            let status = self.child.wait().unwrap();
+            self.reader.join().unwrap();
+            status
+        })
+        .await
+        .unwrap();
+        let log = self.log.lock().unwrap().clone();
+        (status, log)
+    }
+}

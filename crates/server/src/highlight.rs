@@ -1,0 +1,149 @@
+//! Words of a text marked where they match a query's or the evidence's words, as the store's
+//! search and the tagger match them (one tokenizer: stems for English and Russian, bigrams for
+//! Japanese), and the snippet around the first match.
+
+use std::collections::HashSet;
+use std::ops::Range;
+
+/// The normal forms of the words of `terms` (stop words left out).
+pub(crate) fn norms_of<'a>(terms: impl IntoIterator<Item = &'a str>) -> HashSet<String> {
+    terms
+        .into_iter()
+        .flat_map(|term| {
+            nichiro_text::tokenize(term)
+                .into_iter()
+                .filter(|t| !nichiro_text::is_stopword(&t.norm))
+                .map(|t| t.norm.to_string())
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+/// The byte ranges of `text` whose words are in `norms`, in order, overlapping ranges (the
+/// bigrams of a Japanese word) and ranges separated only by spaces merged.
+fn marked_ranges(text: &str, norms: &HashSet<String>) -> Vec<Range<usize>> {
+    let mut ranges: Vec<Range<usize>> = Vec::new();
+    if norms.is_empty() {
+        return ranges;
+    }
+    for token in nichiro_text::tokenize(text) {
+        if !norms.contains(&*token.norm) {
+            continue;
+        }
+        let range = nichiro_text::byte_range(text, &token);
+        match ranges.last_mut() {
+            Some(last)
+                if range.start <= last.end
+                    || text[last.end..range.start].chars().all(|c| c == ' ') =>
+            {
+                last.end = last.end.max(range.end);
+            }
+            _ => ranges.push(range),
+        }
+    }
+    ranges
+}
+
+/// `text` cut into pieces, each with whether it is marked.
+pub(crate) fn marked<'a>(text: &'a str, norms: &HashSet<String>) -> Vec<(bool, &'a str)> {
+    let mut pieces = Vec::new();
+    let mut at = 0;
+    for range in marked_ranges(text, norms) {
+        if range.start > at {
+            pieces.push((false, &text[at..range.start]));
+        }
+        pieces.push((true, &text[range.clone()]));
+        at = range.end;
+    }
+    if at < text.len() {
+        pieces.push((false, &text[at..]));
+    }
+    pieces
+}
+
+/// Characters of context kept before the first match, and in all.
+const BEFORE: usize = 80;
+const SNIPPET: usize = 280;
+
+/// About [`SNIPPET`] characters of `text` around its first marked word (its start when none
+/// is), with `…` where it was cut.
+pub(crate) fn snippet(text: &str, norms: &HashSet<String>) -> String {
+    let first = marked_ranges(text, norms).first().map_or(0, |r| r.start);
+    let start = text[..first]
+        .char_indices()
+        .rev()
+        .nth(BEFORE)
+        .map_or(0, |(i, _)| i);
+    let end = text[start..]
+        .char_indices()
+        .nth(SNIPPET)
+        .map_or(text.len(), |(i, _)| start + i);
+    let mut out = String::new();
+    if start > 0 {
+        out.push('…');
+    }
+    out.push_str(text[start..end].trim());
+    if end < text.len() {
+        out.push('…');
+    }
+    out.replace('\n', " ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn marks(text: &str, terms: &[&str]) -> Vec<String> {
+        marked(text, &norms_of(terms.iter().copied()))
+            .into_iter()
+            .filter(|(hit, _)| *hit)
+            .map(|(_, s)| s.to_string())
+            .collect()
+    }
+
+    #[test]
+    fn words_are_marked_by_their_stems_and_japanese_by_bigrams() {
+        assert_eq!(
+            marks(
+                "Лавров обсудил Курильские острова.",
+                &["курильских островах"]
+            ),
+            ["Курильские острова"]
+        );
+        assert_eq!(
+            marks("The islands and the Island.", &["island"]),
+            ["islands", "Island"]
+        );
+        assert_eq!(
+            marks("外相は北方領土問題について", &["北方領土"]),
+            ["北方領土"]
+        );
+        assert_eq!(marks("Nothing here.", &["Kuril"]), Vec::<String>::new());
+        assert_eq!(
+            marks("The talks", &["the"]),
+            Vec::<String>::new(),
+            "stop words"
+        );
+    }
+
+    #[test]
+    fn pieces_make_the_text_again() {
+        let text = "Россия и Япония: переговоры о Курилах.";
+        let pieces = marked(text, &norms_of(["курилы", "япония"]));
+        assert_eq!(pieces.iter().map(|(_, s)| *s).collect::<String>(), text);
+    }
+
+    #[test]
+    fn a_snippet_is_cut_around_the_first_match() {
+        let text = format!(
+            "{} Kuril Islands {}",
+            "word ".repeat(100),
+            "tail ".repeat(100)
+        );
+        let s = snippet(&text, &norms_of(["kuril"]));
+        assert!(s.starts_with('…') && s.ends_with('…'), "{s}");
+        assert!(s.contains("Kuril Islands"));
+        assert!(s.chars().count() <= SNIPPET + 2);
+        assert_eq!(snippet("Short text.", &norms_of(["x"])), "Short text.");
+    }
+}
