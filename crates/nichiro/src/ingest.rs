@@ -47,6 +47,7 @@ pub async fn ingest(
              /metrics, /api/articles, /api/sources)"
         );
     }
+    let (alerts, store_config) = (config.alerts.clone(), config.store.clone());
     // Opening the store blocks (a database server's client runs its own runtime).
     let starting = tokio::task::spawn_blocking(move || Pipeline::new(config));
     let pipeline = tokio::select! {
@@ -59,6 +60,9 @@ pub async fn ingest(
         }
     };
     live.started(pipeline.progress());
+    if mode == PollMode::Forever && !alerts.is_empty() {
+        start_alerts(alerts, &store_config, done.clone()).await?;
+    }
     let progress = pipeline.progress();
     let reporter = tokio::spawn(report_progress(pipeline.progress(), mode, done.clone()));
     let summary = pipeline.run(mode, since, shutdown.clone()).await;
@@ -93,6 +97,29 @@ pub async fn ingest(
         return Ok(ExitCode::FAILURE);
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Opens a store handle for the alerts and follows what is stored with them until `done`.
+async fn start_alerts(
+    alerts: Vec<nichiro_alert::AlertConfig>,
+    store_config: &nichiro_store::StoreConfig,
+    done: CancellationToken,
+) -> anyhow::Result<()> {
+    let store_config = store_config.clone();
+    let store = tokio::task::spawn_blocking(move || nichiro_store::open(&store_config))
+        .await
+        .context("cannot open the store for the alerts")?
+        .context("cannot open the store for the alerts")?;
+    let holder = format!("{}-alerts", nichiro_pipeline::claims::holder_id());
+    let alerter = nichiro_alert::Alerter::new(alerts, store, holder)
+        .await
+        .context("cannot start the alerts")?;
+    tokio::spawn(async move {
+        if let Err(error) = alerter.run(Duration::from_secs(2), done).await {
+            tracing::error!(%error, "alerts stopped; the pipeline goes on");
+        }
+    });
+    Ok(())
 }
 
 /// Opens the server's own store handle and serves `[server]` at `addr` until `done`.

@@ -8,23 +8,6 @@ use std::process::Stdio;
 
 use support::*;
 
-/// A page of the daemon's web server, which must answer 200.
-async fn get_ok(addr: &str, path: &str) -> String {
-    let (addr, path) = (addr.to_string(), path.to_string());
-    let response = tokio::task::spawn_blocking(move || http_get(&addr, &path))
-        .await
-        .unwrap();
-    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
-    response
-}
-
-/// Waits for an event the test expects, failing (instead of hanging) if it never comes.
-async fn within<F: std::future::Future>(event: F) -> F::Output {
-    tokio::time::timeout(std::time::Duration::from_secs(120), event)
-        .await
-        .expect("the expected event did not come within two minutes")
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn backfill_ingests_three_encodings_obeys_robots_and_stores_once() {
     let (site, _) = Site::start(SiteSpec {
@@ -652,64 +635,5 @@ async fn a_feed_found_through_a_home_page_gets_its_304_on_the_next_run() {
         site.requests("/home"),
         1,
         "the next run went straight to the feed"
-    );
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_source_that_stops_publishing_is_marked_stale_once_then_fresh_again() {
-    // Seven articles at once teach the source a rhythm of short gaps, so the floor of 2 s is
-    // the silence it is allowed; then it publishes nothing, then one more article.
-    let (site, _) = Site::start(SiteSpec {
-        pages: (0..7).map(generated_article).collect(),
-        ..SiteSpec::default()
-    })
-    .await;
-    let dir = tempfile::tempdir().unwrap();
-    let source = format!(
-        "[server]\nmin_stale_silence_secs = 2\nstale_check_secs = 1\n\n{}poll_interval_secs = 1\n",
-        feed_source(&site)
-    );
-    let config = write_config(dir.path(), &source, 2);
-    let daemon = RunningDaemon::start(&config, &[]).await;
-    let addr = daemon.addr.clone();
-    let status_is = |wanted: &'static str| {
-        let addr = addr.clone();
-        async move {
-            loop {
-                let response = get_ok(&addr, "/api/sources").await;
-                let body = response.split_once("\r\n\r\n").unwrap().1.to_string();
-                let sources: serde_json::Value = serde_json::from_str(&body).unwrap();
-                if sources[0]["status"] == wanted {
-                    break sources;
-                }
-                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-            }
-        }
-    };
-    let stale = within(status_is("stale")).await;
-    assert_eq!(stale[0]["freshness"]["state"], "stale");
-    assert_eq!(stale[0]["freshness"]["allowed_silence_secs"], 2);
-    let metrics = get_ok(&addr, "/metrics").await;
-    assert!(
-        metrics.contains("nichiro_source_stale{source=\"site\"} 1"),
-        "{metrics}"
-    );
-    // The log says so (once: counted at the end, after more checks have passed).
-    daemon
-        .wait_for_line(|l| l.contains("source is stale"))
-        .await;
-    // It publishes again.
-    site.add_page(generated_article(7));
-    let fresh = within(status_is("ok")).await;
-    assert_eq!(fresh[0]["freshness"]["state"], "fresh", "{fresh}");
-    daemon
-        .wait_for_line(|l| l.contains("source is fresh again"))
-        .await;
-    let (status, log) = daemon.stop().await;
-    assert!(status.success(), "{status:?}\n{log}");
-    assert_eq!(
-        log.matches("source is stale").count(),
-        1,
-        "said once:\n{log}"
     );
 }

@@ -5,6 +5,7 @@
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
+use nichiro_alert::AlertConfig;
 use nichiro_classify::TagConfig;
 use nichiro_clean::Limits;
 use nichiro_fetch::{FetchConfig, SourceConfig, SourceKind};
@@ -105,6 +106,9 @@ pub struct Config {
     /// `[[source]]`s.
     #[serde(default, rename = "source")]
     pub sources: Vec<SourceConfig>,
+    /// `[[alert]]`s: new relevant articles posted to a webhook or appended to a file.
+    #[serde(default, rename = "alert")]
+    pub alerts: Vec<AlertConfig>,
 }
 
 /// Why a config file cannot be used.
@@ -188,6 +192,11 @@ impl Config {
                 resolve(path);
             }
         }
+        for alert in &mut self.alerts {
+            if let Some(file) = &mut alert.file {
+                resolve(file);
+            }
+        }
     }
 
     /// Checks what the schema cannot: unique source names, each source's fields, files that
@@ -227,6 +236,13 @@ impl Config {
         self.check_folder_names()?;
         self.pipeline.validate()?;
         self.server.validate()?;
+        let mut alerts = HashSet::new();
+        for alert in &self.alerts {
+            alert.validate()?;
+            if !alerts.insert(&alert.name) {
+                return Err(format!("two alerts are named {:?}", alert.name));
+            }
+        }
         self.fetch.validate()?;
         self.clean.validate()?;
         self.tag.validate()

@@ -496,6 +496,19 @@ pub trait Store: Send {
     /// How a source's last poll went, if it was ever polled.
     fn last_poll(&self, source: &str) -> Result<Option<nichiro_model::SourcePoll>, StoreError>;
 
+    /// What became of the alert named `alert` for the article at `url`: `sent`, or why it
+    /// was given up; `None` when it was never sent.
+    fn alert_outcome(&self, alert: &str, url: &str) -> Result<Option<String>, StoreError>;
+
+    /// Records what became of an alert for an article; the first record stands.
+    fn record_alert(&self, alert: &str, url: &str, outcome: &str) -> Result<(), StoreError>;
+
+    /// The number of the last article the alert named `alert` looked at, if it ever looked.
+    fn alert_cursor(&self, alert: &str) -> Result<Option<i64>, StoreError>;
+
+    /// Moves an alert's cursor forward to `number` (never back).
+    fn set_alert_cursor(&self, alert: &str, number: i64) -> Result<(), StoreError>;
+
     /// How many articles `filter` lets through carry each topic, per day (UTC) of their time
     /// (published, else fetched), oldest day first.
     fn topic_days(&self, filter: &ArticleFilter) -> Result<Vec<TopicDay>, StoreError>;

@@ -126,6 +126,20 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE source_state ADD COLUMN failing_since TEXT;
     CREATE INDEX articles_source ON articles (source, id);
     "#,
+    // 9: alerts: what became of each alert for each article, and how far each has looked.
+    r#"
+    CREATE TABLE alerts (
+        alert   TEXT NOT NULL,
+        url     TEXT NOT NULL,
+        outcome TEXT NOT NULL,
+        at      TEXT NOT NULL,
+        PRIMARY KEY (alert, url)
+    );
+    CREATE TABLE alert_cursors (
+        alert       TEXT PRIMARY KEY,
+        last_number BIGINT NOT NULL
+    );
+    "#,
 ];
 
 /// Key of the advisory lock held while migrating.
@@ -400,6 +414,51 @@ impl Store for PostgresStore {
             crate::row::source_poll(r.get(0), r.get(1), r.get::<_, i64>(2), r.get(3), r.get(4))
         })
         .transpose()
+    }
+
+    fn alert_outcome(&self, alert: &str, url: &str) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .client()?
+            .query_opt(
+                "SELECT outcome FROM alerts WHERE alert = $1 AND url = $2",
+                &[&alert, &url],
+            )
+            .map_err(query_error)?
+            .map(|r| r.get(0)))
+    }
+
+    fn record_alert(&self, alert: &str, url: &str, outcome: &str) -> Result<(), StoreError> {
+        self.client()?
+            .execute(
+                "INSERT INTO alerts (alert, url, outcome, at) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (alert, url) DO NOTHING",
+                &[&alert, &url, &outcome, &Utc::now().to_rfc3339()],
+            )
+            .map_err(query_error)?;
+        Ok(())
+    }
+
+    fn alert_cursor(&self, alert: &str) -> Result<Option<i64>, StoreError> {
+        Ok(self
+            .client()?
+            .query_opt(
+                "SELECT last_number FROM alert_cursors WHERE alert = $1",
+                &[&alert],
+            )
+            .map_err(query_error)?
+            .map(|r| r.get(0)))
+    }
+
+    fn set_alert_cursor(&self, alert: &str, number: i64) -> Result<(), StoreError> {
+        self.client()?
+            .execute(
+                "INSERT INTO alert_cursors (alert, last_number) VALUES ($1, $2) \
+                 ON CONFLICT (alert) DO UPDATE SET \
+                 last_number = GREATEST(alert_cursors.last_number, excluded.last_number)",
+                &[&alert, &number],
+            )
+            .map_err(query_error)?;
+        Ok(())
     }
 
     fn topic_days(&self, filter: &ArticleFilter) -> Result<Vec<crate::TopicDay>, StoreError> {

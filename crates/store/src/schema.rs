@@ -115,4 +115,18 @@ pub const MIGRATIONS: &[&str] = &[
     ALTER TABLE source_state ADD COLUMN failing_since TEXT;
     CREATE INDEX articles_source ON articles (source, id);
     "#,
+    // 12: alerts: what became of each alert for each article, and how far each has looked.
+    r#"
+    CREATE TABLE alerts (
+        alert   TEXT NOT NULL,
+        url     TEXT NOT NULL,
+        outcome TEXT NOT NULL,
+        at      TEXT NOT NULL,
+        PRIMARY KEY (alert, url)
+    );
+    CREATE TABLE alert_cursors (
+        alert       TEXT PRIMARY KEY,
+        last_number INTEGER NOT NULL
+    );
+    "#,
 ];

@@ -146,6 +146,47 @@ impl Store for SqliteStore {
         .transpose()
     }
 
+    fn alert_outcome(&self, alert: &str, url: &str) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT outcome FROM alerts WHERE alert = ?1 AND url = ?2",
+                params![alert, url],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    fn record_alert(&self, alert: &str, url: &str, outcome: &str) -> Result<(), StoreError> {
+        self.conn.execute(
+            "INSERT INTO alerts (alert, url, outcome, at) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (alert, url) DO NOTHING",
+            params![alert, url, outcome, Utc::now().to_rfc3339()],
+        )?;
+        Ok(())
+    }
+
+    fn alert_cursor(&self, alert: &str) -> Result<Option<i64>, StoreError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT last_number FROM alert_cursors WHERE alert = ?1",
+                [alert],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    fn set_alert_cursor(&self, alert: &str, number: i64) -> Result<(), StoreError> {
+        self.conn.execute(
+            "INSERT INTO alert_cursors (alert, last_number) VALUES (?1, ?2)
+             ON CONFLICT (alert) DO UPDATE SET
+             last_number = MAX(last_number, excluded.last_number)",
+            params![alert, number],
+        )?;
+        Ok(())
+    }
+
     fn topic_days(&self, filter: &ArticleFilter) -> Result<Vec<crate::TopicDay>, StoreError> {
         let (conditions, values) = filter.to_sql::<SqliteStore>(1);
         let mut stmt = self.conn.prepare(&format!(

@@ -768,6 +768,32 @@ fn a_list_is_paged_by_its_cursor_and_filtered_by_words(store: &mut dyn Store) {
         [("2019-05-02", "a", 2), ("2019-05-02", "b", 2)],
         "days in UTC (23:30 at -02:00 is the next day)"
     );
+    // Alerts: an outcome is recorded once, a cursor only moves forward.
+    assert_eq!(
+        store.alert_outcome("islands", "https://ex.org/p1").unwrap(),
+        None
+    );
+    store
+        .record_alert("islands", "https://ex.org/p1", "sent")
+        .unwrap();
+    store
+        .record_alert("islands", "https://ex.org/p1", "given up: HTTP 500")
+        .unwrap();
+    assert_eq!(
+        store
+            .alert_outcome("islands", "https://ex.org/p1")
+            .unwrap()
+            .as_deref(),
+        Some("sent")
+    );
+    assert_eq!(
+        store.alert_outcome("other", "https://ex.org/p1").unwrap(),
+        None
+    );
+    assert_eq!(store.alert_cursor("islands").unwrap(), None);
+    store.set_alert_cursor("islands", 7).unwrap();
+    store.set_alert_cursor("islands", 5).unwrap();
+    assert_eq!(store.alert_cursor("islands").unwrap(), Some(7));
     // When a source's latest articles arrived, newest first.
     let arrivals = store.source_arrivals("test", 3).unwrap();
     assert_eq!(arrivals.len(), 3);

@@ -553,3 +553,20 @@ impl RunningDaemon {
         (status, log)
     }
 }
+
+/// Waits for an event a test expects, failing (instead of hanging) if it never comes.
+pub async fn within<F: std::future::Future>(event: F) -> F::Output {
+    tokio::time::timeout(DAEMON_PATIENCE, event)
+        .await
+        .expect("the expected event did not come within two minutes")
+}
+
+/// A page of the daemon's web server, which must answer 200.
+pub async fn get_ok(addr: &str, path: &str) -> String {
+    let (addr, path) = (addr.to_string(), path.to_string());
+    let response = tokio::task::spawn_blocking(move || http_get(&addr, &path))
+        .await
+        .unwrap();
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    response
+}
