@@ -1,5 +1,6 @@
 //! The read-only JSON API: stored articles (filtered, newest first, paged by a cursor), one
-//! article whole, and the configured sources with their last poll.
+//! article whole, the configured sources with their last poll and freshness, and topics per
+//! day; and its OpenAPI document, generated from the handlers (utoipa).
 
 use std::sync::Arc;
 
@@ -24,14 +25,42 @@ pub(crate) fn routes() -> axum::Router<Arc<ServerState>> {
         .route("/api/articles/{id}", get(article))
         .route("/api/sources", get(sources))
         .route("/api/topics", get(topics))
+        .route("/api/openapi.json", get(openapi))
+}
+
+/// The API's OpenAPI document.
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    info(
+        title = "nichiro",
+        description = "Stored news on Russia–Japan relations, read-only."
+    ),
+    paths(articles, article, sources, topics),
+    components(schemas(ErrorBody))
+)]
+struct ApiDoc;
+
+async fn openapi() -> Json<utoipa::openapi::OpenApi> {
+    Json(<ApiDoc as utoipa::OpenApi>::openapi())
+}
+
+/// What a failed request gets.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+struct ErrorBody {
+    /// What was wrong, naming the parameter.
+    error: String,
 }
 
 /// `/api/articles`' query: the filters of `nichiro list`, words, and paging.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct ArticlesQuery {
+    /// Only articles with this topic.
     topic: Option<String>,
+    /// Only articles in this language (`en`, `ru`, `ja`).
     language: Option<String>,
+    /// Only articles from this source (its name in the config).
     source: Option<String>,
     /// `true` for relevant articles only.
     relevant: Option<bool>,
@@ -40,13 +69,14 @@ struct ArticlesQuery {
     until: Option<String>,
     /// Words, all of which an article must contain (any of the three languages).
     q: Option<String>,
+    /// Articles in the page, 1 to 200 (default 20).
     limit: Option<usize>,
     /// `next_cursor` of the page before.
     cursor: Option<i64>,
 }
 
 /// An article in a list: what a reader scans, without the text.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct ArticleSummary {
     id: i64,
     url: String,
@@ -63,7 +93,7 @@ struct ArticleSummary {
     text_chars: usize,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct TopicSummary {
     topic: String,
     score: f32,
@@ -96,7 +126,7 @@ impl ArticleSummary {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct ArticlesPage {
     articles: Vec<ArticleSummary>,
     /// Pass as `cursor` for the next page; absent on the last page.
@@ -120,6 +150,11 @@ fn period(since: Option<&str>, until: Option<&str>) -> Result<Period, ApiError> 
     ))
 }
 
+/// Stored articles, newest first, without their text.
+#[utoipa::path(get, path = "/api/articles", params(ArticlesQuery), responses(
+    (status = 200, description = "A page of articles", body = ArticlesPage),
+    (status = 400, description = "A bad parameter", body = ErrorBody),
+))]
 async fn articles(
     State(state): State<Arc<ServerState>>,
     query: Result<Query<ArticlesQuery>, QueryRejection>,
@@ -160,13 +195,26 @@ async fn articles(
 
 /// One article whole: its text, metadata, verdicts with their evidence, entities, related
 /// documents and the text it copies.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct ArticleWhole {
     id: i64,
+    /// Every field `nichiro list --json` gives: url, title, authors, published, language,
+    /// site_name, description, source, requested_url, relevant, relevance,
+    /// relevance_evidence, topics (topic, score, evidence), related (id, title, similarity),
+    /// duplicate_of and shares_text_with (id, shared), entities, text, and more.
     #[serde(flatten)]
+    #[schema(value_type = Object)]
     article: StoredArticle,
 }
 
+/// One article whole.
+#[utoipa::path(get, path = "/api/articles/{id}",
+    params(("id" = i64, Path, description = "The article's id")),
+    responses(
+        (status = 200, description = "The article", body = ArticleWhole),
+        (status = 400, description = "Not a number", body = ErrorBody),
+        (status = 404, description = "No such article", body = ErrorBody),
+    ))]
 async fn article(
     State(state): State<Arc<ServerState>>,
     Path(id): Path<String>,
@@ -181,7 +229,7 @@ async fn article(
 }
 
 /// A source with how its last poll went and whether it keeps to its rhythm.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct SourceStatus {
     #[serde(flatten)]
     source: crate::SourceInfo,
@@ -196,6 +244,10 @@ struct SourceStatus {
     freshness: crate::freshness::Freshness,
 }
 
+/// Every configured source: its last poll, failures and freshness.
+#[utoipa::path(get, path = "/api/sources", responses(
+    (status = 200, description = "The sources", body = [SourceStatus]),
+))]
 async fn sources(
     State(state): State<Arc<ServerState>>,
 ) -> Result<Json<Vec<SourceStatus>>, ApiError> {
@@ -228,18 +280,37 @@ async fn sources(
 }
 
 /// `/api/topics`' query: the filters of `/api/articles` that make sense for counts.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct TopicsQuery {
+    /// Only articles in this language.
     language: Option<String>,
+    /// Only articles from this source.
     source: Option<String>,
     /// `true` for relevant articles only.
     relevant: Option<bool>,
+    /// YYYY-MM-DD or RFC 3339.
     since: Option<String>,
+    /// YYYY-MM-DD or RFC 3339.
     until: Option<String>,
 }
 
+/// A topic's articles on a day.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+struct TopicDay {
+    /// `YYYY-MM-DD`, UTC.
+    day: String,
+    topic: String,
+    articles: u64,
+}
+
 /// Articles per day (UTC) per topic, oldest day first.
+#[utoipa::path(get, path = "/api/topics", params(TopicsQuery), responses(
+    (status = 200, description = "Counts", body = [TopicDay]),
+    (status = 400, description = "A bad parameter", body = ErrorBody),
+))]
 async fn topics(
     State(state): State<Arc<ServerState>>,
     query: Result<Query<TopicsQuery>, QueryRejection>,

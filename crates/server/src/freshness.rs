@@ -14,7 +14,7 @@ use crate::ServerConfig;
 const MIN_GAPS: usize = 5;
 
 /// What is known of a source's rhythm and whether it keeps to it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Freshness {
     /// `fresh`, `stale`, `learning` (too few articles yet to know its rhythm) or
     /// `not monitored` (a local folder or an archive, which publish nothing).

@@ -41,7 +41,7 @@ pub trait Live: Send + Sync + 'static {
 }
 
 /// A configured source, as the API lists it.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct SourceInfo {
     /// Its name in the config.
     pub name: String,
@@ -257,7 +257,7 @@ async fn watch_staleness(state: Arc<ServerState>, done: CancellationToken) {
 
 async fn not_found() -> ApiError {
     ApiError::not_found(
-        "no such page: try /, /sources, /healthz, /readyz, /metrics, /api/articles, /api/sources, /api/topics",
+        "no such page: try /, /sources, /healthz, /readyz, /metrics, /api/articles, /api/sources, /api/topics, /api/openapi.json",
     )
 }
 

@@ -281,6 +281,66 @@ async fn topics_are_counted_per_day() {
     assert_eq!(status, StatusCode::BAD_REQUEST);
 }
 
+#[tokio::test]
+async fn the_openapi_document_describes_what_the_handlers_take_and_give() {
+    let (app, _live, _dir) = server(true);
+    let (status, doc) = get_json(&app, "/api/openapi.json").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+    let paths = doc["paths"].as_object().unwrap();
+    for path in [
+        "/api/articles",
+        "/api/articles/{id}",
+        "/api/sources",
+        "/api/topics",
+    ] {
+        assert!(paths.contains_key(path), "{path} in {paths:?}");
+    }
+    // Every parameter documented is one the handler takes (it refuses unknown ones).
+    let params: Vec<&str> = doc["paths"]["/api/articles"]["get"]["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(params.len(), 9, "{params:?}");
+    for name in params {
+        let value = match name {
+            "relevant" => "true",
+            "since" | "until" => "2026-01-01",
+            "limit" | "cursor" => "5",
+            _ => "x",
+        };
+        let (status, body) = get_json(&app, &format!("/api/articles?{name}={value}")).await;
+        assert_eq!(status, StatusCode::OK, "{name}: {body}");
+    }
+    // The documented shapes are the ones served.
+    let schemas = &doc["components"]["schemas"];
+    let keys = |schema: &serde_json::Value| -> Vec<String> {
+        let mut keys: Vec<String> = schema["properties"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect();
+        keys.sort();
+        keys
+    };
+    let served_keys = |value: &serde_json::Value| -> Vec<String> {
+        let mut keys: Vec<String> = value.as_object().unwrap().keys().cloned().collect();
+        keys.sort();
+        keys
+    };
+    let (_, days) = get_json(&app, "/api/topics").await;
+    assert_eq!(keys(&schemas["TopicDay"]), served_keys(&days[0]));
+    let (_, page) = get_json(&app, "/api/articles?limit=1").await;
+    assert_eq!(keys(&schemas["ArticlesPage"]), served_keys(&page));
+    assert_eq!(
+        keys(&schemas["ArticleSummary"]),
+        served_keys(&page["articles"][0])
+    );
+}
+
 #[test]
 fn a_source_that_stops_publishing_is_stale_then_fresh_again_once_it_publishes() {
     // Eight articles of `tass` stored now, one after another: its usual gap is short, so the
