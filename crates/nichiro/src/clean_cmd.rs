@@ -73,7 +73,10 @@ pub fn clean(
         });
         let content_type = input.content_type.as_deref();
         match nichiro_clean::clean_bytes(&bytes, content_type, &page_url, limits) {
-            Ok(article) => {
+            Ok(mut article) => {
+                // The address the store would keep: tracking parameters dropped, as the
+                // pipeline does.
+                article.url = nichiro_fetch::canonical_url::canonicalize(&article.url);
                 let cleaned = Cleaned {
                     id: &input.id,
                     path: input.path.display().to_string(),

@@ -64,6 +64,10 @@ pub enum Command {
         /// Skip items published before this date (YYYY-MM-DD or RFC 3339).
         #[arg(long, value_name = "DATE")]
         since: Option<String>,
+        /// Exit 1 (naming them) when at least this share of the sources failed: 0.5 for
+        /// half of them; the default, 1, only when every source failed.
+        #[arg(long, value_name = "SHARE", default_value_t = 1.0, value_parser = failed_share)]
+        fail_at: f64,
     },
     /// Run as a daemon: poll each source on its own interval until stopped (Ctrl-C, SIGTERM).
     Run {
@@ -135,7 +139,9 @@ pub enum Command {
     },
     /// Search stored articles (all words must match; Russian and Japanese work too).
     Search {
-        /// The words to look for.
+        /// The words to look for: all must occur, in any inflection; an argument holding a
+        /// space (`"Курильские острова"`) is a phrase, its words together and in order; `OR`
+        /// between words takes either.
         #[arg(required = true)]
         query: Vec<String>,
         /// At most this many results.
@@ -143,6 +149,18 @@ pub enum Command {
         limit: usize,
         #[command(flatten)]
         filter: FilterArgs,
+    },
+    /// Show one stored article: its verdict and what moved it, its topics with the sentence
+    /// each evidence term came from, the people and places named, related documents,
+    /// copies, and its text.
+    Show {
+        /// The article's URL (canonical, or one it was requested under) or its id (as the
+        /// web pages and the API give it).
+        #[arg(value_name = "URL|ID")]
+        article: String,
+        /// Print it as JSON (every field, and its id).
+        #[arg(long)]
+        json: bool,
     },
     /// List stored articles, newest first.
     List {
@@ -238,4 +256,16 @@ fn parse_l2(text: &str) -> Result<f64, String> {
     let l2: f64 = text.parse().map_err(|e| format!("{e}"))?;
     nichiro_model::check_range("--l2", l2, 1e-6, 1e6)?;
     Ok(l2)
+}
+
+/// A share of sources: a number above 0, at most 1.
+fn failed_share(text: &str) -> Result<f64, String> {
+    let share: f64 = text
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number"))?;
+    if share > 0.0 && share <= 1.0 {
+        Ok(share)
+    } else {
+        Err("a share above 0 and at most 1 (0.5 for half the sources)".into())
+    }
 }

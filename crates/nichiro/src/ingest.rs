@@ -14,11 +14,13 @@ use tokio_util::sync::CancellationToken;
 
 /// Runs the pipeline once (`PollMode::Once`) or until stopped (`PollMode::Forever`, with the
 /// web server of `[server]` unless it is off; `listen` overrides its address and turns it on).
+/// Fails when at least the share `fail_at` of the sources failed.
 pub async fn ingest(
     config_path: &Path,
     mode: PollMode,
     since: Option<DateTime<Utc>>,
     listen: Option<std::net::SocketAddr>,
+    fail_at: f64,
 ) -> anyhow::Result<ExitCode> {
     let config = Config::load(config_path)?;
     let serve_at = match mode {
@@ -55,7 +57,10 @@ pub async fn ingest(
             .context("cannot start the pipeline")?
             .context("cannot start the pipeline")?,
         () = shutdown.stop.cancelled() => {
-            eprintln!("stopped by signal while starting; nothing was fetched");
+            crate::logging::say(
+                tracing::Level::WARN,
+                "stopped by signal while starting; nothing was fetched",
+            );
             return Ok(ExitCode::SUCCESS);
         }
     };
@@ -85,15 +90,27 @@ pub async fn ingest(
         summary.to_string().as_bytes(),
     )?;
     if shutdown.stop.is_cancelled() {
-        eprintln!("stopped by signal; the next run continues where this one stopped");
+        crate::logging::say(
+            tracing::Level::WARN,
+            "stopped by signal; the next run continues where this one stopped",
+        );
     }
-    let failed_sources: std::collections::HashSet<&str> = summary
+    let failed_sources: std::collections::BTreeSet<&str> = summary
         .source_failures
         .iter()
         .map(|(s, _)| s.as_str())
         .collect();
-    if sources > 0 && failed_sources.len() == sources {
-        eprintln!("error: every source failed");
+    if sources > 0 && failed_sources.len() as f64 >= fail_at * sources as f64 {
+        let names: Vec<&str> = failed_sources.into_iter().collect();
+        let which = if names.len() == sources {
+            "every source failed".to_string()
+        } else {
+            format!("{} of {sources} sources failed", names.len())
+        };
+        crate::logging::say(
+            tracing::Level::ERROR,
+            &format!("error: {which}: {}", names.join(", ")),
+        );
         return Ok(ExitCode::FAILURE);
     }
     Ok(ExitCode::SUCCESS)

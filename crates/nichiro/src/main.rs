@@ -8,6 +8,7 @@ mod inputs;
 mod logging;
 mod metrics;
 mod read_cmds;
+mod show_cmd;
 mod tag_cmd;
 mod train_cmd;
 
@@ -44,11 +45,28 @@ fn main() -> ExitCode {
         // A reader that closed stdout early (`nichiro list | head`) wanted no more.
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
-            // One line: the error and its causes.
-            eprintln!("error: {}", format!("{e:#}").replace('\n', " "));
+            logging::say(tracing::Level::ERROR, &format!("error: {}", one_line(&e)));
             ExitCode::FAILURE
         }
     }
+}
+
+/// The error and its causes on one line, each said once: a cause whose words its error
+/// already gives (an I/O error a config error quotes, SQLite's message inside the store's) is
+/// not repeated.
+fn one_line(error: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in error.chain() {
+        let text = cause.to_string().replace('\n', " ");
+        if line.contains(text.as_str()) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(&text);
+    }
+    line
 }
 
 fn is_broken_pipe(e: &anyhow::Error) -> bool {
@@ -64,14 +82,26 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Backfill { since } => {
+        Command::Backfill { since, fail_at } => {
             let since = since.as_deref().map(parse_since).transpose()?;
             let config = required_config(cli.config.as_deref())?;
-            runtime()?.block_on(ingest::ingest(&config, PollMode::Once, since, None))
+            runtime()?.block_on(ingest::ingest(
+                &config,
+                PollMode::Once,
+                since,
+                None,
+                fail_at,
+            ))
         }
         Command::Run { listen } => {
             let config = required_config(cli.config.as_deref())?;
-            runtime()?.block_on(ingest::ingest(&config, PollMode::Forever, None, listen))
+            runtime()?.block_on(ingest::ingest(
+                &config,
+                PollMode::Forever,
+                None,
+                listen,
+                1.0,
+            ))
         }
         Command::Clean {
             paths,
@@ -138,6 +168,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         } => {
             let config = read_config(cli.config.as_deref())?;
             read_cmds::search(&config, &query, &article_filter(filter)?, limit)
+        }
+        Command::Show { article, json } => {
+            let config = read_config(cli.config.as_deref())?;
+            show_cmd::show(&config, &article, json)
         }
         Command::List {
             filter,

@@ -25,10 +25,13 @@ pub fn require_store(config: &Config) -> anyhow::Result<()> {
 }
 
 /// Opens the config's store for reading (see [`require_store`]).
-fn open_store(config: &Config) -> anyhow::Result<Box<dyn Store>> {
+pub fn open_store(config: &Config) -> anyhow::Result<Box<dyn Store>> {
     require_store(config)?;
     Ok(nichiro_store::open(&config.store)?)
 }
+
+/// The column labels of [`print_line`].
+const COLUMNS: &str = "DATE        R  RELEV  TITLE  [TOPICS]  URL";
 
 fn print_line(out: &mut impl Write, a: &StoredArticle) -> std::io::Result<()> {
     let date = a
@@ -38,7 +41,7 @@ fn print_line(out: &mut impl Write, a: &StoredArticle) -> std::io::Result<()> {
     let topics: Vec<&str> = a.topics.iter().map(|t| t.topic.as_str()).collect();
     writeln!(
         out,
-        "{date}  {}  {:.2}  {}  [{}]  {}",
+        "{date}  {}  {:.2}   {}  [{}]  {}",
         if a.relevant { "R" } else { "-" },
         a.relevance,
         a.title.as_deref().unwrap_or("(untitled)"),
@@ -47,7 +50,60 @@ fn print_line(out: &mut impl Write, a: &StoredArticle) -> std::io::Result<()> {
     )
 }
 
-/// `search`.
+/// Says on stderr that nothing matched, naming the filters.
+fn nothing_matched(what: &str, filter: &ArticleFilter) {
+    crate::logging::say(
+        tracing::Level::INFO,
+        &format!("no stored article {what}{}", describe(filter)),
+    );
+}
+
+/// The filters in words (` with topic X, in ru`), or nothing.
+fn describe(filter: &ArticleFilter) -> String {
+    let mut parts = Vec::new();
+    if let Some(topic) = &filter.topic {
+        parts.push(format!("with topic {topic}"));
+    }
+    if let Some(language) = &filter.language {
+        parts.push(format!("in {language}"));
+    }
+    if let Some(source) = &filter.source {
+        parts.push(format!("from source {source}"));
+    }
+    if let Some(since) = filter.since {
+        parts.push(format!("since {}", since.format("%Y-%m-%d %H:%M UTC")));
+    }
+    if let Some(until) = filter.until {
+        parts.push(format!("until {}", until.format("%Y-%m-%d %H:%M UTC")));
+    }
+    if filter.relevant_only {
+        parts.push("tagged relevant".into());
+    }
+    if parts.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", parts.join(", "))
+    }
+}
+
+/// The words of a search as one query: an argument holding a space is a phrase (as the
+/// shell passes `"Курильские острова"`), `OR` and quotes are kept.
+pub fn query_of(words: &[String]) -> String {
+    words
+        .iter()
+        .map(|w| {
+            if w.contains(char::is_whitespace) && !w.contains('"') {
+                format!("\"{w}\"")
+            } else {
+                w.clone()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// `search`: the best matches with their score, each with a snippet where the words found
+/// are marked «so».
 pub fn search(
     config: &Config,
     query: &[String],
@@ -55,10 +111,33 @@ pub fn search(
     limit: usize,
 ) -> anyhow::Result<ExitCode> {
     let store = open_store(config)?;
-    let found = store.search(&query.join(" "), filter, limit)?;
+    let query = query_of(query);
+    let found = store.search_scored(&query, filter, limit)?;
+    if found.is_empty() {
+        nothing_matched(&format!("matches {query:?}"), filter);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let norms: std::collections::HashSet<String> = nichiro_text::query::parse(&query)
+        .norms()
+        .map(str::to_string)
+        .collect();
     let mut out = std::io::stdout().lock();
-    for article in &found {
+    writeln!(out, "SCORE  {COLUMNS}")?;
+    for (score, article) in &found {
+        write!(out, "{score:5.2}  ")?;
         print_line(&mut out, article)?;
+        let snippet = nichiro_text::highlight::snippet(&article.text, &norms);
+        let marked: String = nichiro_text::highlight::marked(&snippet, &norms)
+            .into_iter()
+            .map(|(hit, piece)| {
+                if hit {
+                    format!("«{piece}»")
+                } else {
+                    piece.to_string()
+                }
+            })
+            .collect();
+        writeln!(out, "       {marked}")?;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -132,7 +211,15 @@ pub fn list(
 ) -> anyhow::Result<ExitCode> {
     let store = open_store(config)?;
     let mut out = std::io::stdout().lock();
-    for article in store.list(filter, limit)? {
+    let listed = store.list(filter, limit)?;
+    if listed.is_empty() {
+        nothing_matched("matches", filter);
+        return Ok(ExitCode::SUCCESS);
+    }
+    if !json {
+        writeln!(out, "{COLUMNS}")?;
+    }
+    for article in listed {
         if json {
             serde_json::to_writer(&mut out, &article)?;
             writeln!(out)?;
@@ -165,8 +252,9 @@ pub fn export(
         Some(path) => {
             let partial = path.with_extension("partial");
             let write = || -> anyhow::Result<usize> {
+                // The error names the file asked for, not the temporary one beside it.
                 let file = std::fs::File::create(&partial)
-                    .with_context(|| format!("cannot write {}", partial.display()))?;
+                    .with_context(|| format!("cannot write {}", path.display()))?;
                 let mut out = std::io::BufWriter::new(file);
                 let n = store.export(format, filter, &mut out)?;
                 out.into_inner().map_err(|e| e.into_error())?.sync_all()?;

@@ -64,6 +64,21 @@ pub fn train(config: TagConfig, request: TrainRequest<'_>) -> anyhow::Result<Exi
             config.topics.display()
         );
     }
+    // A topic with too few examples keeps its hand-set weights: say so, naming it.
+    for topic in taxonomy.topics.keys() {
+        let examples = records
+            .iter()
+            .filter(|r| r.relevant && r.topics.contains(topic))
+            .count();
+        if examples < train::MIN_TOPIC_EXAMPLES {
+            eprintln!(
+                "warning: topic {topic} has {examples} labelled example{} (fewer than {}): it \
+                 keeps its hand-set weights",
+                if examples == 1 { "" } else { "s" },
+                train::MIN_TOPIC_EXAMPLES
+            );
+        }
+    }
     let options = TrainOptions {
         l2: request.l2,
         threshold: config.relevance_threshold,

@@ -12,33 +12,6 @@ fn json_lines(bytes: &[u8]) -> Vec<Value> {
         .collect()
 }
 
-/// config/offline.toml with its store moved into `dir` and its other paths made absolute.
-fn offline_config(dir: &std::path::Path) -> String {
-    let repo = repo();
-    let config_dir = repo.join("config");
-    let text = std::fs::read_to_string(config_dir.join("offline.toml")).unwrap();
-    let text = text
-        .replace(
-            "\"../data/offline.sqlite\"",
-            &format!("{:?}", dir.join("store.sqlite").display().to_string()),
-        )
-        .replace(
-            "\"../corpus\"",
-            &format!("{:?}", repo.join("corpus").display().to_string()),
-        )
-        .replace(
-            "\"topics.toml\"",
-            &format!("{:?}", config_dir.join("topics.toml").display().to_string()),
-        )
-        .replace(
-            "\"samples/",
-            &format!("\"{}/samples/", config_dir.display()),
-        );
-    let path = dir.join("offline.toml");
-    std::fs::write(&path, text).unwrap();
-    path.display().to_string()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn offline_backfill_ingests_corpus_and_archive_once_and_the_read_commands_see_it() {
     let dir = tempfile::tempdir().unwrap();
@@ -136,7 +109,12 @@ async fn offline_backfill_ingests_corpus_and_archive_once_and_the_read_commands_
         ])
         .await;
         assert!(search.status.success(), "{}", text(&search.stderr));
-        let lines: Vec<String> = text(&search.stdout).lines().map(str::to_string).collect();
+        // The results, without the column labels and the snippets under each.
+        let lines: Vec<String> = text(&search.stdout)
+            .lines()
+            .filter(|l| !l.starts_with("SCORE") && !l.starts_with("       "))
+            .map(str::to_string)
+            .collect();
         assert!(!lines.is_empty(), "nothing from {source}");
         assert!(
             lines.iter().all(|l| l.contains("/corpus/") == from_corpus),
@@ -156,8 +134,83 @@ async fn offline_backfill_ingests_corpus_and_archive_once_and_the_read_commands_
     .await;
     assert!(list.status.success());
     let lines: Vec<String> = text(&list.stdout).lines().map(str::to_string).collect();
-    assert_eq!(lines.len(), 1, "{lines:?}");
-    assert!(lines[0].contains("vostok-vesti.example"));
+    assert_eq!(lines.len(), 2, "labels and one article: {lines:?}");
+    assert!(lines[0].starts_with("DATE ") && lines[0].ends_with(" URL"));
+    assert!(lines[1].contains("vostok-vesti.example"));
+
+    // A filter that matches nothing says so; a search shows each result's score and a
+    // snippet with the words found marked; quoted words are a phrase; OR takes either.
+    let none = run(&["list", "--config", &config, "--topic", "no-such-topic"]).await;
+    assert!(none.status.success());
+    assert_eq!(text(&none.stdout), "");
+    assert!(
+        text(&none.stderr).contains("no stored article matches (with topic no-such-topic)"),
+        "{}",
+        text(&none.stderr)
+    );
+    let search = run(&["search", "--config", &config, "Курильских островов"]).await;
+    let out = text(&search.stdout);
+    let mut lines = out.lines();
+    assert!(lines.next().unwrap().starts_with("SCORE  DATE"), "{out}");
+    let first = lines.next().unwrap();
+    assert!(
+        first
+            .split_whitespace()
+            .next()
+            .unwrap()
+            .parse::<f32>()
+            .unwrap()
+            > 0.0,
+        "{out}"
+    );
+    assert!(
+        lines.next().unwrap().contains("«Курильских островов»"),
+        "{out}"
+    );
+    let phrase = run(&["search", "--config", &config, "островов Курильских"]).await;
+    assert!(
+        text(&phrase.stderr).contains("no stored article matches"),
+        "a phrase keeps its order"
+    );
+    let either = run(&[
+        "search",
+        "--config",
+        &config,
+        "Курильских",
+        "OR",
+        "北方領土",
+    ])
+    .await;
+    let out = text(&either.stdout);
+    assert!(
+        out.contains("vostok-vesti.example") && out.contains("hokkai-news.example"),
+        "{out}"
+    );
+    let lone = run(&["search", "--config", &config, "島"]).await;
+    assert!(
+        text(&lone.stdout).contains("hokkai-news.example"),
+        "{}",
+        text(&lone.stdout)
+    );
+
+    // One article whole: by its URL (as listed) or by its id.
+    let url = lines_url(&text(&list.stdout));
+    let shown = run(&["show", "--config", &config, &url]).await;
+    assert!(shown.status.success(), "{}", text(&shown.stderr));
+    let page = text(&shown.stdout);
+    assert!(page.contains("\nRelevant (relevance "), "{page}");
+    assert!(page.contains("Topics:\n"), "{page}");
+    assert!(
+        page.contains(": “"),
+        "an evidence term with its sentence: {page}"
+    );
+    let json = run(&["show", "--config", &config, &url, "--json"]).await;
+    let value: serde_json::Value = serde_json::from_str(&text(&json.stdout)).unwrap();
+    let by_id = run(&["show", "--config", &config, &value["id"].to_string()]).await;
+    assert_eq!(text(&by_id.stdout), page);
+    let missing = run(&["show", "--config", &config, "https://nowhere.example/x"]).await;
+    assert!(!missing.status.success());
+    assert!(text(&missing.stderr).contains("no such article"));
 
     let csv_path = dir.path().join("out.csv");
     let csv = run(&[
@@ -202,9 +255,11 @@ async fn clean_prints_one_object_per_input_and_names_unreadable_paths() {
         talks["title"],
         "Lavrov and Kono agree to speed up peace treaty talks"
     );
+    // The page's canonical link carries ?utm_source=rss; clean reports the address the store
+    // keeps, without it.
     assert_eq!(
         talks["url"],
-        "https://pacificwire.example/world/2019/05/lavrov-kono-peace-treaty?utm_source=rss"
+        "https://pacificwire.example/world/2019/05/lavrov-kono-peace-treaty"
     );
     assert_eq!(
         talks["text"].as_str().unwrap().split("\n\n").count(),
@@ -705,4 +760,14 @@ async fn clean_fetches_a_web_address_through_the_crawlers_fetcher() {
         text(&refused.stderr)
     );
     assert_eq!(site.requests("/articles/report-3"), before);
+}
+
+/// The URL of the first article a `list` printed (its last column).
+fn lines_url(listed: &str) -> String {
+    listed
+        .lines()
+        .nth(1)
+        .and_then(|l| l.split_whitespace().last())
+        .unwrap()
+        .to_string()
 }

@@ -27,6 +27,10 @@ async fn bad_configs_exit_nonzero_with_one_line_naming_the_problem() {
         line.contains("broken.toml") && line.contains("carrier-pigeon"),
         "{line}"
     );
+    assert!(
+        line.contains("(line 5, column 8)"),
+        "where, as an editor shows it: {line}"
+    );
 
     let missing = dir.path().join("missing.toml");
     let out = run(&["backfill", "--config", missing.to_str().unwrap()]).await;
@@ -87,10 +91,35 @@ async fn one_failing_source_among_many_is_a_warning_and_all_failing_is_an_error(
         text(&out.stdout)
     );
 
+    // Half the sources failing is an error when asked: the line names the failed ones.
+    let out = run(&[
+        "backfill",
+        "--config",
+        config.to_str().unwrap(),
+        "--fail-at",
+        "0.5",
+    ])
+    .await;
+    assert!(!out.status.success());
+    let line = one_line_error(&out.stderr);
+    assert!(
+        line.contains("2 of 3 sources failed: gone, nowhere"),
+        "{line}"
+    );
+
     let config = write_config(dir.path(), &format!("{unreachable}\n{missing_dir}"), 2);
     let out = run(&["backfill", "--config", config.to_str().unwrap()]).await;
     assert!(!out.status.success());
-    assert!(text(&out.stderr).contains("every source failed"));
+    assert!(text(&out.stderr).contains("every source failed: "));
+}
+
+#[tokio::test]
+async fn an_error_and_its_cause_are_said_once() {
+    let out = run(&["list", "--config", "/nonexistent/nichiro.toml"]).await;
+    assert!(!out.status.success());
+    let line = one_line_error(&out.stderr);
+    assert_eq!(line.matches("os error 2").count(), 1, "{line}");
+    assert!(line.contains("/nonexistent/nichiro.toml"), "{line}");
 }
 
 #[tokio::test]

@@ -132,3 +132,116 @@ async fn each_relevant_article_is_alerted_once_across_a_restart() {
     assert_eq!(counts.len(), relevant(dir.path()), "{counts:?}");
     assert!(counts.values().all(|n| *n == 1), "each once: {counts:?}");
 }
+
+/// Headless Chromium with `args` (Debian's `chromium`; `.ci/run` installs it when missing).
+/// Fails, never skips, without it.
+fn chromium(profile: &std::path::Path, args: &[&str]) -> String {
+    let binary = ["chromium", "chromium-browser", "google-chrome"]
+        .into_iter()
+        .find(|b| {
+            std::process::Command::new(b)
+                .arg("--version")
+                .output()
+                .is_ok_and(|o| o.status.success())
+        })
+        .expect("the browser test needs Chromium: apt-get install chromium (.ci/run does)");
+    let out = std::process::Command::new(binary)
+        .args([
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+        ])
+        .args(["--no-first-run", "--hide-scrollbars", "--lang=en"])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "chromium {args:?}: {}",
+        text(&out.stderr)
+    );
+    text(&out.stdout)
+}
+
+/// The first `href` in `html` that starts with `prefix`, its entities undone.
+fn first_href(html: &str, prefix: &str) -> String {
+    html.split("href=\"")
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next())
+        .find(|href| href.starts_with(prefix))
+        .unwrap_or_else(|| panic!("no link to {prefix}… in {html}"))
+        .replace("&amp;", "&")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_readers_page_in_a_browser_filters_by_topic_and_opens_an_article() {
+    // The offline corpus and sample archive (English, Russian, Japanese), stored, then served.
+    let dir = tempfile::tempdir().unwrap();
+    let config = offline_config(dir.path());
+    let backfill = run(&["backfill", "--config", &config]).await;
+    assert!(backfill.status.success(), "{}", text(&backfill.stderr));
+    let daemon = RunningDaemon::start(std::path::Path::new(&config), &[]).await;
+    let base = format!("http://{}", daemon.addr);
+    let profile = dir.path().join("chromium");
+    let browse = |path: &str| {
+        let (profile, url) = (profile.clone(), format!("{base}{path}"));
+        async move {
+            tokio::task::spawn_blocking(move || chromium(&profile, &["--dump-dom", &url]))
+                .await
+                .unwrap()
+        }
+    };
+    let home = browse("/").await;
+    assert!(home.contains("Latest relevant articles"), "{home}");
+    let items = home.matches("<li>").count();
+    assert!(items >= 5, "{items} articles listed:\n{home}");
+    // Filter by the first article's first topic: each article listed carries it.
+    let topic_link = first_href(&home, "/?topic=");
+    let topic = topic_link.trim_start_matches("/?topic=").to_string();
+    let filtered = browse(&topic_link).await;
+    let listed = filtered.matches("<li>").count();
+    assert!(listed >= 1 && listed <= items, "{listed} of {items}");
+    assert_eq!(
+        filtered.matches(&format!(">{topic}</a>")).count(),
+        listed,
+        "every article listed has the chip {topic}:\n{filtered}"
+    );
+    assert!(
+        filtered.contains(&format!("<option value=\"{topic}\" selected=\"\">")),
+        "{filtered}"
+    );
+    // Open the first: its verdict, topics and evidence marked in its text.
+    let article = browse(&first_href(&filtered, "/articles/")).await;
+    assert!(article.contains("<strong>Relevant</strong>"), "{article}");
+    assert!(article.contains(&format!(">{topic}</a></td>")), "{article}");
+    assert!(article.contains("<mark>"), "evidence marked: {article}");
+    // The sources page draws its timeline.
+    let sources = browse("/sources").await;
+    assert!(
+        sources.contains("<svg") && sources.contains("sample-archive"),
+        "{sources}"
+    );
+    // A screenshot of the page for the README (NICHIRO_SCREENSHOT names where to keep it).
+    let shot = dir.path().join("reader.png");
+    let screenshot = format!("--screenshot={}", shot.display());
+    let url = format!("{base}/");
+    let profile = profile.clone();
+    tokio::task::spawn_blocking(move || {
+        chromium(&profile, &[&screenshot, "--window-size=1200,900", &url])
+    })
+    .await
+    .unwrap();
+    let png = std::fs::read(&shot).expect("a screenshot");
+    assert!(
+        png.starts_with(b"\x89PNG\r\n\x1a\n") && png.len() > 10_000,
+        "{} bytes",
+        png.len()
+    );
+    if let Ok(keep) = std::env::var("NICHIRO_SCREENSHOT") {
+        std::fs::write(keep, &png).unwrap();
+    }
+    let (status, log) = daemon.stop().await;
+    assert!(status.success(), "{log}");
+}

@@ -706,7 +706,18 @@ fn run_store(
             }
         });
         for (item, outcome) in batch.iter().zip(&outcomes) {
-            tracing::debug!(url = %item.article.url, ?outcome, relevant = item.tags.relevant, "stored");
+            if *outcome == InsertOutcome::New {
+                let topics: Vec<&str> = item.tags.topics.iter().map(|t| t.topic.as_str()).collect();
+                tracing::info!(
+                    url = %item.article.url,
+                    relevant = item.tags.relevant,
+                    relevance = format!("{:.2}", item.tags.relevance),
+                    topics = topics.join(","),
+                    "stored"
+                );
+            } else {
+                tracing::debug!(url = %item.article.url, "already stored");
+            }
         }
         batch.clear();
     }

@@ -12,7 +12,6 @@
 mod api;
 mod config;
 pub mod freshness;
-mod highlight;
 mod pages;
 
 use std::net::SocketAddr;

@@ -261,11 +261,13 @@ pub(crate) trait Dialect {
     fn article_time() -> &'static str;
     /// The article's time compared (`op`) with an RFC 3339 parameter.
     fn time_is(op: &str, parameter: &str) -> String;
-    /// A condition that the article's search terms match the search-terms parameter.
+    /// A condition that the article's search terms match the parameter, made by
+    /// [`Dialect::all_phrases`].
     fn matches(parameter: &str) -> String;
-    /// A filter's words as the parameter [`Dialect::matches`] takes, `None` when they hold
-    /// no word to search for.
-    fn search_parameter(words: &str) -> Option<String>;
+    /// The parameter of [`Dialect::matches`] for articles holding every one of `phrases`.
+    fn all_phrases(phrases: &[&nichiro_text::query::Phrase]) -> String;
+    /// A condition that the article's title or text holds the parameter as written.
+    fn contains(parameter: &str) -> String;
 }
 
 impl ArticleFilter {
@@ -303,13 +305,28 @@ impl ArticleFilter {
             sql += " AND relevant";
         }
         if let Some(words) = &self.matching {
-            match D::search_parameter(words) {
-                Some(terms) => {
-                    let p = next(terms, &mut values);
-                    sql += &format!(" AND {}", D::matches(&p));
+            let query = nichiro_text::query::parse(words);
+            if query.is_empty() {
+                // Words that hold nothing to search for match nothing.
+                sql += " AND 1 = 0";
+            }
+            let mut alternatives = Vec::new();
+            for all in &query.any_of {
+                let mut conditions = Vec::new();
+                let indexed: Vec<_> = all.iter().filter(|p| p.lone_cjk.is_none()).collect();
+                if !indexed.is_empty() {
+                    let p = next(D::all_phrases(&indexed), &mut values);
+                    conditions.push(D::matches(&p));
                 }
-                // Words that hold nothing to search for match nothing, as in `search`.
-                None => sql += " AND 1 = 0",
+                // A lone Japanese character is no token of the index: looked for as written.
+                for lone in all.iter().filter_map(|p| p.lone_cjk.clone()) {
+                    let p = next(lone, &mut values);
+                    conditions.push(D::contains(&p));
+                }
+                alternatives.push(format!("({})", conditions.join(" AND ")));
+            }
+            if !alternatives.is_empty() {
+                sql += &format!(" AND ({})", alternatives.join(" OR "));
             }
         }
         if let Some(number) = self.after_number {
@@ -363,6 +380,9 @@ impl StoredArticle {
         }
     }
 }
+
+/// Matches of a search that are ranked, at most: the newest.
+pub const SEARCH_CANDIDATES: usize = 2000;
 
 /// What a source's last complete listing left for the next run's conditional GET.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -424,14 +444,49 @@ pub trait Store: Send {
     /// Number of stored articles.
     fn count(&self) -> Result<usize, StoreError>;
 
-    /// At most `limit` articles that `filter` lets through and that match `query` (all its
-    /// words, in any of the three languages), best first.
+    /// At most `limit` articles that `filter` lets through and that match `query` (its words
+    /// in any inflection, `"phrases"`, `OR`; see [`nichiro_text::query`]), best first.
     fn search(
         &self,
         query: &str,
         filter: &ArticleFilter,
         limit: usize,
-    ) -> Result<Vec<StoredArticle>, StoreError>;
+    ) -> Result<Vec<StoredArticle>, StoreError> {
+        Ok(self
+            .search_scored(query, filter, limit)?
+            .into_iter()
+            .map(|(_, article)| article)
+            .collect())
+    }
+
+    /// As [`Store::search`], with each article's score ([`nichiro_text::query::score`]).
+    /// The newest [`SEARCH_CANDIDATES`] matches are ranked.
+    fn search_scored(
+        &self,
+        query: &str,
+        filter: &ArticleFilter,
+        limit: usize,
+    ) -> Result<Vec<(f32, StoredArticle)>, StoreError> {
+        let parsed = nichiro_text::query::parse(query);
+        let filter = ArticleFilter {
+            matching: Some(query.to_string()),
+            after_number: None,
+            ..filter.clone()
+        };
+        let mut scored: Vec<(f32, StoredArticle)> = self
+            .list_numbered(&filter, Some(SEARCH_CANDIDATES))?
+            .into_iter()
+            .map(|(_, a)| {
+                let score =
+                    nichiro_text::query::score(&parsed, a.title.as_deref().unwrap_or(""), &a.text);
+                (score, a)
+            })
+            .collect();
+        // Best first; among equals, the newer (the list's order) first.
+        scored.sort_by(|a, b| b.0.total_cmp(&a.0));
+        scored.truncate(limit);
+        Ok(scored)
+    }
 
     /// Stored articles that `filter` lets through, newest first; at most `limit` of them.
     fn list(
@@ -453,6 +508,10 @@ pub trait Store: Send {
         filter: &ArticleFilter,
         limit: Option<usize>,
     ) -> Result<Vec<(i64, StoredArticle)>, StoreError>;
+
+    /// The number of the article stored under `url` (its canonical URL or one it was
+    /// requested under), if there is one.
+    fn article_number(&self, url: &str) -> Result<Option<i64>, StoreError>;
 
     /// The article numbered `number`, if there is one.
     fn article(&self, number: i64) -> Result<Option<StoredArticle>, StoreError> {

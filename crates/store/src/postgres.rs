@@ -312,12 +312,27 @@ impl Dialect for PostgresStore {
     }
 
     fn matches(parameter: &str) -> String {
-        format!("search @@ plainto_tsquery('simple', {parameter}::text)")
+        format!("search @@ to_tsquery('simple', {parameter}::text)")
     }
 
-    fn search_parameter(words: &str) -> Option<String> {
-        let terms = search_terms(None, words);
-        (!terms.trim().is_empty()).then_some(terms)
+    /// Each phrase its quoted normal forms joined by `<->` (followed by), the phrases by `&`.
+    fn all_phrases(phrases: &[&nichiro_text::query::Phrase]) -> String {
+        phrases
+            .iter()
+            .map(|p| {
+                let lexemes: Vec<String> = p
+                    .norms
+                    .iter()
+                    .map(|n| format!("'{}'", n.replace('\\', "\\\\").replace('\'', "''")))
+                    .collect();
+                format!("({})", lexemes.join(" <-> "))
+            })
+            .collect::<Vec<_>>()
+            .join(" & ")
+    }
+
+    fn contains(parameter: &str) -> String {
+        format!("strpos(COALESCE(title, '') || ' ' || text, {parameter}::text) > 0")
     }
 }
 
@@ -759,6 +774,14 @@ impl Store for PostgresStore {
             .is_some())
     }
 
+    fn article_number(&self, url: &str) -> Result<Option<i64>, StoreError> {
+        Ok(self
+            .client()?
+            .query_opt("SELECT article_id FROM seen_urls WHERE url = $1", &[&url])
+            .map_err(query_error)?
+            .map(|r| r.get(0)))
+    }
+
     fn record_given_up(&mut self, urls: &[(String, String, String)]) -> Result<(), StoreError> {
         let mut client = self.client()?;
         let mut tx = client.transaction().map_err(query_error)?;
@@ -801,37 +824,6 @@ impl Store for PostgresStore {
             .map_err(query_error)?
             .get(0);
         Ok(n as usize)
-    }
-
-    fn search(
-        &self,
-        query: &str,
-        filter: &ArticleFilter,
-        limit: usize,
-    ) -> Result<Vec<StoredArticle>, StoreError> {
-        let Some(terms) = PostgresStore::search_parameter(query) else {
-            return Ok(Vec::new());
-        };
-        let limit = limit as i64;
-        let (conditions, values) = filter.to_sql::<PostgresStore>(3);
-        let mut args: Vec<&(dyn postgres::types::ToSql + Sync)> = vec![&terms, &limit];
-        args.extend(
-            values
-                .iter()
-                .map(|v| v as &(dyn postgres::types::ToSql + Sync)),
-        );
-        self.client()?
-            .query(
-                &format!(
-                    "SELECT {ARTICLE_COLUMNS} FROM articles, plainto_tsquery('simple', $1) AS q \
-                     WHERE search @@ q{conditions} ORDER BY ts_rank(search, q) DESC, id LIMIT $2"
-                ),
-                &args,
-            )
-            .map_err(query_error)?
-            .iter()
-            .map(read_row)
-            .collect()
     }
 
     fn list_numbered(

@@ -451,6 +451,17 @@ impl Store for SqliteStore {
             .is_some())
     }
 
+    fn article_number(&self, url: &str) -> Result<Option<i64>, StoreError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT article_id FROM seen_urls WHERE url = ?1",
+                [url],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
     /// Records URLs given up for good: `(url, source, reason)`. A URL recorded twice keeps
     /// its latest reason.
     fn record_given_up(&mut self, urls: &[(String, String, String)]) -> Result<(), StoreError> {
@@ -497,32 +508,6 @@ impl Store for SqliteStore {
             as usize)
     }
 
-    /// Articles matching `query` (all its words, in any of the three languages), best first.
-    fn search(
-        &self,
-        query: &str,
-        filter: &ArticleFilter,
-        limit: usize,
-    ) -> Result<Vec<StoredArticle>, StoreError> {
-        let Some(terms) = SqliteStore::search_parameter(query) else {
-            return Ok(Vec::new());
-        };
-        let (conditions, values) = filter.to_sql::<SqliteStore>(3);
-        let sql = format!(
-            "SELECT {ARTICLE_COLUMNS} FROM articles_fts JOIN articles ON articles.id = articles_fts.rowid
-             WHERE articles_fts MATCH ?1{conditions} ORDER BY bm25(articles_fts) LIMIT ?2"
-        );
-        let mut stmt = self.conn.prepare(&sql)?;
-        let mut args: Vec<&dyn rusqlite::ToSql> = Vec::new();
-        let limit = limit as i64;
-        args.push(&terms);
-        args.push(&limit);
-        args.extend(values.iter().map(|v| v as &dyn rusqlite::ToSql));
-        let rows = stmt.query_map(args.as_slice(), read_row)?;
-        collect(rows)
-    }
-
-    /// Stored articles, newest first, filtered.
     fn list_numbered(
         &self,
         filter: &ArticleFilter,
@@ -655,13 +640,17 @@ impl crate::Dialect for SqliteStore {
         format!("id IN (SELECT rowid FROM articles_fts WHERE articles_fts MATCH {parameter})")
     }
 
-    /// Each search term quoted (an FTS5 phrase of one token), all of them required.
-    fn search_parameter(words: &str) -> Option<String> {
-        let terms: Vec<String> = search_terms(None, words)
-            .split_whitespace()
-            .map(|t| format!("\"{}\"", t.replace('"', "\"\"")))
-            .collect();
-        (!terms.is_empty()).then(|| terms.join(" "))
+    /// Each phrase an FTS5 phrase (its normal forms quoted together), all of them required.
+    fn all_phrases(phrases: &[&nichiro_text::query::Phrase]) -> String {
+        phrases
+            .iter()
+            .map(|p| format!("\"{}\"", p.norms.join(" ").replace('"', "\"\"")))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    fn contains(parameter: &str) -> String {
+        format!("instr(COALESCE(title, '') || ' ' || text, {parameter}) > 0")
     }
 }
 
@@ -708,10 +697,4 @@ fn read_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<RowResult> {
         content_hash: row.get(27)?,
     }
     .into_stored())
-}
-
-fn collect(
-    rows: impl Iterator<Item = rusqlite::Result<RowResult>>,
-) -> Result<Vec<StoredArticle>, StoreError> {
-    rows.map(|r| r?.map_err(StoreError::Corrupt)).collect()
 }

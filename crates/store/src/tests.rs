@@ -460,6 +460,33 @@ fn search_finds_inflected_russian_and_japanese_words(store: &mut dyn Store) {
     assert_eq!(urls("island discussion"), ["https://ex.org/en"]);
     assert_eq!(urls("islands treaty"), Vec::<String>::new());
     assert!(urls("\"").is_empty());
+    // Phrases keep their words together and in order; OR takes either side.
+    assert_eq!(urls("\"discussed the islands\""), ["https://ex.org/en"]);
+    assert!(urls("\"islands discussed\"").is_empty());
+    let mut either = urls("курильских OR 北方領土");
+    either.sort();
+    assert_eq!(either, ["https://ex.org/ja", "https://ex.org/ru"]);
+    // A lone Japanese character, which the index holds only inside bigrams, at a word's end.
+    assert_eq!(urls("土"), ["https://ex.org/ja"]);
+    assert_eq!(urls("土 OR islands").len(), 2);
+    // Scores: the better answer first.
+    store
+        .insert_batch(&[tagged(
+            "https://ex.org/en2",
+            "The islands",
+            "The islands, the islands and the islands were discussed.",
+            &[],
+        )])
+        .unwrap();
+    let scored = store
+        .search_scored("islands", &ArticleFilter::default(), 10)
+        .unwrap();
+    assert_eq!(scored[0].1.url, "https://ex.org/en2");
+    assert!(
+        scored[0].0 > scored[1].0 && scored[1].0 > 0.0,
+        "{:?}",
+        scored.iter().map(|s| s.0).collect::<Vec<_>>()
+    );
 }
 
 fn export_jsonl_and_csv(store: &mut dyn Store) {
@@ -692,9 +719,15 @@ fn a_list_is_paged_by_its_cursor_and_filtered_by_words(store: &mut dyn Store) {
         ],
         "newest first, the later stored first among equals"
     );
-    // An article by its number; an unknown number is none.
+    // An article by its number, found by any of its URLs; an unknown number is none.
     let (number, article) = &whole[3];
     assert_eq!(store.article(*number).unwrap().as_ref(), Some(article));
+    assert_eq!(store.article_number(&article.url).unwrap(), Some(*number));
+    assert_eq!(
+        store.article_number(&article.requested_url).unwrap(),
+        Some(*number)
+    );
+    assert_eq!(store.article_number("https://ex.org/none").unwrap(), None);
     assert_eq!(store.article(i64::MAX).unwrap(), None);
     let cursor_past_the_end = ArticleFilter {
         after_number: Some(i64::MAX),

@@ -10,7 +10,9 @@
 
 mod cjk;
 mod cyrillic;
+pub mod highlight;
 mod latin;
+pub mod query;
 mod stopwords;
 
 use std::rc::Rc;

@@ -570,3 +570,30 @@ pub async fn get_ok(addr: &str, path: &str) -> String {
     assert!(response.starts_with("HTTP/1.1 200"), "{response}");
     response
 }
+
+/// config/offline.toml with its store moved into `dir` and its other paths made absolute.
+pub fn offline_config(dir: &std::path::Path) -> String {
+    let repo = repo();
+    let config_dir = repo.join("config");
+    let text = std::fs::read_to_string(config_dir.join("offline.toml")).unwrap();
+    let text = text
+        .replace(
+            "\"../data/offline.sqlite\"",
+            &format!("{:?}", dir.join("store.sqlite").display().to_string()),
+        )
+        .replace(
+            "\"../corpus\"",
+            &format!("{:?}", repo.join("corpus").display().to_string()),
+        )
+        .replace(
+            "\"topics.toml\"",
+            &format!("{:?}", config_dir.join("topics.toml").display().to_string()),
+        )
+        .replace(
+            "\"samples/",
+            &format!("\"{}/samples/", config_dir.display()),
+        );
+    let path = dir.join("offline.toml");
+    std::fs::write(&path, text).unwrap();
+    path.display().to_string()
+}

@@ -11,8 +11,8 @@ use nichiro_store::{ArticleFilter, StoredArticle};
 use serde::Deserialize;
 
 use super::{error_page, page, safe_href, when};
-use crate::highlight::{marked, norms_of, snippet};
 use crate::{ApiError, ServerState};
+use nichiro_text::highlight::{marked, norms_of, snippet};
 
 /// Articles on a page.
 const PAGE: usize = 25;

@@ -1,18 +1,18 @@
 //! Words of a text marked where they match a query's or the evidence's words, as the store's
-//! search and the tagger match them (one tokenizer: stems for English and Russian, bigrams for
-//! Japanese), and the snippet around the first match.
+//! search and the tagger match them (stems for English and Russian, bigrams for Japanese), and
+//! the snippet around the first match: for the web pages and the command line.
 
 use std::collections::HashSet;
 use std::ops::Range;
 
 /// The normal forms of the words of `terms` (stop words left out).
-pub(crate) fn norms_of<'a>(terms: impl IntoIterator<Item = &'a str>) -> HashSet<String> {
+pub fn norms_of<'a>(terms: impl IntoIterator<Item = &'a str>) -> HashSet<String> {
     terms
         .into_iter()
         .flat_map(|term| {
-            nichiro_text::tokenize(term)
+            crate::tokenize(term)
                 .into_iter()
-                .filter(|t| !nichiro_text::is_stopword(&t.norm))
+                .filter(|t| !crate::is_stopword(&t.norm))
                 .map(|t| t.norm.to_string())
                 .collect::<Vec<_>>()
         })
@@ -26,11 +26,11 @@ fn marked_ranges(text: &str, norms: &HashSet<String>) -> Vec<Range<usize>> {
     if norms.is_empty() {
         return ranges;
     }
-    for token in nichiro_text::tokenize(text) {
+    for token in crate::tokenize(text) {
         if !norms.contains(&*token.norm) {
             continue;
         }
-        let range = nichiro_text::byte_range(text, &token);
+        let range = crate::byte_range(text, &token);
         match ranges.last_mut() {
             Some(last)
                 if range.start <= last.end
@@ -45,7 +45,7 @@ fn marked_ranges(text: &str, norms: &HashSet<String>) -> Vec<Range<usize>> {
 }
 
 /// `text` cut into pieces, each with whether it is marked.
-pub(crate) fn marked<'a>(text: &'a str, norms: &HashSet<String>) -> Vec<(bool, &'a str)> {
+pub fn marked<'a>(text: &'a str, norms: &HashSet<String>) -> Vec<(bool, &'a str)> {
     let mut pieces = Vec::new();
     let mut at = 0;
     for range in marked_ranges(text, norms) {
@@ -67,7 +67,7 @@ const SNIPPET: usize = 280;
 
 /// About [`SNIPPET`] characters of `text` around its first marked word (its start when none
 /// is), with `…` where it was cut.
-pub(crate) fn snippet(text: &str, norms: &HashSet<String>) -> String {
+pub fn snippet(text: &str, norms: &HashSet<String>) -> String {
     let first = marked_ranges(text, norms).first().map_or(0, |r| r.start);
     let start = text[..first]
         .char_indices()

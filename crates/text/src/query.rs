@@ -1,0 +1,164 @@
+//! Search queries as a reader writes them: words (all must occur, in any inflection),
+//! `"quoted phrases"` (their words together, in order) and `OR` between alternatives; and a
+//! score of how well a text answers one.
+
+use std::collections::HashMap;
+
+use crate::tokenize;
+
+/// Words that must stand together, in this order, as normal forms.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Phrase {
+    /// The normal forms (stems, CJK bigrams).
+    pub norms: Vec<String>,
+    /// The phrase as written, for a lone Japanese character: it is no token of the index
+    /// (which holds bigrams), so it is looked for as written.
+    pub lone_cjk: Option<String>,
+}
+
+/// A parsed query: any of the alternatives, each a set of phrases that must all occur.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Query {
+    /// Alternatives (`OR`); an article matches when it matches one.
+    pub any_of: Vec<Vec<Phrase>>,
+}
+
+impl Query {
+    /// Whether the query holds nothing to look for.
+    pub fn is_empty(&self) -> bool {
+        self.any_of.is_empty()
+    }
+
+    /// Every normal form the query names.
+    pub fn norms(&self) -> impl Iterator<Item = &str> {
+        self.any_of
+            .iter()
+            .flatten()
+            .flat_map(|p| p.norms.iter().map(String::as_str))
+    }
+}
+
+/// Reads `text`: bare words, `"phrases"` and `OR` (upper case) between alternatives. A bare
+/// word that the tokenizer splits (a Japanese word into bigrams, `2+2`) is a phrase of its
+/// parts. An unclosed quote runs to the end.
+pub fn parse(text: &str) -> Query {
+    let mut any_of = Vec::new();
+    let mut current: Vec<Phrase> = Vec::new();
+    let mut rest = text;
+    loop {
+        rest = rest.trim_start();
+        if rest.is_empty() {
+            break;
+        }
+        let (piece, quoted, after) = if let Some(inner) = rest.strip_prefix('"') {
+            let end = inner.find('"').unwrap_or(inner.len());
+            (&inner[..end], true, inner.get(end + 1..).unwrap_or(""))
+        } else {
+            let end = rest
+                .find(|c: char| c.is_whitespace() || c == '"')
+                .unwrap_or(rest.len());
+            (&rest[..end], false, &rest[end..])
+        };
+        rest = after;
+        if !quoted && piece == "OR" {
+            if !current.is_empty() {
+                any_of.push(std::mem::take(&mut current));
+            }
+            continue;
+        }
+        let tokens = tokenize(piece);
+        if tokens.is_empty() {
+            continue;
+        }
+        let lone = tokens.len() == 1 && tokens[0].cjk && tokens[0].raw.chars().count() == 1;
+        current.push(Phrase {
+            norms: tokens.iter().map(|t| t.norm.to_string()).collect(),
+            lone_cjk: lone.then(|| tokens[0].raw.to_string()),
+        });
+    }
+    if !current.is_empty() {
+        any_of.push(current);
+    }
+    Query { any_of }
+}
+
+/// How well `title` and `text` answer `query`: for each of the query's normal forms, its
+/// occurrences (a title's counting three times), damped by the text's length; a lone
+/// Japanese character counts where it is written. 0 when nothing matches.
+pub fn score(query: &Query, title: &str, text: &str) -> f32 {
+    let counts = |s: &str| {
+        let mut counts: HashMap<String, usize> = HashMap::new();
+        for token in tokenize(s) {
+            *counts.entry(token.norm.to_string()).or_default() += 1;
+        }
+        counts
+    };
+    let (in_title, in_text) = (counts(title), counts(text));
+    let length: usize = in_text.values().sum();
+    let mut total = 0.0;
+    for phrase in query.any_of.iter().flatten() {
+        if let Some(lone) = &phrase.lone_cjk {
+            total += (title.matches(lone.as_str()).count() * 3
+                + text.matches(lone.as_str()).count()) as f32;
+            continue;
+        }
+        for norm in &phrase.norms {
+            let hits = in_title.get(norm).copied().unwrap_or(0) * 3
+                + in_text.get(norm).copied().unwrap_or(0);
+            total += hits as f32;
+        }
+    }
+    total / (1.0 + (1.0 + length as f32 / 200.0).ln())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn norms(query: &Query) -> Vec<Vec<Vec<&str>>> {
+        query
+            .any_of
+            .iter()
+            .map(|all| {
+                all.iter()
+                    .map(|p| p.norms.iter().map(String::as_str).collect())
+                    .collect()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn words_phrases_and_alternatives_are_read() {
+        let q = parse("Курилы \"мирный договор\" OR 北方領土 Kuril");
+        assert_eq!(
+            norms(&q),
+            [
+                vec![vec!["курил"], vec!["мирн", "договор"]],
+                vec![vec!["北方", "方領", "領土"], vec!["kuril"]],
+            ]
+        );
+        assert!(parse("  \" , \" OR ").is_empty());
+        assert_eq!(
+            norms(&parse("\"unclosed phrase")),
+            [vec![vec!["unclos", "phrase"]]]
+        );
+        assert_eq!(
+            norms(&parse("or")),
+            [vec![vec!["or"]]],
+            "lower-case or is a word"
+        );
+        let lone = parse("島");
+        assert_eq!(lone.any_of[0][0].lone_cjk.as_deref(), Some("島"));
+    }
+
+    #[test]
+    fn a_text_naming_the_words_more_and_in_its_title_scores_higher() {
+        let q = parse("Kuril islands");
+        let once = score(&q, "Talks", "The Kuril islands were discussed.");
+        let title = score(&q, "Kuril islands", "The Kuril islands were discussed.");
+        let none = score(&q, "Markets", "Stocks rose.");
+        assert!(title > once && once > none, "{title} {once} {none}");
+        assert_eq!(none, 0.0);
+        assert!(score(&parse("島"), "", "択捉島と国後島") > 0.0);
+    }
+}
