@@ -434,14 +434,12 @@ impl Tagger {
             self.config.relevance_threshold,
             self.config.min_topic_score,
         );
-        let relevance_evidence = self
-            .model
-            .relevance
-            .contributions(&judgement.relevance_features)
-            .into_iter()
-            .take(6)
-            .map(|(feature, c)| format!("{feature}: {c:+.2}"))
-            .collect();
+        let relevance_evidence = explain(
+            self.model.relevance.bias,
+            self.model
+                .relevance
+                .contributions(&judgement.relevance_features),
+        );
         let topics = judgement
             .topics
             .into_iter()
@@ -606,4 +604,51 @@ fn concept_tokens(matches: &Matches) -> Vec<Token<'static>> {
         }
     }
     tokens
+}
+
+/// Features shown by name in the evidence of a relevance score, at most; the rest are summed.
+const EVIDENCE_FEATURES: usize = 6;
+
+/// What moved a relevance score, as lines whose numbers add up to its log-odds: the features
+/// that moved it most (`feature: +1.23`), the rest summed (`5 other features: +0.10`), the
+/// bias, and the total with the probability it gives.
+fn explain(bias: f32, contributions: Vec<(String, f32)>) -> Vec<String> {
+    let total = bias + contributions.iter().map(|(_, c)| c).sum::<f32>();
+    let mut lines: Vec<String> = contributions
+        .iter()
+        .take(EVIDENCE_FEATURES)
+        .map(|(feature, c)| format!("{feature}: {c:+.2}"))
+        .collect();
+    let rest = &contributions[contributions.len().min(EVIDENCE_FEATURES)..];
+    if !rest.is_empty() {
+        let sum: f32 = rest.iter().map(|(_, c)| c).sum();
+        lines.push(format!("{} other features: {sum:+.2}", rest.len()));
+    }
+    lines.push(format!("bias: {bias:+.2}"));
+    lines.push(format!(
+        "= {total:+.2}, relevance {:.2}",
+        1.0 / (1.0 + (-total).exp())
+    ));
+    lines
+}
+
+#[cfg(test)]
+mod explain_tests {
+    #[test]
+    fn the_parts_of_a_relevance_score_add_up_to_it() {
+        let contributions: Vec<(String, f32)> = (0..8)
+            .map(|i| (format!("f{i}"), 1.0 - i as f32 * 0.2))
+            .collect();
+        let lines = super::explain(-2.5, contributions);
+        assert_eq!(lines.len(), 6 + 3);
+        assert_eq!(lines[6], "2 other features: -0.60");
+        assert_eq!(lines[7], "bias: -2.50");
+        let parts: f32 = lines[..8]
+            .iter()
+            .map(|l| l.rsplit(": ").next().unwrap().parse::<f32>().unwrap())
+            .sum();
+        let total: f32 = lines[8][2..].split(',').next().unwrap().parse().unwrap();
+        assert!((parts - total).abs() < 0.02, "{parts} {total} {lines:?}");
+        assert_eq!(lines[8], "= -0.10, relevance 0.48");
+    }
 }

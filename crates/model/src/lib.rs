@@ -337,6 +337,15 @@ pub fn dir_document_url(root: &std::path::Path, file: &std::path::Path) -> Optio
     Some(url.to_string())
 }
 
+/// The id the tagger gives a corpus document (`corpus:<file>`) stored under `url`, the
+/// address of a file of a `dir` source ([`dir_document_url`]: `dir:/<folder>/<file>`); `None`
+/// for other addresses.
+pub fn corpus_id_of(url: &str) -> Option<String> {
+    let path = url.strip_prefix("dir:/")?;
+    let (_, file) = path.split_once('/')?;
+    (!file.is_empty() && !file.contains('%')).then(|| format!("corpus:{file}"))
+}
+
 /// The names [`dir_document_url`] joins: the folder's name, then the path inside it.
 pub fn dir_document_parts(root: &std::path::Path, file: &std::path::Path) -> Option<Vec<String>> {
     let absolute = |p: &std::path::Path| {
@@ -381,6 +390,20 @@ pub fn file_url_parts(stored: &str) -> Option<Vec<String>> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_corpus_document_stored_from_its_folder_has_its_corpus_id() {
+        assert_eq!(
+            super::corpus_id_of("dir:/corpus/004_3f926fbd34ea6708.txt").as_deref(),
+            Some("corpus:004_3f926fbd34ea6708.txt")
+        );
+        assert_eq!(
+            super::corpus_id_of("https://example.org/corpus/x.txt"),
+            None
+        );
+        assert_eq!(super::corpus_id_of("dir:/corpus"), None);
+    }
+
     use super::*;
 
     #[test]

@@ -25,20 +25,22 @@ pub fn show(config: &Config, which: &str, json: bool) -> anyhow::Result<ExitCode
     else {
         anyhow::bail!("{which}: no such article in the store (give its URL or its id)");
     };
+    let copies = store.copies_of_article(&article.url, 50)?;
     let mut out = std::io::stdout().lock();
     if json {
         let mut value = serde_json::to_value(&article)?;
         value["id"] = number.into();
+        value["copied_by"] = serde_json::to_value(&copies)?;
         serde_json::to_writer_pretty(&mut out, &value)?;
         writeln!(out)?;
     } else {
-        write!(out, "{}", render(number, &article))?;
+        write!(out, "{}", render(number, &article, &copies))?;
     }
     Ok(ExitCode::SUCCESS)
 }
 
 /// The article as text for a terminal.
-pub fn render(number: i64, a: &StoredArticle) -> String {
+pub fn render(number: i64, a: &StoredArticle, copies: &[nichiro_store::CopyOf]) -> String {
     use std::fmt::Write as _;
     let mut s = String::new();
     let _ = writeln!(s, "{}", a.title.as_deref().unwrap_or("(untitled)"));
@@ -123,6 +125,12 @@ pub fn render(number: i64, a: &StoredArticle) -> String {
             shared.id,
             shared.shared * 100.0
         );
+    }
+    if !copies.is_empty() {
+        let _ = writeln!(s, "\nCopied by:");
+        for copy in copies {
+            let _ = writeln!(s, "  {}  {}", copy.number, copy.url);
+        }
     }
     let _ = writeln!(s, "\n{}", a.text);
     s

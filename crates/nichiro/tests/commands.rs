@@ -208,6 +208,19 @@ async fn offline_backfill_ingests_corpus_and_archive_once_and_the_read_commands_
     let value: serde_json::Value = serde_json::from_str(&text(&json.stdout)).unwrap();
     let by_id = run(&["show", "--config", &config, &value["id"].to_string()]).await;
     assert_eq!(text(&by_id.stdout), page);
+    // The corpus report the wire story copies lists that copy.
+    let original = run(&[
+        "show",
+        "--config",
+        &config,
+        "dir:/corpus/004_3f926fbd34ea6708.txt",
+    ])
+    .await;
+    let page = text(&original.stdout);
+    assert!(
+        page.contains("\nCopied by:\n") && page.contains("kuril-islands-background"),
+        "{page}"
+    );
     let missing = run(&["show", "--config", &config, "https://nowhere.example/x"]).await;
     assert!(!missing.status.success());
     assert!(text(&missing.stderr).contains("no such article"));

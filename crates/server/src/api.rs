@@ -205,7 +205,20 @@ struct ArticleWhole {
     #[serde(flatten)]
     #[schema(value_type = Object)]
     article: StoredArticle,
+    /// The stored articles that copy this one (their `duplicate_of`), oldest first.
+    copied_by: Vec<CopyRef>,
 }
+
+/// A stored article that copies another.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+struct CopyRef {
+    id: i64,
+    url: String,
+    title: Option<String>,
+}
+
+/// How many copies of an article are listed, at most.
+pub(crate) const COPIES_SHOWN: usize = 50;
 
 /// One article whole.
 #[utoipa::path(get, path = "/api/articles/{id}",
@@ -222,8 +235,28 @@ async fn article(
     let id: i64 = id
         .parse()
         .map_err(|_| ApiError::bad_request(format!("{id:?} is no article id (a number)")))?;
-    match state.read(move |store| store.article(id)).await? {
-        Some(article) => Ok(Json(ArticleWhole { id, article })),
+    let found = state
+        .read(move |store| {
+            let Some(article) = store.article(id)? else {
+                return Ok(None);
+            };
+            let copies = store.copies_of_article(&article.url, COPIES_SHOWN)?;
+            Ok(Some((article, copies)))
+        })
+        .await?;
+    match found {
+        Some((article, copies)) => Ok(Json(ArticleWhole {
+            id,
+            article,
+            copied_by: copies
+                .into_iter()
+                .map(|c| CopyRef {
+                    id: c.number,
+                    url: c.url,
+                    title: c.title,
+                })
+                .collect(),
+        })),
         None => Err(ApiError::not_found(format!("no article {id}"))),
     }
 }

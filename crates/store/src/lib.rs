@@ -396,6 +396,17 @@ pub struct SavedListing {
     pub url: Option<String>,
 }
 
+/// A stored article that copies another ([`Store::copies_of`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CopyOf {
+    /// Its number.
+    pub number: i64,
+    /// Its canonical URL.
+    pub url: String,
+    /// Its title.
+    pub title: Option<String>,
+}
+
 /// Articles of one topic on one day ([`Store::topic_days`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct TopicDay {
@@ -512,6 +523,22 @@ pub trait Store: Send {
     /// The number of the article stored under `url` (its canonical URL or one it was
     /// requested under), if there is one.
     fn article_number(&self, url: &str) -> Result<Option<i64>, StoreError>;
+
+    /// The stored articles that copy the one at `url` (their `duplicate_of`), oldest first;
+    /// at most `limit`.
+    fn copies_of(&self, url: &str, limit: usize) -> Result<Vec<CopyOf>, StoreError>;
+
+    /// As [`Store::copies_of`], for a stored article: those that name it by its URL, and, for
+    /// a corpus document, by its corpus id.
+    fn copies_of_article(&self, url: &str, limit: usize) -> Result<Vec<CopyOf>, StoreError> {
+        let mut copies = self.copies_of(url, limit)?;
+        if let Some(id) = nichiro_model::corpus_id_of(url) {
+            copies.extend(self.copies_of(&id, limit)?);
+            copies.sort_by_key(|c| c.number);
+            copies.truncate(limit);
+        }
+        Ok(copies)
+    }
 
     /// The article numbered `number`, if there is one.
     fn article(&self, number: i64) -> Result<Option<StoredArticle>, StoreError> {

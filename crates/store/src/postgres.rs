@@ -16,7 +16,8 @@ use crate::row::{
     tag_values,
 };
 use crate::{
-    ArticleFilter, Claim, Dialect, InsertOutcome, Store, StoreError, StoredArticle, search_terms,
+    ArticleFilter, Claim, CopyOf, Dialect, InsertOutcome, Store, StoreError, StoredArticle,
+    search_terms,
 };
 
 /// Each entry migrates from version `index` to `index + 1`.
@@ -139,6 +140,10 @@ const MIGRATIONS: &[&str] = &[
         alert       TEXT PRIMARY KEY,
         last_number BIGINT NOT NULL
     );
+    "#,
+    // 10: the copies of an article found fast (the web pages and `show` list them).
+    r#"
+    CREATE INDEX articles_copy_of ON articles (duplicate_of);
     "#,
 ];
 
@@ -772,6 +777,24 @@ impl Store for PostgresStore {
             .query_opt("SELECT 1 FROM seen_urls WHERE url = $1", &[&url])
             .map_err(query_error)?
             .is_some())
+    }
+
+    fn copies_of(&self, url: &str, limit: usize) -> Result<Vec<CopyOf>, StoreError> {
+        Ok(self
+            .client()?
+            .query(
+                "SELECT id, url, title FROM articles WHERE duplicate_of = $1 \
+                 ORDER BY id LIMIT $2",
+                &[&url, &(limit as i64)],
+            )
+            .map_err(query_error)?
+            .iter()
+            .map(|r| CopyOf {
+                number: r.get(0),
+                url: r.get(1),
+                title: r.get(2),
+            })
+            .collect())
     }
 
     fn article_number(&self, url: &str) -> Result<Option<i64>, StoreError> {

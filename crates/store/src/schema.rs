@@ -129,4 +129,8 @@ pub const MIGRATIONS: &[&str] = &[
         last_number INTEGER NOT NULL
     );
     "#,
+    // 13: the copies of an article found fast (the web pages and `show` list them).
+    r#"
+    CREATE INDEX articles_copy_of ON articles (duplicate_of);
+    "#,
 ];

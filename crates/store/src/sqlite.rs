@@ -13,7 +13,7 @@ use crate::row::{
     tag_values,
 };
 use crate::{
-    ArticleFilter, Claim, Dialect, InsertOutcome, Store, StoreError, StoredArticle, schema,
+    ArticleFilter, Claim, CopyOf, Dialect, InsertOutcome, Store, StoreError, StoredArticle, schema,
     search_terms,
 };
 
@@ -449,6 +449,21 @@ impl Store for SqliteStore {
             .query_row("SELECT 1 FROM seen_urls WHERE url = ?1", [url], |_| Ok(()))
             .optional()?
             .is_some())
+    }
+
+    fn copies_of(&self, url: &str, limit: usize) -> Result<Vec<CopyOf>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, url, title FROM articles WHERE duplicate_of = ?1
+             ORDER BY id LIMIT ?2",
+        )?;
+        let rows = stmt.query_map(params![url, limit as i64], |r| {
+            Ok(CopyOf {
+                number: r.get(0)?,
+                url: r.get(1)?,
+                title: r.get(2)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     fn article_number(&self, url: &str) -> Result<Option<i64>, StoreError> {

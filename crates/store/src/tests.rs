@@ -728,6 +728,26 @@ fn a_list_is_paged_by_its_cursor_and_filtered_by_words(store: &mut dyn Store) {
         Some(*number)
     );
     assert_eq!(store.article_number("https://ex.org/none").unwrap(), None);
+    // What copies an article.
+    let mut copy = tagged("https://ex.org/copy", "T", "Text.", &[]);
+    copy.tags.duplicate_of = Some(nichiro_model::DuplicateOf {
+        id: article.url.clone(),
+        shared: 0.9,
+    });
+    store.insert_batch(&[copy]).unwrap();
+    let copies = store.copies_of(&article.url, 10).unwrap();
+    assert_eq!(copies.len(), 1);
+    assert_eq!(copies[0].url, "https://ex.org/copy");
+    assert_eq!(
+        store.article(copies[0].number).unwrap().unwrap().url,
+        copies[0].url
+    );
+    assert!(
+        store
+            .copies_of("https://ex.org/copy", 10)
+            .unwrap()
+            .is_empty()
+    );
     assert_eq!(store.article(i64::MAX).unwrap(), None);
     let cursor_past_the_end = ArticleFilter {
         after_number: Some(i64::MAX),

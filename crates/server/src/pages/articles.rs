@@ -209,10 +209,43 @@ pub(crate) async fn one(State(state): State<Arc<ServerState>>, Path(id): Path<St
     let Ok(id) = id.parse::<i64>() else {
         return error_page(ApiError::bad_request(format!("{id:?} is no article id")));
     };
-    let article = match state.read(move |store| store.article(id)).await {
-        Ok(Some(article)) => article,
+    // The article, its copies, and the numbers of the stored documents it names (to link
+    // to their pages).
+    let found = state
+        .read(move |store| {
+            let Some(article) = store.article(id)? else {
+                return Ok(None);
+            };
+            let copies = store.copies_of_article(&article.url, crate::api::COPIES_SHOWN)?;
+            let mut numbers = std::collections::HashMap::new();
+            let named = article
+                .related
+                .iter()
+                .map(|d| d.id.clone())
+                .chain(article.duplicate_of.iter().map(|d| d.id.clone()))
+                .chain(article.shares_text_with.iter().map(|d| d.id.clone()));
+            for url in named {
+                if let Some(number) = store.article_number(&url)? {
+                    numbers.insert(url, number);
+                }
+            }
+            Ok(Some((article, copies, numbers)))
+        })
+        .await;
+    let (article, copies, numbers) = match found {
+        Ok(Some(found)) => found,
         Ok(None) => return error_page(ApiError::not_found(format!("no article {id}"))),
         Err(error) => return error_page(error),
+    };
+    // A document named by URL: its page here when it is stored, else its address.
+    let doc_link = |url: &str, label: &str| -> Markup {
+        match (numbers.get(url), safe_href(url)) {
+            (Some(n), _) => html! { a href=(format!("/articles/{n}")) { (label) } },
+            (None, Some(href)) => {
+                html! { a href=(href) rel="noopener noreferrer nofollow" { (label) } }
+            }
+            (None, None) => html! { (label) },
+        }
     };
     let evidence = norms_of(
         article
@@ -274,19 +307,22 @@ pub(crate) async fn one(State(state): State<Arc<ServerState>>, Path(id): Path<St
             h2 { "Related documents" }
             ul { @for doc in &article.related {
                 li {
-                    @match safe_href(&doc.id) {
-                        Some(href) => a href=(href) rel="noopener noreferrer nofollow" { (doc.title.as_deref().unwrap_or(&doc.id)) },
-                        None => (doc.title.as_deref().unwrap_or(&doc.id)),
-                    }
+                    (doc_link(&doc.id, doc.title.as_deref().unwrap_or(&doc.id)))
                     span.meta { " similarity " (format!("{:.2}", doc.similarity)) }
                 }
             } }
         }
         @if let Some(copy) = &article.duplicate_of {
-            p { "Copies " code { (copy.id) } " (" (format!("{:.0}", copy.shared * 100.0)) "% of its text)" }
+            p { "Copies " (doc_link(&copy.id, &copy.id)) " (" (format!("{:.0}", copy.shared * 100.0)) "% of its text)" }
         }
         @if let Some(shared) = &article.shares_text_with {
-            p { "Shares a passage with " code { (shared.id) } " (" (format!("{:.0}", shared.shared * 100.0)) "%)" }
+            p { "Shares a passage with " (doc_link(&shared.id, &shared.id)) " (" (format!("{:.0}", shared.shared * 100.0)) "%)" }
+        }
+        @if !copies.is_empty() {
+            h2 { "Copied by" }
+            ul { @for copy in &copies {
+                li { a href=(format!("/articles/{}", copy.number)) { (copy.title.as_deref().unwrap_or(&copy.url)) } }
+            } }
         }
         h2 { "Text" }
         div.text {

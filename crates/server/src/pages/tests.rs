@@ -137,3 +137,29 @@ async fn markup_from_the_web_is_shown_as_text_never_run() {
         "shown, not linked"
     );
 }
+
+#[tokio::test]
+async fn an_article_links_its_copies_and_the_stored_original_it_copies() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = nichiro_store::SqliteStore::open(&dir.path().join("s.sqlite")).unwrap();
+    let original = article(1, 3, &["peace-treaty"], "Мирный договор.");
+    let mut copy = article(2, 4, &["peace-treaty"], "Мирный договор.");
+    copy.tags.duplicate_of = Some(nichiro_model::DuplicateOf {
+        id: original.article.url.clone(),
+        shared: 0.95,
+    });
+    nichiro_store::Store::insert_batch(&mut store, &[original, copy]).unwrap();
+    let app = crate::tests::router_over(store);
+    let (_, page) = get(&app, "/articles/1").await;
+    assert!(page.contains("<h2>Copied by</h2>"), "{page}");
+    assert!(
+        page.contains("<a href=\"/articles/2\">Article 2</a>"),
+        "{page}"
+    );
+    let (_, copy) = get(&app, "/articles/2").await;
+    assert!(copy.contains("Copies <a href=\"/articles/1\">"), "{copy}");
+    let (_, json) = get(&app, "/api/articles/1").await;
+    let json: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(json["copied_by"][0]["id"], 2);
+    assert_eq!(json["copied_by"][0]["url"], "https://news.example.org/2");
+}
