@@ -41,7 +41,7 @@ pub async fn ingest(
     tokio::spawn(watch_signals(signals, shutdown.clone(), grace));
     // The web server answers from the start: alive at once, ready once the pipeline runs.
     let done = CancellationToken::new();
-    let live = crate::metrics::DaemonLive::default();
+    let live = crate::metrics::DaemonLive::new(Duration::from_secs(config.server.stuck_after_secs));
     if let Some(addr) = serve_at {
         let bound = start_server(&config, addr, live.clone(), done.clone()).await?;
         tracing::info!(

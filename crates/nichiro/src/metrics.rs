@@ -2,36 +2,114 @@
 //! ready, and its live counters and gauges, recorded through the `metrics` facade on every
 //! scrape (the server renders them as Prometheus text).
 
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
 
 use metrics::{counter, describe_counter, describe_gauge, gauge};
 use nichiro_fetch::SourceCounts;
 use nichiro_pipeline::Progress;
 
-/// The daemon as its web server sees it: not ready until the pipeline has started.
-#[derive(Default, Clone)]
-pub struct DaemonLive(Arc<OnceLock<Progress>>);
+/// The daemon as its web server sees it: not ready until the pipeline has started, while the
+/// store refuses writes, or while its stages are stuck.
+#[derive(Clone)]
+pub struct DaemonLive {
+    progress: Arc<OnceLock<Progress>>,
+    motion: Arc<Mutex<Motion>>,
+    stuck_after: Duration,
+}
 
 impl DaemonLive {
+    /// Not started yet; stages count as stuck when items wait between the cleaning, tagging
+    /// and storing stages and none of them has finished one for `stuck_after`.
+    pub fn new(stuck_after: Duration) -> Self {
+        DaemonLive {
+            progress: Arc::default(),
+            motion: Arc::new(Mutex::new(Motion::new(Instant::now()))),
+            stuck_after,
+        }
+    }
+
     /// The pipeline has started: from now on its figures are served.
     pub fn started(&self, progress: Progress) {
-        let _ = self.0.set(progress);
+        let _ = self.progress.set(progress);
+    }
+}
+
+/// The queues whose items only wait for this machine (not for a site's pacing or its
+/// `Retry-After`): cleaning, tagging and storing.
+const CPU_QUEUES: &[&str] = &["pages", "articles", "tagged"];
+
+/// Whether the stages after fetching move: what they have finished, and since when that has
+/// not changed while items waited for them.
+#[derive(Debug)]
+struct Motion {
+    finished: u64,
+    since: Instant,
+}
+
+impl Motion {
+    fn new(now: Instant) -> Self {
+        Motion {
+            finished: 0,
+            since: now,
+        }
+    }
+
+    /// Notes `finished` items and `waiting` ones at `now`; returns how long the stages have
+    /// not moved while items waited, once that is longer than `limit`.
+    fn stuck(
+        &mut self,
+        finished: u64,
+        waiting: usize,
+        now: Instant,
+        limit: Duration,
+    ) -> Option<Duration> {
+        if finished != self.finished || waiting == 0 {
+            self.finished = finished;
+            self.since = now;
+            return None;
+        }
+        let still = now.duration_since(self.since);
+        (still > limit).then_some(still)
     }
 }
 
 impl nichiro_server::Live for DaemonLive {
     fn not_ready(&self) -> Option<String> {
-        match self.0.get() {
-            None => Some("starting: loading the store and the tagger".into()),
-            Some(progress) => progress
-                .store_refusal()
-                .map(|why| format!("the store refuses writes: {why}")),
+        let progress = self
+            .progress
+            .get()
+            .ok_or("starting: loading the store and the tagger")
+            .map_err(str::to_string);
+        let progress = match progress {
+            Ok(progress) => progress,
+            Err(starting) => return Some(starting),
+        };
+        if let Some(why) = progress.store_refusal() {
+            return Some(format!("the store refuses writes: {why}"));
         }
+        let summary = progress.snapshot();
+        let waiting: usize = progress
+            .queue_depths()
+            .into_iter()
+            .filter(|(queue, _)| CPU_QUEUES.contains(queue))
+            .map(|(_, depth)| depth)
+            .sum();
+        let mut motion = self.motion.lock().unwrap_or_else(|p| p.into_inner());
+        motion
+            .stuck(summary.done(), waiting, Instant::now(), self.stuck_after)
+            .map(|still| {
+                format!(
+                    "stuck: {waiting} items wait to be cleaned, tagged or stored and none has \
+                     been for {} s",
+                    still.as_secs()
+                )
+            })
     }
 
     fn record_metrics(&self) {
         record_async_tasks();
-        let Some(progress) = self.0.get() else {
+        let Some(progress) = self.progress.get() else {
             return;
         };
         record_progress(progress);
@@ -175,3 +253,28 @@ const SOURCE_COUNTERS: &[SourceCounter] = &[
         |c| c.claimed_elsewhere,
     ),
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stages_are_stuck_only_when_items_wait_and_nothing_finishes_for_too_long() {
+        let start = Instant::now();
+        let limit = Duration::from_secs(300);
+        let at = |secs| start + Duration::from_secs(secs);
+        let mut motion = Motion::new(start);
+        assert_eq!(motion.stuck(0, 5, at(200), limit), None);
+        assert_eq!(
+            motion.stuck(0, 5, at(301), limit),
+            Some(Duration::from_secs(301))
+        );
+        // Something finished: moving again.
+        assert_eq!(motion.stuck(1, 5, at(302), limit), None);
+        assert_eq!(motion.stuck(1, 5, at(500), limit), None);
+        // Idle (nothing waits) is not stuck, however long.
+        assert_eq!(motion.stuck(1, 0, at(2000), limit), None);
+        assert_eq!(motion.stuck(1, 3, at(2100), limit), None);
+        assert!(motion.stuck(1, 3, at(2401), limit).is_some());
+    }
+}

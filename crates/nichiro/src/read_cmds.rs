@@ -31,12 +31,14 @@ pub fn open_store(config: &Config) -> anyhow::Result<Box<dyn Store>> {
 }
 
 /// The column labels of [`print_line`].
-const COLUMNS: &str = "DATE        R  RELEV  TITLE  [TOPICS]  URL";
+const COLUMNS: &str = "DATE (UTC)  R  RELEV  TITLE  [TOPICS]  URL";
 
 fn print_line(out: &mut impl Write, a: &StoredArticle) -> std::io::Result<()> {
+    // In UTC, as --since and --until read a bare date: a story published at 02:00 in Tokyo
+    // is listed on the day before, where a filter by that day finds it.
     let date = a
         .published
-        .map(|p| p.format("%Y-%m-%d").to_string())
+        .map(|p| p.with_timezone(&chrono::Utc).format("%Y-%m-%d").to_string())
         .unwrap_or_else(|| "----------".into());
     let topics: Vec<&str> = a.topics.iter().map(|t| t.topic.as_str()).collect();
     writeln!(

@@ -135,7 +135,7 @@ async fn offline_backfill_ingests_corpus_and_archive_once_and_the_read_commands_
     assert!(list.status.success());
     let lines: Vec<String> = text(&list.stdout).lines().map(str::to_string).collect();
     assert_eq!(lines.len(), 2, "labels and one article: {lines:?}");
-    assert!(lines[0].starts_with("DATE ") && lines[0].ends_with(" URL"));
+    assert!(lines[0].starts_with("DATE (UTC) ") && lines[0].ends_with(" URL"));
     assert!(lines[1].contains("vostok-vesti.example"));
 
     // A filter that matches nothing says so; a search shows each result's score and a

@@ -26,6 +26,9 @@ pub struct ServerConfig {
     /// How often the sources are checked for staleness (a source turning stale, or fresh
     /// again, is logged once), in seconds. Default 60.
     pub stale_check_secs: u64,
+    /// The daemon is unready (`/readyz` 503) while items wait to be cleaned, tagged or stored
+    /// and none has been for this long, in seconds. Default 300.
+    pub stuck_after_secs: u64,
 }
 
 impl Default for ServerConfig {
@@ -37,6 +40,7 @@ impl Default for ServerConfig {
             min_stale_silence_secs: 3 * 3600,
             stale_after_failing_secs: 6 * 3600,
             stale_check_secs: 60,
+            stuck_after_secs: 300,
         }
     }
 }
@@ -59,6 +63,7 @@ impl ServerConfig {
             1,
             365 * 86_400,
         )?;
-        nichiro_model::check_range("server.stale_check_secs", self.stale_check_secs, 1, 86_400)
+        nichiro_model::check_range("server.stale_check_secs", self.stale_check_secs, 1, 86_400)?;
+        nichiro_model::check_range("server.stuck_after_secs", self.stuck_after_secs, 1, 86_400)
     }
 }
