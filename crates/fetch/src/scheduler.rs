@@ -234,6 +234,9 @@ fn handle_result(
                 retries = pending.attempt,
                 "fetched"
             );
+            metrics::histogram!("nichiro_fetch_seconds").record(response.elapsed.as_secs_f64());
+            metrics::counter!("nichiro_fetched_bytes_total", "source" => job.source.clone())
+                .increment(response.body.len() as u64);
             ctx.seen.mark(&response.final_url);
             ctx.stats.update(&job.source, |c| c.fetched += 1);
             Some(RawPage {

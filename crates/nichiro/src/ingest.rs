@@ -167,13 +167,16 @@ async fn start_server(
             ),
         })
         .collect();
-    let state = nichiro_server::ServerState::new(
+    let mut state = nichiro_server::ServerState::new(
         config.server.clone(),
         store,
         std::sync::Arc::new(live),
         sources,
         env!("CARGO_PKG_VERSION"),
     );
+    state
+        .install_recorder()
+        .map_err(|e| anyhow::anyhow!("cannot record metrics: {e}"))?;
     nichiro_server::serve(addr, std::sync::Arc::new(state), done)
         .await
         .with_context(|| {

@@ -269,6 +269,29 @@ async fn the_daemon_polls_again_and_picks_up_new_items_until_stopped() {
     }
     assert!(metrics.contains("\nnichiro_async_tasks "), "{metrics}");
     assert!(metrics.contains("nichiro_build_info{version="), "{metrics}");
+    // Recorded as it happens: times per stage and fetch, bytes, articles stored by language.
+    for stage in ["clean", "tag", "store"] {
+        assert!(
+            metrics.contains(&format!(
+                "nichiro_stage_seconds_bucket{{stage=\"{stage}\",le=\""
+            )),
+            "{stage}: {metrics}"
+        );
+    }
+    assert!(
+        metrics.contains("# TYPE nichiro_fetch_seconds histogram"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("nichiro_fetched_bytes_total{source=\"site\"} "),
+        "{metrics}"
+    );
+    let stored_count: u64 = metrics
+        .lines()
+        .filter(|l| l.starts_with("nichiro_articles_stored_total{"))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+        .sum();
+    assert_eq!(stored_count, 2, "{metrics}");
     // Health, readiness (`nichiro health` asks it as a container would) and the API.
     get_ok(&metrics_addr, "/healthz").await;
     assert!(get_ok(&metrics_addr, "/readyz").await.ends_with("ready\n"));

@@ -524,7 +524,11 @@ fn spawn_clean(
                     // The lock is held only while waiting for the next page.
                     let page = pages.lock().expect("pages lock").blocking_recv();
                     let Some(mut page) = page else { break };
-                    let mut article = match nichiro_clean::clean_page(&page, &limits) {
+                    let started = std::time::Instant::now();
+                    let cleaned = nichiro_clean::clean_page(&page, &limits);
+                    metrics::histogram!("nichiro_stage_seconds", "stage" => "clean")
+                        .record(started.elapsed().as_secs_f64());
+                    let mut article = match cleaned {
                         Ok(article) => article,
                         Err(error) => {
                             tracing::warn!(url = %page.final_url, %error, "page not cleaned");
@@ -578,8 +582,11 @@ fn run_tag(
         if let Some(sync) = &mut sync {
             sync.catch_up(&mut tagger);
         }
+        let started = std::time::Instant::now();
         let tags = tagger.tag(&article);
         tagger.remember(&article);
+        metrics::histogram!("nichiro_stage_seconds", "stage" => "tag")
+            .record(started.elapsed().as_secs_f64());
         let item = TaggedArticle {
             article,
             tags,
@@ -670,7 +677,10 @@ fn run_store(
                 Err(_) => break,
             }
         }
+        let started = std::time::Instant::now();
         let outcomes = refused.write("store a batch", progress, || store.insert_batch(&batch))?;
+        metrics::histogram!("nichiro_stage_seconds", "stage" => "store")
+            .record(started.elapsed().as_secs_f64());
         // Pages given up so far go in too, so a daemon running for months keeps them.
         let given_up: Vec<(String, String, String)> = progress
             .stats
@@ -707,6 +717,12 @@ fn run_store(
         });
         for (item, outcome) in batch.iter().zip(&outcomes) {
             if *outcome == InsertOutcome::New {
+                metrics::counter!(
+                    "nichiro_articles_stored_total",
+                    "language" => item.article.language.clone().unwrap_or_else(|| "unknown".into()),
+                    "relevant" => if item.tags.relevant { "true" } else { "false" }
+                )
+                .increment(1);
                 let topics: Vec<&str> = item.tags.topics.iter().map(|t| t.topic.as_str()).collect();
                 tracing::info!(
                     url = %item.article.url,

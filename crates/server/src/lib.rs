@@ -97,9 +97,15 @@ pub struct ServerState {
     live: Arc<dyn Live>,
     sources: Vec<SourceInfo>,
     version: String,
-    recorder: PrometheusRecorder,
+    /// The server's own recorder, until it is made the process's ([`ServerState::install_recorder`]).
+    recorder: Option<PrometheusRecorder>,
     metrics: PrometheusHandle,
 }
+
+/// Buckets of the time histograms, in seconds.
+const SECONDS_BUCKETS: &[f64] = &[
+    0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
+];
 
 impl ServerState {
     /// The state over `store` (a handle of the server's own, not the pipeline's), the daemon's
@@ -111,7 +117,10 @@ impl ServerState {
         sources: Vec<SourceInfo>,
         version: &str,
     ) -> Self {
-        let recorder = PrometheusBuilder::new().build_recorder();
+        let recorder = PrometheusBuilder::new()
+            .set_buckets(SECONDS_BUCKETS)
+            .expect("the buckets are not empty")
+            .build_recorder();
         let metrics = recorder.handle();
         ServerState {
             config,
@@ -119,8 +128,27 @@ impl ServerState {
             live,
             sources,
             version: version.to_string(),
-            recorder,
+            recorder: Some(recorder),
             metrics,
+        }
+    }
+
+    /// Makes the server's recorder the process's, so that what the stages record as it
+    /// happens (times per stage and fetch, articles stored by language) reaches `/metrics`.
+    /// Fails when the process has one already.
+    pub fn install_recorder(&mut self) -> Result<(), String> {
+        let recorder = self
+            .recorder
+            .take()
+            .ok_or("the recorder is installed already")?;
+        metrics::set_global_recorder(recorder).map_err(|e| e.to_string())
+    }
+
+    /// Runs `record` with the server's recorder in place (its own, or the process's).
+    fn recording(&self, record: impl FnOnce()) {
+        match &self.recorder {
+            Some(local) => metrics::with_local_recorder(local, record),
+            None => record(),
         }
     }
 
@@ -214,6 +242,18 @@ pub async fn serve(
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let bound = listener.local_addr()?;
     tokio::spawn(watch_staleness(Arc::clone(&state), done.clone()));
+    // Histograms keep their samples until upkeep folds them in: keep them bounded between
+    // scrapes.
+    let upkeep = (state.metrics.clone(), done.clone());
+    tokio::spawn(async move {
+        let (handle, done) = upkeep;
+        loop {
+            tokio::select! {
+                () = tokio::time::sleep(Duration::from_secs(5)) => handle.run_upkeep(),
+                () = done.cancelled() => return,
+            }
+        }
+    });
     let app = router(state);
     tokio::spawn(async move {
         let served = axum::serve(listener, app)
@@ -301,7 +341,8 @@ async fn readyz(State(state): State<Arc<ServerState>>) -> Response {
 /// and `nichiro_build_info`.
 async fn metrics_page(State(state): State<Arc<ServerState>>) -> Response {
     let judged = state.judged().await.unwrap_or_default();
-    metrics::with_local_recorder(&state.recorder, || {
+    state.metrics.run_upkeep();
+    state.recording(|| {
         metrics::gauge!("nichiro_build_info", "version" => state.version.clone()).set(1.0);
         state.live.record_metrics();
         record_source_gauges(&judged);
