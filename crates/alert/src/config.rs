@@ -39,7 +39,8 @@ pub struct AlertConfig {
     /// of 1, 2, 4, … 64 s between them.
     #[serde(default = "default_attempts")]
     pub max_attempts: u32,
-    /// The first wait between tries, in milliseconds (doubling after each). Default 1000.
+    /// The first wait between tries, in milliseconds (doubling after each, to at most five
+    /// minutes). Default 1000; at most 300000.
     #[serde(default = "default_retry_ms")]
     pub retry_base_ms: u64,
 }
@@ -84,7 +85,7 @@ impl AlertConfig {
             &format!("{who}: retry_base_ms"),
             self.retry_base_ms,
             1,
-            3_600_000,
+            300_000,
         )
     }
 }

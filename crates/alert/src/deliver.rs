@@ -14,6 +14,17 @@ const MAX_WAIT: Duration = Duration::from_secs(300);
 /// How long a webhook may take to answer.
 const WEBHOOK_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// The longest all of `alert`'s tries may take: each try's time limit and the waits between.
+pub(crate) fn longest_send(alert: &AlertConfig) -> Duration {
+    let mut total = WEBHOOK_TIMEOUT * alert.max_attempts;
+    let mut wait = Duration::from_millis(alert.retry_base_ms).min(MAX_WAIT);
+    for _ in 1..alert.max_attempts {
+        total += wait;
+        wait = (wait * 2).min(MAX_WAIT);
+    }
+    total
+}
+
 /// Why an alert was not sent.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum NotSent {
@@ -48,7 +59,7 @@ impl Sender {
         body: &str,
         stop: &CancellationToken,
     ) -> Result<(), NotSent> {
-        let mut wait = Duration::from_millis(alert.retry_base_ms);
+        let mut wait = Duration::from_millis(alert.retry_base_ms).min(MAX_WAIT);
         let mut last = String::new();
         for attempt in 1..=alert.max_attempts {
             let tried = match (&alert.webhook, &alert.file) {

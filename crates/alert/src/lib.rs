@@ -27,8 +27,8 @@ pub use rule::{AlertMessage, idempotency_key, qualifies};
 
 /// Articles read from the store at a time.
 const BATCH: usize = 100;
-/// How long a daemon's claim on sending one alert lasts (past it, another daemon may send it).
-const CLAIM: Duration = Duration::from_secs(600);
+/// A daemon's claim on sending one alert lasts as long as all its tries may take, and this.
+const CLAIM_MARGIN: Duration = Duration::from_secs(60);
 
 /// Why the alerter stopped.
 #[derive(Debug)]
@@ -81,12 +81,14 @@ pub struct Alerter {
 
 impl Alerter {
     /// The `alerts` over `store` (a handle of their own), sent as `holder` (this process, in
-    /// claims). A new alert starts with the articles stored from now on, not the whole store:
-    /// its starting point is recorded before this returns.
+    /// claims), for articles stored at least `settle` ago. A new alert starts with the
+    /// articles stored from now on, not the whole store: its starting point is recorded
+    /// before this returns.
     pub async fn new(
         alerts: Vec<AlertConfig>,
         store: Box<dyn Store>,
         holder: String,
+        settle: Duration,
     ) -> Result<Alerter, AlertError> {
         let sender = deliver::Sender::new().map_err(AlertError::Client)?;
         let store: SharedStore = Arc::new(Mutex::new(store));
@@ -114,24 +116,37 @@ impl Alerter {
                 sender,
                 holder,
                 stop: CancellationToken::new(),
+                settle: chrono::Duration::from_std(settle).unwrap_or(chrono::Duration::MAX),
             },
         })
     }
 
     /// Sends the alerts for what is stored, checking every `every`, until `stop`. A store
-    /// error ends it; an alert that cannot be delivered is given up and recorded, and the
-    /// others go on.
+    /// error is tried again at the next check; an alert that cannot be delivered is given up
+    /// and recorded, and the others go on.
     pub async fn run(mut self, every: Duration, stop: CancellationToken) -> Result<(), AlertError> {
         self.ctx.stop = stop;
         let ctx = &self.ctx;
+        let mut failing = false;
         loop {
             let mut busy = false;
             for alert in &self.alerts {
-                match ctx.follow(alert).await? {
-                    Followed::More => busy = true,
-                    Followed::UpToDate => {}
-                    Followed::Stopped => return Ok(()),
+                match ctx.follow(alert).await {
+                    Ok(Followed::More) => busy = true,
+                    Ok(Followed::UpToDate) => {}
+                    Ok(Followed::Stopped) => return Ok(()),
+                    // A store out of reach for a while (a server restarting, a busy file):
+                    // said once, tried again at the next check; nothing is skipped.
+                    Err(error) => {
+                        if !failing {
+                            tracing::warn!(%error, "alerts cannot read the store; trying again");
+                        }
+                        failing = true;
+                        busy = false;
+                        break;
+                    }
                 }
+                failing = false;
             }
             if busy {
                 continue;
@@ -149,13 +164,27 @@ struct Context {
     sender: deliver::Sender,
     holder: String,
     stop: CancellationToken,
+    /// How old an article must be before the cursor passes it.
+    settle: chrono::Duration,
 }
 
 /// How far one alert got.
 enum Followed {
     /// A whole batch was read: there may be more.
     More,
+    /// Up to date, or waiting (for articles to settle, or for another daemon's claim).
     UpToDate,
+    Stopped,
+}
+
+/// What became of one qualifying article.
+enum Handled {
+    /// Sent, given up, or found done: the cursor may pass it.
+    Done,
+    /// Another daemon holds its claim: looked at again on the next check, until that daemon
+    /// records it or its claim runs out.
+    HeldElsewhere,
+    /// The daemon is stopping before it was sent.
     Stopped,
 }
 
@@ -169,12 +198,23 @@ impl Context {
         })
         .await?;
         let full = batch.len() == BATCH;
+        let settled_before = chrono::Utc::now() - self.settle;
         for (number, article) in batch {
             if self.stop.is_cancelled() {
                 return Ok(Followed::Stopped);
             }
-            if qualifies(alert, &article) && !self.handle(alert, number, &article).await? {
-                return Ok(Followed::Stopped);
+            // Not past an article stored too recently: on PostgreSQL, a number is taken when
+            // a row is written, not when its transaction commits, so a lower number may still
+            // appear; once the articles before it have settled, none will.
+            if article.stored_at > settled_before {
+                return Ok(Followed::UpToDate);
+            }
+            if qualifies(alert, &article) {
+                match self.handle(alert, number, &article).await? {
+                    Handled::Done => {}
+                    Handled::HeldElsewhere => return Ok(Followed::UpToDate),
+                    Handled::Stopped => return Ok(Followed::Stopped),
+                }
             }
             let name = alert.name.clone();
             with_store(&self.store, move |s| s.set_alert_cursor(&name, number)).await?;
@@ -193,7 +233,7 @@ impl Context {
         alert: &AlertConfig,
         number: i64,
         article: &StoredArticle,
-    ) -> Result<bool, AlertError> {
+    ) -> Result<Handled, AlertError> {
         let (name, url) = (alert.name.clone(), article.url.clone());
         let copied = article
             .duplicate_of
@@ -202,6 +242,7 @@ impl Context {
             .map(|d| d.id.clone());
         let holder = self.holder.clone();
         let key = format!("alert:{name}:{url}");
+        let claim = deliver::longest_send(alert) + CLAIM_MARGIN;
         // Claimed, then looked up again: another daemon that sent it recorded it before it
         // let its claim go.
         let go = with_store(&self.store, move |s| {
@@ -214,8 +255,8 @@ impl Context {
                 s.record_alert(&name, &url, &format!("not sent: copies {original}"))?;
                 return Ok(Go::Done);
             }
-            if s.claim(&key, &holder, CLAIM)? != Claim::Granted {
-                return Ok(Go::Done);
+            if s.claim(&key, &holder, claim)? != Claim::Granted {
+                return Ok(Go::HeldElsewhere);
             }
             if s.alert_outcome(&name, &url)?.is_some() {
                 s.release(&key, &holder)?;
@@ -224,8 +265,10 @@ impl Context {
             Ok(Go::Send)
         })
         .await?;
-        if matches!(go, Go::Done) {
-            return Ok(true);
+        match go {
+            Go::Done => return Ok(Handled::Done),
+            Go::HeldElsewhere => return Ok(Handled::HeldElsewhere),
+            Go::Send => {}
         }
         let message = AlertMessage::new(alert, number, article);
         let body = serde_json::to_string(&message).expect("an alert is plain JSON");
@@ -258,7 +301,10 @@ impl Context {
             s.release(&key, &holder)
         })
         .await?;
-        Ok(!matches!(sent, Err(deliver::NotSent::Stopped)))
+        Ok(match sent {
+            Err(deliver::NotSent::Stopped) => Handled::Stopped,
+            _ => Handled::Done,
+        })
     }
 }
 
@@ -266,6 +312,7 @@ impl Context {
 enum Go {
     Send,
     Done,
+    HeldElsewhere,
 }
 
 #[cfg(test)]

@@ -113,7 +113,7 @@ fn start(
     let stop = CancellationToken::new();
     let until = stop.clone();
     let task = tokio::spawn(async move {
-        let alerter = Alerter::new(alerts, Box::new(store), "test".into())
+        let alerter = Alerter::new(alerts, Box::new(store), "test".into(), Duration::ZERO)
             .await
             .unwrap();
         alerter.run(Duration::from_millis(20), until).await.unwrap()
@@ -253,5 +253,42 @@ async fn a_file_alert_appends_one_line_per_article() {
             "\"https://news.example.org/x\"",
             "\"https://news.example.org/y\""
         ]
+    );
+}
+
+#[tokio::test]
+async fn an_alert_another_daemon_holds_is_sent_once_its_claim_runs_out_not_skipped() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store.sqlite");
+    let (receiver, hook) = Receiver::start().await;
+    insert(&path, &[]);
+    let (stop, task) = start(vec![alert(Some(hook), None)], &path);
+    started(&path).await;
+    // Another daemon claimed the article's alert (and died): its claim runs out in 2 s.
+    let url = "https://news.example.org/held";
+    SqliteStore::open(&path)
+        .unwrap()
+        .claim(
+            &format!("alert:islands:{url}"),
+            "other",
+            Duration::from_secs(2),
+        )
+        .unwrap();
+    insert(&path, &[article("held", "territorial-dispute", None)]);
+    until(|| receiver.urls().len() == 1).await;
+    stop.cancel();
+    task.await.unwrap();
+    assert_eq!(receiver.urls(), [(url.to_string(), 1)]);
+}
+
+#[test]
+fn a_claim_outlasts_every_try_of_its_alert() {
+    let mut slow = alert(Some("http://127.0.0.1:9/hook".into()), None);
+    slow.max_attempts = 100;
+    slow.retry_base_ms = 300_000;
+    // 100 tries of 10 s, 99 waits of 5 min.
+    assert_eq!(
+        deliver::longest_send(&slow),
+        Duration::from_secs(100 * 10 + 99 * 300)
     );
 }

@@ -65,14 +65,21 @@ pub async fn ingest(
         }
     };
     live.started(pipeline.progress());
-    if mode == PollMode::Forever && !alerts.is_empty() {
-        start_alerts(alerts, &store_config, done.clone()).await?;
-    }
+    let alerting = if mode == PollMode::Forever && !alerts.is_empty() {
+        Some(start_alerts(alerts, &store_config, done.clone()).await?)
+    } else {
+        None
+    };
     let progress = pipeline.progress();
     let reporter = tokio::spawn(report_progress(pipeline.progress(), mode, done.clone()));
     let summary = pipeline.run(mode, since, shutdown.clone()).await;
     done.cancel();
     let _ = reporter.await;
+    // The alerts stop between two alerts (one waiting to be tried again is left, its claim
+    // released, for the next run).
+    if let Some(alerting) = alerting {
+        let _ = tokio::time::timeout(Duration::from_secs(15), alerting).await;
+    }
     let summary = match summary {
         Ok(summary) => summary,
         Err(error) => {
@@ -100,7 +107,8 @@ pub async fn ingest(
         .iter()
         .map(|(s, _)| s.as_str())
         .collect();
-    if sources > 0 && failed_sources.len() as f64 >= fail_at * sources as f64 {
+    // Compared with a little slack: 0.07 of 100 sources is 7.000000000000001 in floats.
+    if sources > 0 && failed_sources.len() as f64 >= fail_at * sources as f64 - 1e-9 {
         let names: Vec<&str> = failed_sources.into_iter().collect();
         let which = if names.len() == sources {
             "every source failed".to_string()
@@ -121,22 +129,23 @@ async fn start_alerts(
     alerts: Vec<nichiro_alert::AlertConfig>,
     store_config: &nichiro_store::StoreConfig,
     done: CancellationToken,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<tokio::task::JoinHandle<()>> {
     let store_config = store_config.clone();
     let store = tokio::task::spawn_blocking(move || nichiro_store::open(&store_config))
         .await
         .context("cannot open the store for the alerts")?
         .context("cannot open the store for the alerts")?;
     let holder = format!("{}-alerts", nichiro_pipeline::claims::holder_id());
-    let alerter = nichiro_alert::Alerter::new(alerts, store, holder)
+    // Articles are alerted once they are 5 s old: on PostgreSQL, one stored by a
+    // transaction still open takes a lower number than one stored after it.
+    let alerter = nichiro_alert::Alerter::new(alerts, store, holder, Duration::from_secs(5))
         .await
         .context("cannot start the alerts")?;
-    tokio::spawn(async move {
+    Ok(tokio::spawn(async move {
         if let Err(error) = alerter.run(Duration::from_secs(2), done).await {
             tracing::error!(%error, "alerts stopped; the pipeline goes on");
         }
-    });
-    Ok(())
+    }))
 }
 
 /// Opens the server's own store handle and serves `[server]` at `addr` until `done`.

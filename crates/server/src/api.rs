@@ -67,7 +67,8 @@ struct ArticlesQuery {
     /// YYYY-MM-DD or RFC 3339 (UTC unless it says).
     since: Option<String>,
     until: Option<String>,
-    /// Words, all of which an article must contain (any of the three languages).
+    /// Search words, all of which an article must contain (in any inflection, any of the
+    /// three languages); `"quoted words"` are a phrase, `OR` takes either side; at most 32.
     q: Option<String>,
     /// Articles in the page, 1 to 200 (default 20).
     limit: Option<usize>,
@@ -140,6 +141,14 @@ pub(crate) fn parse_time(name: &str, text: &str) -> Result<DateTime<Utc>, ApiErr
         .ok_or_else(|| ApiError::bad_request(format!("{name}: use YYYY-MM-DD or RFC 3339")))
 }
 
+/// Refuses search words that would cost the store too much.
+pub(crate) fn check_words(q: Option<&str>) -> Result<(), ApiError> {
+    match q.and_then(nichiro_text::query::too_long) {
+        Some(why) => Err(ApiError::bad_request(format!("q: {why}"))),
+        None => Ok(()),
+    }
+}
+
 /// The `since` and `until` of a query, read.
 type Period = (Option<DateTime<Utc>>, Option<DateTime<Utc>>);
 
@@ -160,6 +169,7 @@ async fn articles(
     query: Result<Query<ArticlesQuery>, QueryRejection>,
 ) -> Result<Json<ArticlesPage>, ApiError> {
     let Query(query) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    check_words(query.q.as_deref())?;
     let limit = query.limit.unwrap_or(DEFAULT_LIMIT);
     if !(1..=MAX_LIMIT).contains(&limit) {
         return Err(ApiError::bad_request(format!(

@@ -595,6 +595,9 @@ pub trait Store: Send {
     /// Moves an alert's cursor forward to `number` (never back).
     fn set_alert_cursor(&self, alert: &str, number: i64) -> Result<(), StoreError>;
 
+    /// Every topic a stored article carries, in order (read from the topic index).
+    fn topic_names(&self) -> Result<Vec<String>, StoreError>;
+
     /// How many articles `filter` lets through carry each topic, per day (UTC) of their time
     /// (published, else fetched), oldest day first.
     fn topic_days(&self, filter: &ArticleFilter) -> Result<Vec<TopicDay>, StoreError>;

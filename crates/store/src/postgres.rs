@@ -481,6 +481,19 @@ impl Store for PostgresStore {
         Ok(())
     }
 
+    fn topic_names(&self) -> Result<Vec<String>, StoreError> {
+        Ok(self
+            .client()?
+            .query(
+                "SELECT DISTINCT topic FROM article_topics ORDER BY topic",
+                &[],
+            )
+            .map_err(query_error)?
+            .iter()
+            .map(|r| r.get(0))
+            .collect())
+    }
+
     fn topic_days(&self, filter: &ArticleFilter) -> Result<Vec<crate::TopicDay>, StoreError> {
         let (conditions, values) = filter.to_sql::<PostgresStore>(1);
         let args: Vec<&(dyn postgres::types::ToSql + Sync)> = values

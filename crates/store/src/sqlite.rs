@@ -187,6 +187,14 @@ impl Store for SqliteStore {
         Ok(())
     }
 
+    fn topic_names(&self) -> Result<Vec<String>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT DISTINCT topic FROM article_topics ORDER BY topic")?;
+        let names = stmt.query_map([], |r| r.get(0))?;
+        Ok(names.collect::<Result<_, _>>()?)
+    }
+
     fn topic_days(&self, filter: &ArticleFilter) -> Result<Vec<crate::TopicDay>, StoreError> {
         let (conditions, values) = filter.to_sql::<SqliteStore>(1);
         let mut stmt = self.conn.prepare(&format!(

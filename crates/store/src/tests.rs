@@ -821,6 +821,12 @@ fn a_list_is_paged_by_its_cursor_and_filtered_by_words(store: &mut dyn Store) {
         [("2019-05-02", "a", 2), ("2019-05-02", "b", 2)],
         "days in UTC (23:30 at -02:00 is the next day)"
     );
+    let names = store.topic_names().unwrap();
+    assert!(
+        names.contains(&"a".to_string()) && names.contains(&"b".to_string()),
+        "{names:?}"
+    );
+    assert!(names.windows(2).all(|w| w[0] < w[1]), "in order, once each");
     // Alerts: an outcome is recorded once, a cursor only moves forward.
     assert_eq!(
         store.alert_outcome("islands", "https://ex.org/p1").unwrap(),

@@ -38,10 +38,36 @@ impl Query {
     }
 }
 
+/// Phrases a query may hold in all (its alternatives together): each costs the store a
+/// condition, a lone Japanese character a scan of every text.
+pub const MAX_PHRASES: usize = 32;
+
+/// Why `text` is too much to search for, if it is: more than [`MAX_PHRASES`] phrases (or
+/// words), or more than 1,000 characters.
+pub fn too_long(text: &str) -> Option<String> {
+    if text.chars().count() > 1000 {
+        return Some("at most 1000 characters".into());
+    }
+    let phrases: usize = parse_all(text).any_of.iter().map(Vec::len).sum();
+    (phrases > MAX_PHRASES).then(|| format!("at most {MAX_PHRASES} words or phrases"))
+}
+
 /// Reads `text`: bare words, `"phrases"` and `OR` (upper case) between alternatives. A bare
 /// word that the tokenizer splits (a Japanese word into bigrams, `2+2`) is a phrase of its
-/// parts. An unclosed quote runs to the end.
+/// parts. An unclosed quote runs to the end. Past [`MAX_PHRASES`] phrases the rest is left
+/// out ([`too_long`] tells a caller to refuse it instead).
 pub fn parse(text: &str) -> Query {
+    let mut query = parse_all(text);
+    let mut left = MAX_PHRASES;
+    query.any_of.retain_mut(|all| {
+        all.truncate(left);
+        left -= all.len();
+        !all.is_empty()
+    });
+    query
+}
+
+fn parse_all(text: &str) -> Query {
     let mut any_of = Vec::new();
     let mut current: Vec<Phrase> = Vec::new();
     let mut rest = text;
@@ -149,6 +175,15 @@ mod tests {
         );
         let lone = parse("島");
         assert_eq!(lone.any_of[0][0].lone_cjk.as_deref(), Some("島"));
+    }
+
+    #[test]
+    fn a_query_is_bounded() {
+        let many = "の ".repeat(40);
+        assert!(too_long(&many).unwrap().contains("32"));
+        assert_eq!(parse(&many).any_of[0].len(), MAX_PHRASES);
+        assert!(too_long(&"x".repeat(1001)).is_some());
+        assert_eq!(too_long("Курилы OR \"мирный договор\""), None);
     }
 
     #[test]

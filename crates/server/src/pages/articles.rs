@@ -44,6 +44,7 @@ fn some(text: &str) -> Option<String> {
 
 impl PageQuery {
     fn filter(&self) -> Result<ArticleFilter, ApiError> {
+        crate::api::check_words(Some(&self.q))?;
         let time = |name: &str, text: &str| {
             some(text)
                 .map(|t| crate::api::parse_time(name, &t))
@@ -107,13 +108,7 @@ pub(crate) async fn latest(
         Ok(filter) => filter,
         Err(error) => return error_page(error),
     };
-    let choices = state.read(|store| {
-        let topics = store.topic_days(&ArticleFilter::default())?;
-        let mut topics: Vec<String> = topics.into_iter().map(|d| d.topic).collect();
-        topics.sort();
-        topics.dedup();
-        Ok(topics)
-    });
+    let choices = state.read(|store| store.topic_names());
     let found = state.read(move |store| store.list_numbered(&filter, Some(PAGE + 1)));
     let (topics, found) = match tokio::try_join!(choices, found) {
         Ok(both) => both,
