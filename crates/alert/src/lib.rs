@@ -126,34 +126,43 @@ impl Alerter {
     /// and recorded, and the others go on.
     pub async fn run(mut self, every: Duration, stop: CancellationToken) -> Result<(), AlertError> {
         self.ctx.stop = stop;
-        let ctx = &self.ctx;
+        // Each alert follows the store on its own: a webhook that is down holds up its own
+        // alert's next articles, not the other alerts.
+        let ctx = Arc::new(self.ctx);
+        let mut followers = tokio::task::JoinSet::new();
+        for alert in self.alerts {
+            let ctx = Arc::clone(&ctx);
+            followers.spawn(async move { ctx.follow_until_stopped(&alert, every).await });
+        }
+        while followers.join_next().await.is_some() {}
+        Ok(())
+    }
+}
+
+impl Context {
+    /// Follows the store for `alert`, checking every `every`, until stopped.
+    async fn follow_until_stopped(&self, alert: &AlertConfig, every: Duration) {
         let mut failing = false;
         loop {
-            let mut busy = false;
-            for alert in &self.alerts {
-                match ctx.follow(alert).await {
-                    Ok(Followed::More) => busy = true,
-                    Ok(Followed::UpToDate) => {}
-                    Ok(Followed::Stopped) => return Ok(()),
-                    // A store out of reach for a while (a server restarting, a busy file):
-                    // said once, tried again at the next check; nothing is skipped.
-                    Err(error) => {
-                        if !failing {
-                            tracing::warn!(%error, "alerts cannot read the store; trying again");
-                        }
-                        failing = true;
-                        busy = false;
-                        break;
-                    }
+            match self.follow(alert).await {
+                Ok(Followed::More) => {
+                    failing = false;
+                    continue;
                 }
-                failing = false;
-            }
-            if busy {
-                continue;
+                Ok(Followed::UpToDate) => failing = false,
+                Ok(Followed::Stopped) => return,
+                // A store out of reach for a while (a server restarting, a busy file): said
+                // once, tried again at the next check; nothing is skipped.
+                Err(error) => {
+                    if !failing {
+                        tracing::warn!(alert = alert.name, %error, "alerts cannot read the store; trying again");
+                    }
+                    failing = true;
+                }
             }
             tokio::select! {
                 () = tokio::time::sleep(every) => {}
-                () = ctx.stop.cancelled() => return Ok(()),
+                () = self.stop.cancelled() => return,
             }
         }
     }

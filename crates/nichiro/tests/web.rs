@@ -6,8 +6,9 @@ use support::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_source_that_stops_publishing_is_marked_stale_once_then_fresh_again() {
-    // Seven articles at once teach the source a rhythm of short gaps, so the floor of 2 s is
-    // the silence it is allowed; then it publishes nothing, then one more article.
+    // Seven articles at once teach the source a rhythm of short gaps (each counted as an
+    // arrival: burst_secs = 0), so the floor of 2 s is the silence it is allowed; then it
+    // publishes nothing, then one more article.
     let (site, _) = Site::start(SiteSpec {
         pages: (0..7).map(generated_article).collect(),
         ..SiteSpec::default()
@@ -15,7 +16,8 @@ async fn a_source_that_stops_publishing_is_marked_stale_once_then_fresh_again() 
     .await;
     let dir = tempfile::tempdir().unwrap();
     let source = format!(
-        "[server]\nmin_stale_silence_secs = 2\nstale_check_secs = 1\n\n{}poll_interval_secs = 1\n",
+        "[server]\nmin_stale_silence_secs = 2\nstale_check_secs = 1\nburst_secs = 0\n\n\
+         {}poll_interval_secs = 1\n",
         feed_source(&site)
     );
     let config = write_config(dir.path(), &source, 2);

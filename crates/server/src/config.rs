@@ -26,6 +26,9 @@ pub struct ServerConfig {
     /// How often the sources are checked for staleness (a source turning stale, or fresh
     /// again, is logged once), in seconds. Default 60.
     pub stale_check_secs: u64,
+    /// Articles of a source stored less than this apart, in seconds, are one arrival when its
+    /// rhythm is learned (one poll's news, a backfill). Default 60.
+    pub burst_secs: u64,
     /// The daemon is unready (`/readyz` 503) while items wait to be cleaned, tagged or stored
     /// and none has been for this long, in seconds. Default 300.
     pub stuck_after_secs: u64,
@@ -41,6 +44,7 @@ impl Default for ServerConfig {
             stale_after_failing_secs: 6 * 3600,
             stale_check_secs: 60,
             stuck_after_secs: 300,
+            burst_secs: 60,
         }
     }
 }
@@ -64,6 +68,7 @@ impl ServerConfig {
             365 * 86_400,
         )?;
         nichiro_model::check_range("server.stale_check_secs", self.stale_check_secs, 1, 86_400)?;
-        nichiro_model::check_range("server.stuck_after_secs", self.stuck_after_secs, 1, 86_400)
+        nichiro_model::check_range("server.stuck_after_secs", self.stuck_after_secs, 1, 86_400)?;
+        nichiro_model::check_range("server.burst_secs", self.burst_secs, 0, 86_400)
     }
 }

@@ -70,8 +70,11 @@ pub fn assess(
         usual_gap_secs: None,
         allowed_silence_secs: None,
     };
+    // Articles stored together (one poll's news, a backfill) are one arrival: their gaps of
+    // seconds say nothing of how often the source publishes.
+    let arrivals = bursts(arrivals, Duration::seconds(config.burst_secs as i64));
     if let Some(last) = last_new_item
-        && let Some(usual) = usual_gap(arrivals, last.hour())
+        && let Some(usual) = usual_gap(&arrivals, last.hour())
     {
         let allowed = Duration::seconds(
             ((usual.num_seconds() as f64 * config.stale_factor) as i64)
@@ -106,6 +109,18 @@ pub fn assess(
         ));
     }
     freshness
+}
+
+/// The arrivals (newest first) with those less than `window` before the one kept after them
+/// left out: each burst counts once, by its newest.
+fn bursts(arrivals: &[DateTime<Utc>], window: Duration) -> Vec<DateTime<Utc>> {
+    let mut kept: Vec<DateTime<Utc>> = Vec::with_capacity(arrivals.len());
+    for &arrival in arrivals {
+        if kept.last().is_none_or(|&newer| newer - arrival >= window) {
+            kept.push(arrival);
+        }
+    }
+    kept
 }
 
 /// The 95th percentile of the gaps between arrivals (newest first) that began within an hour
@@ -190,8 +205,32 @@ mod tests {
             stale_factor: 4.0,
             min_stale_silence_secs: 600,
             stale_after_failing_secs: 6 * 3600,
+            burst_secs: 60,
             ..ServerConfig::default()
         }
+    }
+
+    #[test]
+    fn a_burst_of_articles_stored_together_is_one_arrival() {
+        // A backfill: 200 articles a second apart teach nothing; the rhythm is still learned.
+        let start = at("2026-12-01T08:00:00Z");
+        let backfill: Vec<_> = (0..200)
+            .rev()
+            .map(|i| start + Duration::seconds(i))
+            .collect();
+        let judged = assess(&backfill, None, &config(), start + Duration::hours(5));
+        assert_eq!(judged.state, "learning", "{judged:?}");
+        // Polls every 20 minutes bringing 3 articles each: the gap is 20 minutes.
+        let polls: Vec<_> = (0..10)
+            .rev()
+            .flat_map(|p| {
+                (0..3)
+                    .rev()
+                    .map(move |a| start + Duration::minutes(20 * p) + Duration::seconds(a))
+            })
+            .collect();
+        let judged = assess(&polls, None, &config(), polls[0] + Duration::minutes(30));
+        assert_eq!(judged.usual_gap_secs, Some(1200), "{judged:?}");
     }
 
     /// Arrivals every `every` minutes from `start`, newest first.

@@ -352,6 +352,8 @@ fn a_source_that_stops_publishing_is_stale_then_fresh_again_once_it_publishes() 
     }
     let config = ServerConfig {
         min_stale_silence_secs: 600,
+        // Stored together here, but counted as arrivals of their own.
+        burst_secs: 0,
         ..ServerConfig::default()
     };
     let sources = vec![
