@@ -302,7 +302,8 @@ async fn the_daemon_polls_again_and_picks_up_new_items_until_stopped() {
     };
     let sources = body(get_ok(&metrics_addr, "/api/sources").await);
     assert_eq!(sources[0]["name"], "site");
-    assert_eq!(sources[0]["status"], "ok", "{sources}");
+    // Polled without failing; two articles are too few to know its rhythm.
+    assert_eq!(sources[0]["status"], "learning", "{sources}");
     let listed = body(get_ok(&metrics_addr, "/api/articles?limit=1").await);
     let first = &listed["articles"][0];
     assert!(

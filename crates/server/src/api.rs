@@ -276,7 +276,7 @@ async fn article(
 struct SourceStatus {
     #[serde(flatten)]
     source: crate::SourceInfo,
-    /// `ok`, `failing`, `stale`, `never polled` or `disabled`.
+    /// `ok`, `learning`, `slow`, `failing`, `stale`, `never polled` or `disabled`.
     status: &'static str,
     last_poll: Option<DateTime<Utc>>,
     next_poll: Option<DateTime<Utc>>,
@@ -299,14 +299,8 @@ async fn sources(
         .await?
         .into_iter()
         .map(|j| {
+            let status = j.health(Utc::now());
             let poll = j.poll;
-            let status = match &poll {
-                _ if !j.source.enabled => "disabled",
-                _ if j.freshness.is_stale() => "stale",
-                None => "never polled",
-                Some(p) if p.failures > 0 => "failing",
-                Some(_) => "ok",
-            };
             SourceStatus {
                 status,
                 last_poll: poll.as_ref().map(|p| p.polled_at),

@@ -63,6 +63,26 @@ pub(crate) struct Judged {
     pub(crate) freshness: freshness::Freshness,
 }
 
+/// How late a poll may be before its source counts as slow.
+const OVERDUE: chrono::Duration = chrono::Duration::minutes(10);
+
+impl Judged {
+    /// The source's health in a word: `disabled`, `stale`, `never polled`, `failing`, `slow`
+    /// (its next poll is more than ten minutes overdue: the daemon is behind with it, a host
+    /// backed off or pacing it), `learning` (too few articles to know its rhythm) or `ok`.
+    pub(crate) fn health(&self, now: chrono::DateTime<chrono::Utc>) -> &'static str {
+        match &self.poll {
+            _ if !self.source.enabled => "disabled",
+            _ if self.freshness.is_stale() => "stale",
+            None => "never polled",
+            Some(p) if p.failures > 0 => "failing",
+            Some(p) if p.next_poll_at.is_some_and(|next| now - next > OVERDUE) => "slow",
+            _ if self.freshness.state == "learning" => "learning",
+            Some(_) => "ok",
+        }
+    }
+}
+
 /// Judges every source at `now` from what `store` holds.
 fn judge_sources(
     store: &dyn Store,

@@ -263,6 +263,39 @@ async fn sources_show_their_last_poll_and_health() {
     assert!(sources[1]["last_poll"].is_null());
 }
 
+#[test]
+fn a_source_whose_poll_is_long_overdue_is_slow() {
+    let now = chrono::Utc::now();
+    let poll = |next_in_minutes: i64, failures: u64| SourcePoll {
+        polled_at: now - chrono::Duration::hours(1),
+        next_poll_at: Some(now + chrono::Duration::minutes(next_in_minutes)),
+        failures,
+        last_error: None,
+        failing_since: None,
+    };
+    let judged = |poll: SourcePoll| Judged {
+        source: SourceInfo {
+            name: "tass".into(),
+            kind: "feed".into(),
+            enabled: true,
+            monitored: true,
+        },
+        poll: Some(poll),
+        freshness: freshness::assess(&[], None, &ServerConfig::default(), now),
+    };
+    assert_eq!(judged(poll(-30, 0)).health(now), "slow");
+    assert_eq!(
+        judged(poll(-5, 0)).health(now),
+        "learning",
+        "a little late is not slow"
+    );
+    assert_eq!(
+        judged(poll(-30, 2)).health(now),
+        "failing",
+        "failing says more"
+    );
+}
+
 #[tokio::test]
 async fn topics_are_counted_per_day() {
     let (app, _live, _dir) = server(true);

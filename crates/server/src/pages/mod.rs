@@ -30,7 +30,7 @@ form.filters label{display:flex;flex-direction:column;font-size:.8em;color:#555}
 ol.articles{list-style:none;padding:0}ol.articles li{background:#fff;margin:.6em 0;padding:.7em 1em;border:1px solid #ddd;border-radius:6px}
 .meta{color:#666;font-size:.85em}.chip{display:inline-block;background:#e0ecff;color:#1d3557;border-radius:1em;padding:0 .6em;margin:0 .2em;font-size:.8em}
 .status-ok{background:#dff5e1;color:#145a20}.status-failing,.status-stale{background:#fde2e1;color:#8a1c1c}
-.status-learning,.status-never{background:#eee;color:#555}
+.status-learning,.status-never,.status-disabled{background:#eee;color:#555}.status-slow{background:#fff1d6;color:#7a4b00}
 mark{background:#fff3a3;padding:0 .1em}
 table{border-collapse:collapse;width:100%;background:#fff}td,th{border:1px solid #ddd;padding:.3em .5em;text-align:left;font-size:.9em;vertical-align:top}
 .text p{margin:.6em 0}.bar{display:inline-block;height:.6em;background:#457b9d}

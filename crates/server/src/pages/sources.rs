@@ -39,7 +39,7 @@ pub(crate) async fn sources_page(State(state): State<Arc<ServerState>>) -> Respo
         table {
             tr { th { "Source" } th { "Kind" } th { "Health" } th { "Last poll" } th { "Last new article" } th { "Why" } }
             @for j in &judged {
-                @let health = health(j);
+                @let health = j.health(chrono::Utc::now());
                 tr {
                     td { (j.source.name) }
                     td { (j.source.kind) }
@@ -59,19 +59,6 @@ pub(crate) async fn sources_page(State(state): State<Arc<ServerState>>) -> Respo
         (timeline(&days))
     };
     page(StatusCode::OK, "Sources", body)
-}
-
-/// One word (or two) for a source's state: `ok`, `failing`, `stale`, `learning`, `never
-/// polled`, `disabled`.
-fn health(j: &crate::Judged) -> &'static str {
-    match &j.poll {
-        _ if !j.source.enabled => "disabled",
-        _ if j.freshness.is_stale() => "stale",
-        None => "never polled",
-        Some(p) if p.failures > 0 => "failing",
-        _ if j.freshness.state == "learning" => "learning",
-        Some(_) => "ok",
-    }
 }
 
 const COLOURS: &[&str] = &[
