@@ -330,8 +330,10 @@ mod tests {
         }
         // The fuzzer's own inputs; the reader's panics are caught, so each is checked to
         // reach no panic at all.
-        let found: [&[u8]; 3] = [
+        let found: [&[u8]; 4] = [
             include_bytes!("../../../../fuzz/seeds/feed/utf8-bom-unknown-encoding-label.xml"),
+            // A byte that is no UTF-8 between `<` and `?xml`, and a second byte-order mark.
+            include_bytes!("../../../../fuzz/seeds/feed/bom-invalid-byte-before-declaration.xml"),
             include_bytes!(
                 "../../../../fuzz/seeds/feed/unknown-label-over-bytes-that-are-no-utf8.xml"
             ),
@@ -345,6 +347,15 @@ mod tests {
                 Some(READER_PANICKED)
             );
         }
+        // A byte that is no UTF-8 in a UTF-8 feed becomes U+FFFD; the feed is read.
+        let stray = [
+            "<rss version=\"2.0\"><channel><title>c</title><item><title>Кур".as_bytes(),
+            b"\xff",
+            "илы</title><link>https://news.example.org/s</link></item></channel></rss>".as_bytes(),
+        ]
+        .concat();
+        let items = parse_feed(&stray, None, BASE).unwrap();
+        assert_eq!(items[0].title.as_deref(), Some("Кур\u{fffd}илы"));
         // A UTF-8 feed served as ISO-8859-1 stays UTF-8.
         let rss = format!("<rss version=\"2.0\"><channel><title>c</title>{item}</channel></rss>");
         let items = parse_feed(rss.as_bytes(), Some("text/xml; charset=ISO-8859-1"), BASE).unwrap();

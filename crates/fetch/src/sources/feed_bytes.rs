@@ -89,6 +89,12 @@ fn bomless_utf16(body: &[u8]) -> Option<&'static Encoding> {
 /// UTF-8, by the header's charset (a UTF-8 feed served as ISO-8859-1 stays UTF-8).
 pub(crate) fn utf8_xml<'a>(body: &'a [u8], content_type: Option<&str>) -> Cow<'a, [u8]> {
     let xml = utf8_with_declaration(body, content_type);
+    // A byte that is no UTF-8 becomes U+FFFD (the feed is read, that byte lost): the XML
+    // reader's own handling of one panicked (fuzzing found a byte-order mark, `<`, 0xFF).
+    let xml = match std::str::from_utf8(&xml) {
+        Ok(_) => xml,
+        Err(_) => Cow::Owned(String::from_utf8_lossy(&xml).into_owned().into_bytes()),
+    };
     match without_later_declarations(&xml) {
         Some(renamed) => Cow::Owned(renamed),
         None => xml,
