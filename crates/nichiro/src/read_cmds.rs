@@ -119,10 +119,7 @@ pub fn search(
         nothing_matched(&format!("matches {query:?}"), filter);
         return Ok(ExitCode::SUCCESS);
     }
-    let norms: std::collections::HashSet<String> = nichiro_text::query::parse(&query)
-        .norms()
-        .map(str::to_string)
-        .collect();
+    let norms = nichiro_text::query::parse(&query).words();
     let mut out = std::io::stdout().lock();
     writeln!(out, "SCORE  {COLUMNS}")?;
     for (score, article) in &found {

@@ -139,7 +139,7 @@ pub fn render(number: i64, a: &StoredArticle, copies: &[nichiro_store::CopyOf]) 
 /// The first sentence of `text` holding `term`'s words (in any inflection), trimmed to 200
 /// characters.
 fn sentence_with(text: &str, term: &str) -> Option<String> {
-    let norms = nichiro_text::highlight::norms_of([term]);
+    let norms = nichiro_text::highlight::words_of([term]);
     if norms.is_empty() {
         return None;
     }

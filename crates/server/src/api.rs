@@ -68,7 +68,8 @@ struct ArticlesQuery {
     since: Option<String>,
     until: Option<String>,
     /// Search words, all of which an article must contain (in any inflection, any of the
-    /// three languages); `"quoted words"` are a phrase, `OR` takes either side; at most 32.
+    /// three languages); `"quoted words"` are a phrase, `OR` takes either side, `word*` any
+    /// word it starts; at most 32.
     q: Option<String>,
     /// Articles in the page, 1 to 200 (default 20).
     limit: Option<usize>,

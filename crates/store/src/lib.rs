@@ -750,6 +750,30 @@ pub fn open(config: &StoreConfig) -> Result<Box<dyn Store>, StoreError> {
     }
 }
 
+/// Articles whose search terms are rewritten per transaction when the tokenizer's revision
+/// changed.
+pub(crate) const REINDEX_BATCH: i64 = 500;
+
+/// Logs how many articles' search terms were rewritten, if any were.
+pub(crate) fn report_reindex(rebuilt: usize) {
+    if rebuilt > 0 {
+        tracing::info!(
+            articles = rebuilt,
+            revision = nichiro_text::REVISION,
+            "search index rebuilt for the tokenizer's revision"
+        );
+    }
+}
+
+/// Warns that the search index could not be rebuilt: the store still opens (a read-only one
+/// serves what it holds).
+pub(crate) fn report_reindex_failure(error: &dyn std::fmt::Display) {
+    tracing::warn!(
+        error = %error,
+        "the search index was not rebuilt for the tokenizer's revision; searches may miss some words until it is"
+    );
+}
+
 /// The tokens the store indexes for search: the tagger's stems and CJK bigrams.
 pub fn search_terms(title: Option<&str>, text: &str) -> String {
     let mut out = String::new();

@@ -145,6 +145,13 @@ const MIGRATIONS: &[&str] = &[
     r#"
     CREATE INDEX articles_copy_of ON articles (duplicate_of);
     "#,
+    // 11: facts about the store itself: the tokenizer revision its search index was built by.
+    r#"
+    CREATE TABLE store_meta (
+        key   TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    );
+    "#,
 ];
 
 /// Key of the advisory lock held while migrating.
@@ -199,6 +206,9 @@ impl PostgresStore {
             url: redact(url),
             source: Box::new(e),
         })?;
+        if let Err(e) = refresh_search_terms(&mut client) {
+            crate::report_reindex_failure(&e);
+        }
         Ok(PostgresStore {
             client: Some(Mutex::new(client)),
             url: url.to_string(),
@@ -261,6 +271,50 @@ fn migrate(client: &mut Client) -> Result<(), postgres::Error> {
     tx.commit()
 }
 
+/// Rebuilds the search vectors when they were made by another revision of the tokenizer
+/// ([`nichiro_text::REVISION`]), a batch per transaction; then records the revision. Another
+/// process doing the same at once writes the same vectors.
+fn refresh_search_terms(client: &mut Client) -> Result<(), postgres::Error> {
+    let indexed: Option<String> = client
+        .query_opt(
+            "SELECT value FROM store_meta WHERE key = 'search_terms'",
+            &[],
+        )?
+        .map(|r| r.get(0));
+    if indexed.as_deref() == Some(nichiro_text::REVISION) {
+        return Ok(());
+    }
+    let (mut after, mut rebuilt) = (0_i64, 0_usize);
+    loop {
+        let mut tx = client.transaction()?;
+        let rows = tx.query(
+            "SELECT id, title, text FROM articles WHERE id > $1 ORDER BY id LIMIT $2",
+            &[&after, &crate::REINDEX_BATCH],
+        )?;
+        let Some(last) = rows.last() else {
+            tx.execute(
+                "INSERT INTO store_meta (key, value) VALUES ('search_terms', $1) \
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                &[&nichiro_text::REVISION],
+            )?;
+            tx.commit()?;
+            break;
+        };
+        after = last.get(0);
+        let update =
+            tx.prepare("UPDATE articles SET search = to_tsvector('simple', $2) WHERE id = $1")?;
+        for row in &rows {
+            let (id, title, text): (i64, Option<String>, String) =
+                (row.get(0), row.get(1), row.get(2));
+            tx.execute(&update, &[&id, &search_terms(title.as_deref(), &text)])?;
+        }
+        rebuilt += rows.len();
+        tx.commit()?;
+    }
+    crate::report_reindex(rebuilt);
+    Ok(())
+}
+
 fn read_row(row: &postgres::Row) -> Result<StoredArticle, StoreError> {
     let get = |e: postgres::Error| StoreError::Corrupt(e.to_string());
     ArticleRow {
@@ -320,15 +374,21 @@ impl Dialect for PostgresStore {
         format!("search @@ to_tsquery('simple', {parameter}::text)")
     }
 
-    /// Each phrase its quoted normal forms joined by `<->` (followed by), the phrases by `&`.
+    /// Each phrase its quoted normal forms joined by `<->` (followed by), the last marked `:*`
+    /// when it is a prefix; the phrases joined by `&`.
     fn all_phrases(phrases: &[&nichiro_text::query::Phrase]) -> String {
         phrases
             .iter()
             .map(|p| {
+                let last = p.norms.len().saturating_sub(1);
                 let lexemes: Vec<String> = p
                     .norms
                     .iter()
-                    .map(|n| format!("'{}'", n.replace('\\', "\\\\").replace('\'', "''")))
+                    .enumerate()
+                    .map(|(i, n)| {
+                        let star = if p.prefix && i == last { ":*" } else { "" };
+                        format!("'{}'{star}", n.replace('\\', "\\\\").replace('\'', "''"))
+                    })
                     .collect();
                 format!("({})", lexemes.join(" <-> "))
             })

@@ -133,4 +133,11 @@ pub const MIGRATIONS: &[&str] = &[
     r#"
     CREATE INDEX articles_copy_of ON articles (duplicate_of);
     "#,
+    // 14: facts about the store itself: the tokenizer revision its search index was built by.
+    r#"
+    CREATE TABLE store_meta (
+        key   TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    );
+    "#,
 ];

@@ -54,7 +54,59 @@ impl SqliteStore {
         conn.pragma_update(None, "foreign_keys", "ON")?;
         let mut store = SqliteStore { conn };
         store.migrate()?;
+        if let Err(e) = store.refresh_search_terms() {
+            crate::report_reindex_failure(&e);
+        }
         Ok(store)
+    }
+
+    /// Rebuilds the search index when it was made by another revision of the tokenizer
+    /// ([`nichiro_text::REVISION`]), a batch per transaction; then records the revision.
+    fn refresh_search_terms(&mut self) -> Result<(), rusqlite::Error> {
+        let indexed: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT value FROM store_meta WHERE key = 'search_terms'",
+                [],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if indexed.as_deref() == Some(nichiro_text::REVISION) {
+            return Ok(());
+        }
+        let (mut after, mut rebuilt) = (0_i64, 0_usize);
+        loop {
+            let tx = self
+                .conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let rows: Vec<(i64, Option<String>, String)> = tx
+                .prepare("SELECT id, title, text FROM articles WHERE id > ?1 ORDER BY id LIMIT ?2")?
+                .query_map(params![after, crate::REINDEX_BATCH], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                })?
+                .collect::<Result<_, _>>()?;
+            let Some((last, _, _)) = rows.last() else {
+                tx.execute(
+                    "INSERT INTO store_meta (key, value) VALUES ('search_terms', ?1) \
+                     ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                    [nichiro_text::REVISION],
+                )?;
+                tx.commit()?;
+                break;
+            };
+            after = *last;
+            for (id, title, text) in &rows {
+                tx.execute("DELETE FROM articles_fts WHERE rowid = ?1", [id])?;
+                tx.execute(
+                    "INSERT INTO articles_fts (rowid, terms) VALUES (?1, ?2)",
+                    params![id, search_terms(title.as_deref(), text)],
+                )?;
+            }
+            rebuilt += rows.len();
+            tx.commit()?;
+        }
+        crate::report_reindex(rebuilt);
+        Ok(())
     }
 
     fn migrate(&mut self) -> Result<(), rusqlite::Error> {
@@ -663,11 +715,15 @@ impl crate::Dialect for SqliteStore {
         format!("id IN (SELECT rowid FROM articles_fts WHERE articles_fts MATCH {parameter})")
     }
 
-    /// Each phrase an FTS5 phrase (its normal forms quoted together), all of them required.
+    /// Each phrase an FTS5 phrase (its normal forms quoted together, `*` after it when its
+    /// last word is a prefix), all of them required.
     fn all_phrases(phrases: &[&nichiro_text::query::Phrase]) -> String {
         phrases
             .iter()
-            .map(|p| format!("\"{}\"", p.norms.join(" ").replace('"', "\"\"")))
+            .map(|p| {
+                let star = if p.prefix { "*" } else { "" };
+                format!("\"{}\"{star}", p.norms.join(" ").replace('"', "\"\""))
+            })
             .collect::<Vec<_>>()
             .join(" ")
     }

@@ -307,6 +307,91 @@ fn sqlite_file_keeps_its_articles_across_reopening() {
     assert_eq!(store.seen_urls().unwrap().len(), 2);
 }
 
+/// An article whose search terms were written by an earlier tokenizer, which cut `Курил` to
+/// `кур`: the text a search for Курилы should find.
+const OLD_INDEXED: (&str, &str) = ("Визит", "Делегация посетила острова Южных Курил.");
+const OLD_TERMS: &str = "визит делегац посет остров южн кур";
+
+#[test]
+fn a_search_index_built_by_an_older_tokenizer_is_rebuilt_when_opened_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store.sqlite");
+    let (title, text) = OLD_INDEXED;
+    {
+        let mut store = SqliteStore::open(&path).unwrap();
+        let a = tagged("https://ex.org/a", title, text, &[]);
+        store.insert_batch(&[a]).unwrap();
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute("UPDATE store_meta SET value = 'older'", [])
+            .unwrap();
+        conn.execute("DELETE FROM articles_fts", []).unwrap();
+        conn.execute(
+            "INSERT INTO articles_fts (rowid, terms) SELECT id, ?1 FROM articles",
+            [OLD_TERMS],
+        )
+        .unwrap();
+        assert!(
+            store
+                .search("Курилы", &ArticleFilter::default(), 5)
+                .unwrap()
+                .is_empty()
+        );
+    }
+    let store = SqliteStore::open(&path).unwrap();
+    assert_eq!(
+        store
+            .search("Курилы", &ArticleFilter::default(), 5)
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(
+        store
+            .search("визит", &ArticleFilter::default(), 5)
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+#[test]
+fn a_search_index_built_by_an_older_tokenizer_is_rebuilt_when_opened_postgres() {
+    let url = test_postgres_url();
+    let schema = format!("nichiro_test_{}_reindex", std::process::id());
+    let (title, text) = OLD_INDEXED;
+    {
+        let mut store = PostgresStore::open(&url, Some(&schema))
+            .unwrap_or_else(|e| panic!("{}", unreachable_postgres(&url, &e)));
+        store
+            .insert_batch(&[tagged("https://ex.org/a", title, text, &[])])
+            .unwrap();
+        let mut admin = ::postgres::Client::connect(&url, ::postgres::NoTls).unwrap();
+        admin
+            .batch_execute(&format!(
+                "SET search_path TO \"{schema}\"; UPDATE store_meta SET value = 'older'; \
+                 UPDATE articles SET search = to_tsvector('simple', '{OLD_TERMS}')"
+            ))
+            .unwrap();
+        assert!(
+            store
+                .search("Курилы", &ArticleFilter::default(), 5)
+                .unwrap()
+                .is_empty()
+        );
+    }
+    let store = PostgresStore::open(&url, Some(&schema)).unwrap();
+    let found = store
+        .search("Курилы", &ArticleFilter::default(), 5)
+        .unwrap()
+        .len();
+    drop(store);
+    let mut admin = ::postgres::Client::connect(&url, ::postgres::NoTls).unwrap();
+    admin
+        .batch_execute(&format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"))
+        .unwrap();
+    assert_eq!(found, 1);
+}
+
 fn articles_round_trip_and_list_filters(store: &mut dyn Store) {
     let a = tagged(
         "https://ex.org/a",
@@ -445,6 +530,12 @@ fn search_finds_inflected_russian_and_japanese_words(store: &mut dyn Store) {
                 "The ministers discussed the islands.",
                 &[],
             ),
+            tagged(
+                "https://ex.org/ru2",
+                "Визит",
+                "Делегация посетила Шикотан, один из островов Южных Курил.",
+                &[],
+            ),
         ])
         .unwrap();
     let urls = |q: &str| {
@@ -456,6 +547,11 @@ fn search_finds_inflected_russian_and_japanese_words(store: &mut dyn Store) {
             .collect::<Vec<_>>()
     };
     assert_eq!(urls("курильских островах"), ["https://ex.org/ru"]);
+    assert_eq!(
+        urls("Лаврова"),
+        ["https://ex.org/ru"],
+        "a surname in any case"
+    );
     assert_eq!(urls("北方領土"), ["https://ex.org/ja"]);
     assert_eq!(urls("island discussion"), ["https://ex.org/en"]);
     assert_eq!(urls("islands treaty"), Vec::<String>::new());
@@ -469,6 +565,14 @@ fn search_finds_inflected_russian_and_japanese_words(store: &mut dyn Store) {
     // A lone Japanese character, which the index holds only inside bigrams, at a word's end.
     assert_eq!(urls("土"), ["https://ex.org/ja"]);
     assert_eq!(urls("土 OR islands").len(), 2);
+    // The islands' name in every case, and a starred word for the words it starts.
+    assert_eq!(urls("Курилы"), ["https://ex.org/ru2"]);
+    assert_eq!(urls("Шикотана"), ["https://ex.org/ru2"]);
+    let mut starred = urls("Курил*");
+    starred.sort();
+    assert_eq!(starred, ["https://ex.org/ru", "https://ex.org/ru2"]);
+    assert_eq!(urls("\"южных курил*\""), ["https://ex.org/ru2"]);
+    assert!(urls("рил*").is_empty(), "a prefix starts a word");
     // Scores: the better answer first.
     store
         .insert_batch(&[tagged(

@@ -5,29 +5,55 @@
 use std::collections::HashSet;
 use std::ops::Range;
 
-/// The normal forms of the words of `terms` (stop words left out).
-pub fn norms_of<'a>(terms: impl IntoIterator<Item = &'a str>) -> HashSet<String> {
-    terms
-        .into_iter()
-        .flat_map(|term| {
-            crate::tokenize(term)
-                .into_iter()
-                .filter(|t| !crate::is_stopword(&t.norm))
-                .map(|t| t.norm.to_string())
-                .collect::<Vec<_>>()
-        })
-        .collect()
+/// Words to mark: normal forms matched whole, and prefixes (a word written with `*` after it,
+/// as the taxonomy's `Курил*` and a search's `Курил*`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Words {
+    /// Normal forms a token must equal.
+    pub exact: HashSet<String>,
+    /// Normal forms a token must start with.
+    pub prefixes: Vec<String>,
 }
 
-/// The byte ranges of `text` whose words are in `norms`, in order, overlapping ranges (the
+impl Words {
+    /// Whether there is nothing to mark.
+    pub fn is_empty(&self) -> bool {
+        self.exact.is_empty() && self.prefixes.is_empty()
+    }
+
+    /// Whether a token of normal form `norm` is one of the words.
+    pub fn matches(&self, norm: &str) -> bool {
+        self.exact.contains(norm) || self.prefixes.iter().any(|p| norm.starts_with(p.as_str()))
+    }
+}
+
+/// The words of `terms` (stop words left out), a word followed by `*` taken as a prefix.
+pub fn words_of<'a>(terms: impl IntoIterator<Item = &'a str>) -> Words {
+    let mut words = Words::default();
+    for term in terms {
+        for token in crate::tokenize(term) {
+            if crate::is_stopword(&token.norm) {
+                continue;
+            }
+            if crate::query::is_prefix(term, &token) {
+                words.prefixes.push(token.norm.to_string());
+            } else {
+                words.exact.insert(token.norm.to_string());
+            }
+        }
+    }
+    words
+}
+
+/// The byte ranges of `text` whose words are in `words`, in order, overlapping ranges (the
 /// bigrams of a Japanese word) and ranges separated only by spaces merged.
-fn marked_ranges(text: &str, norms: &HashSet<String>) -> Vec<Range<usize>> {
+fn marked_ranges(text: &str, words: &Words) -> Vec<Range<usize>> {
     let mut ranges: Vec<Range<usize>> = Vec::new();
-    if norms.is_empty() {
+    if words.is_empty() {
         return ranges;
     }
     for token in crate::tokenize(text) {
-        if !norms.contains(&*token.norm) {
+        if !words.matches(&token.norm) {
             continue;
         }
         let range = crate::byte_range(text, &token);
@@ -45,10 +71,10 @@ fn marked_ranges(text: &str, norms: &HashSet<String>) -> Vec<Range<usize>> {
 }
 
 /// `text` cut into pieces, each with whether it is marked.
-pub fn marked<'a>(text: &'a str, norms: &HashSet<String>) -> Vec<(bool, &'a str)> {
+pub fn marked<'a>(text: &'a str, words: &Words) -> Vec<(bool, &'a str)> {
     let mut pieces = Vec::new();
     let mut at = 0;
-    for range in marked_ranges(text, norms) {
+    for range in marked_ranges(text, words) {
         if range.start > at {
             pieces.push((false, &text[at..range.start]));
         }
@@ -67,8 +93,8 @@ const SNIPPET: usize = 280;
 
 /// About [`SNIPPET`] characters of `text` around its first marked word (its start when none
 /// is), with `…` where it was cut.
-pub fn snippet(text: &str, norms: &HashSet<String>) -> String {
-    let first = marked_ranges(text, norms).first().map_or(0, |r| r.start);
+pub fn snippet(text: &str, words: &Words) -> String {
+    let first = marked_ranges(text, words).first().map_or(0, |r| r.start);
     let start = text[..first]
         .char_indices()
         .rev()
@@ -94,7 +120,7 @@ mod tests {
     use super::*;
 
     fn marks(text: &str, terms: &[&str]) -> Vec<String> {
-        marked(text, &norms_of(terms.iter().copied()))
+        marked(text, &words_of(terms.iter().copied()))
             .into_iter()
             .filter(|(hit, _)| *hit)
             .map(|(_, s)| s.to_string())
@@ -129,7 +155,7 @@ mod tests {
     #[test]
     fn pieces_make_the_text_again() {
         let text = "Россия и Япония: переговоры о Курилах.";
-        let pieces = marked(text, &norms_of(["курилы", "япония"]));
+        let pieces = marked(text, &words_of(["курилы", "япония"]));
         assert_eq!(pieces.iter().map(|(_, s)| *s).collect::<String>(), text);
     }
 
@@ -140,10 +166,10 @@ mod tests {
             "word ".repeat(100),
             "tail ".repeat(100)
         );
-        let s = snippet(&text, &norms_of(["kuril"]));
+        let s = snippet(&text, &words_of(["kuril"]));
         assert!(s.starts_with('…') && s.ends_with('…'), "{s}");
         assert!(s.contains("Kuril Islands"));
         assert!(s.chars().count() <= SNIPPET + 2);
-        assert_eq!(snippet("Short text.", &norms_of(["x"])), "Short text.");
+        assert_eq!(snippet("Short text.", &words_of(["x"])), "Short text.");
     }
 }

@@ -1,6 +1,7 @@
 //! Search queries as a reader writes them: words (all must occur, in any inflection),
-//! `"quoted phrases"` (their words together, in order) and `OR` between alternatives; and a
-//! score of how well a text answers one.
+//! `"quoted phrases"` (their words together, in order), `OR` between alternatives and `*`
+//! after a word for any word that starts so (`Курил*` for Курилы, Курильские, Курильск); and
+//! a score of how well a text answers one.
 
 use std::collections::HashMap;
 
@@ -14,6 +15,21 @@ pub struct Phrase {
     /// The phrase as written, for a lone Japanese character: it is no token of the index
     /// (which holds bigrams), so it is looked for as written.
     pub lone_cjk: Option<String>,
+    /// Whether the last normal form is a prefix (the word was written with `*` after it).
+    pub prefix: bool,
+}
+
+/// Characters a normal form needs to be a prefix: `К*` would match a good part of the store,
+/// so a shorter starred word is matched whole.
+pub const MIN_PREFIX_CHARS: usize = 3;
+
+/// Whether `token`, read from `text`, is written with `*` after it and is long enough to
+/// stand as a prefix (see [`MIN_PREFIX_CHARS`]; Japanese bigrams never are: a Japanese word is
+/// matched by its characters already).
+pub fn is_prefix(text: &str, token: &crate::Token<'_>) -> bool {
+    !token.cjk
+        && token.norm.chars().count() >= MIN_PREFIX_CHARS
+        && text[crate::byte_range(text, token).end..].starts_with('*')
 }
 
 /// A parsed query: any of the alternatives, each a set of phrases that must all occur.
@@ -29,12 +45,20 @@ impl Query {
         self.any_of.is_empty()
     }
 
-    /// Every normal form the query names.
-    pub fn norms(&self) -> impl Iterator<Item = &str> {
-        self.any_of
-            .iter()
-            .flatten()
-            .flat_map(|p| p.norms.iter().map(String::as_str))
+    /// Every word the query names, for marking them in a text.
+    pub fn words(&self) -> crate::highlight::Words {
+        let mut words = crate::highlight::Words::default();
+        for phrase in self.any_of.iter().flatten() {
+            let last = phrase.norms.len().saturating_sub(1);
+            for (i, norm) in phrase.norms.iter().enumerate() {
+                if phrase.prefix && i == last {
+                    words.prefixes.push(norm.clone());
+                } else if !crate::is_stopword(norm) {
+                    words.exact.insert(norm.clone());
+                }
+            }
+        }
+        words
     }
 }
 
@@ -97,9 +121,11 @@ fn parse_all(text: &str) -> Query {
             continue;
         }
         let lone = tokens.len() == 1 && tokens[0].cjk && tokens[0].raw.chars().count() == 1;
+        let prefix = tokens.last().is_some_and(|last| is_prefix(piece, last));
         current.push(Phrase {
             norms: tokens.iter().map(|t| t.norm.to_string()).collect(),
             lone_cjk: lone.then(|| tokens[0].raw.to_string()),
+            prefix,
         });
     }
     if !current.is_empty() {
@@ -109,8 +135,9 @@ fn parse_all(text: &str) -> Query {
 }
 
 /// How well `title` and `text` answer `query`: for each of the query's normal forms, its
-/// occurrences (a title's counting three times), damped by the text's length; a lone
-/// Japanese character counts where it is written. 0 when nothing matches.
+/// occurrences (a title's counting three times; for a prefix, those of every word it starts),
+/// damped by the text's length; a lone Japanese character counts where it is written. 0 when
+/// nothing matches.
 pub fn score(query: &Query, title: &str, text: &str) -> f32 {
     let counts = |s: &str| {
         let mut counts: HashMap<String, usize> = HashMap::new();
@@ -128,10 +155,20 @@ pub fn score(query: &Query, title: &str, text: &str) -> f32 {
                 + text.matches(lone.as_str()).count()) as f32;
             continue;
         }
-        for norm in &phrase.norms {
-            let hits = in_title.get(norm).copied().unwrap_or(0) * 3
-                + in_text.get(norm).copied().unwrap_or(0);
-            total += hits as f32;
+        let last = phrase.norms.len().saturating_sub(1);
+        for (i, norm) in phrase.norms.iter().enumerate() {
+            let hits_in = |counts: &HashMap<String, usize>| -> usize {
+                if phrase.prefix && i == last {
+                    counts
+                        .iter()
+                        .filter(|(word, _)| word.starts_with(norm.as_str()))
+                        .map(|(_, n)| n)
+                        .sum()
+                } else {
+                    counts.get(norm).copied().unwrap_or(0)
+                }
+            };
+            total += (hits_in(&in_title) * 3 + hits_in(&in_text)) as f32;
         }
     }
     total / (1.0 + (1.0 + length as f32 / 200.0).ln())
@@ -175,6 +212,26 @@ mod tests {
         );
         let lone = parse("島");
         assert_eq!(lone.any_of[0][0].lone_cjk.as_deref(), Some("島"));
+    }
+
+    #[test]
+    fn a_starred_word_is_a_prefix_when_it_is_long_enough() {
+        let q = parse("Курил* \"мирный догов*\" К* 北方*");
+        let prefixes: Vec<bool> = q.any_of[0].iter().map(|p| p.prefix).collect();
+        assert_eq!(prefixes, [true, true, false, false]);
+        assert_eq!(q.any_of[0][0].norms, ["курил"]);
+        let words = q.words();
+        assert!(words.matches("курильск") && words.matches("договор"));
+        assert_eq!(words.prefixes.len(), 2, "{words:?}");
+        let whole = parse("Курил");
+        assert!(!whole.any_of[0][0].prefix && !whole.words().matches("курильск"));
+        assert!(
+            score(&q, "", "Курильские острова и мирный договор. К 北方") > 0.0,
+            "a prefix scores the words it starts"
+        );
+        let starred = score(&parse("Курил*"), "", "Курильские острова");
+        assert!(starred > 0.0);
+        assert_eq!(score(&parse("Курил"), "", "Курильские острова"), 0.0);
     }
 
     #[test]

@@ -12,7 +12,7 @@ use serde::Deserialize;
 
 use super::{error_page, page, safe_href, when};
 use crate::{ApiError, ServerState};
-use nichiro_text::highlight::{marked, norms_of, snippet};
+use nichiro_text::highlight::{Words, marked, snippet, words_of};
 
 /// Articles on a page.
 const PAGE: usize = 25;
@@ -116,7 +116,7 @@ pub(crate) async fn latest(
     };
     let more = found.len() > PAGE;
     let found = &found[..found.len().min(PAGE)];
-    let norms = norms_of([query.q.as_str()]);
+    let norms = nichiro_text::query::parse(&query.q).words();
     let sources: Vec<&str> = state.sources.iter().map(|s| s.name.as_str()).collect();
     let body = html! {
         h1 { @if query.show == "all" { "Latest articles" } @else { "Latest relevant articles" } }
@@ -165,12 +165,7 @@ fn filters(query: &PageQuery, topics: &[String], sources: &[&str]) -> Markup {
     }
 }
 
-fn summary(
-    id: i64,
-    article: &StoredArticle,
-    norms: &std::collections::HashSet<String>,
-    searched: bool,
-) -> Markup {
+fn summary(id: i64, article: &StoredArticle, norms: &Words, searched: bool) -> Markup {
     let title = article.title.as_deref().unwrap_or(&article.url);
     html! {
         a href=(format!("/articles/{id}")) { strong { (title) } }
@@ -191,7 +186,7 @@ fn summary(
 }
 
 /// `text` with the words in `norms` in `<mark>`.
-fn marked_text(text: &str, norms: &std::collections::HashSet<String>) -> Markup {
+fn marked_text(text: &str, norms: &Words) -> Markup {
     html! {
         @for (hit, piece) in marked(text, norms) {
             @if hit { mark { (piece) } } @else { (piece) }
@@ -242,7 +237,7 @@ pub(crate) async fn one(State(state): State<Arc<ServerState>>, Path(id): Path<St
             (None, None) => html! { (label) },
         }
     };
-    let evidence = norms_of(
+    let evidence = words_of(
         article
             .topics
             .iter()
