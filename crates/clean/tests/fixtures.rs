@@ -1,4 +1,4 @@
-//! Each folder in tests/fixtures holds `input.html` (in its own encoding) or
+//! Each folder in tests/fixtures holds `input.html` (in its own encoding), `input.txt` or
 //! `input-path.txt` (a file elsewhere in the repository, such as a corpus document), an
 //! optional `content-type.txt` (the HTTP header the page came with), an optional `url.txt`
 //! (the page's address; else `https://fixtures.example/<folder>`) and `expected.json`: the
@@ -26,7 +26,9 @@ fn fixtures_match_their_expected_articles() {
                 let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
                 std::fs::read(repo.join(relative.trim())).unwrap()
             }
-            Err(_) => std::fs::read(case.join("input.html")).unwrap(),
+            Err(_) => std::fs::read(case.join("input.txt"))
+                .or_else(|_| std::fs::read(case.join("input.html")))
+                .unwrap(),
         };
         let content_type = std::fs::read_to_string(case.join("content-type.txt")).ok();
         let url = std::fs::read_to_string(case.join("url.txt"))
