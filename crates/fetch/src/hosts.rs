@@ -105,6 +105,13 @@ impl HostBook {
         f(state, &self.policy)
     }
 
+    /// Counts a request to `origin` as in flight without waiting its turn: a redirect chain
+    /// that wandered to other hosts hands its first host's turn back this way, for the
+    /// caller's [`HostBook::finish`].
+    pub fn hold(&self, origin: &str) {
+        self.with_host(origin, |host, _| host.in_flight += 1);
+    }
+
     /// Starts a request to `origin` if the host is ready now.
     pub fn try_start(&self, origin: &str) -> Result<(), NotReady> {
         let now = Instant::now();

@@ -1,6 +1,8 @@
 //! HTTP fetching with manners: robots.txt obeyed (with `Crawl-delay`), one request at a time
 //! per host with a least delay between them, bodies streamed and cut at a size limit,
-//! redirects limited and checked, and no request to a private address unless allowed.
+//! redirects followed hop by hop (each hop paced by its host, checked against its robots.txt
+//! and the private-address guard, and a chain limited), and no request to a private address
+//! unless allowed.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -8,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use reqwest::header::{
-    CONTENT_TYPE, ETAG, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED, RETRY_AFTER,
+    CONTENT_TYPE, ETAG, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED, LOCATION, RETRY_AFTER,
 };
 use tokio::sync::OnceCell;
 use tokio_util::sync::CancellationToken;
@@ -185,6 +187,12 @@ impl Response {
     }
 }
 
+/// What one request got: a response, or a redirect to follow.
+enum Answer {
+    Final(Response),
+    Redirect(Url),
+}
+
 struct Robots {
     rules: Option<texting_robots::Robot>,
     fetched: Instant,
@@ -213,24 +221,14 @@ impl HttpFetcher {
         // (another HttpFetcher) finds one in place, which is fine.
         let _ = rustls::crypto::ring::default_provider().install_default();
         let allow_private = config.allow_private_networks;
-        let max_redirects = config.max_redirects;
-        let policy = reqwest::redirect::Policy::custom(move |attempt| {
-            if attempt.previous().len() > max_redirects {
-                attempt.error(format!("more than {max_redirects} redirects"))
-            } else if attempt.previous().contains(attempt.url()) {
-                attempt.error("redirect loop")
-            } else if let Err(reason) = check_target(attempt.url(), allow_private) {
-                attempt.error(reason)
-            } else {
-                attempt.follow()
-            }
-        });
         let mut builder = reqwest::Client::builder()
             .user_agent(config.user_agent.clone())
             .connect_timeout(Duration::from_secs(config.connect_timeout_secs))
             .timeout(Duration::from_secs(config.request_timeout_secs))
             .read_timeout(Duration::from_secs(config.read_timeout_secs))
-            .redirect(policy);
+            // Redirects are followed here, hop by hop (see `fetch_started`): each is a request
+            // of its own, paced by its host and checked against its robots.txt.
+            .redirect(reqwest::redirect::Policy::none());
         if !allow_private {
             builder = builder.dns_resolver(Arc::new(PublicOnlyResolver));
         }
@@ -330,17 +328,88 @@ impl HttpFetcher {
         let parsed = parsed.ok_or_else(|| FetchError::BadUrl {
             url: url.to_string(),
         })?;
-        check_target(&parsed, self.config.allow_private_networks).map_err(|reason| {
+        let first_origin = parsed.origin().ascii_serialization();
+        // The host whose turn this fetch holds: the first one's, taken by the caller, then
+        // each hop's in turn.
+        let mut held = Some(first_origin.clone());
+        let mut visited: Vec<Url> = Vec::new();
+        let mut current = parsed;
+        let result = loop {
+            let answer = match self
+                .checked_request(&current, purpose, validators, abort)
+                .await
+            {
+                Ok(answer) => answer,
+                Err(e) => break Err(e),
+            };
+            let to = match answer {
+                Answer::Final(response) => break Ok(response),
+                Answer::Redirect(to) => to,
+            };
+            visited.push(current.clone());
+            let refused = |message: String| FetchError::Refused {
+                url: url.to_string(),
+                message,
+            };
+            if visited.len() > self.config.max_redirects {
+                break Err(refused(format!(
+                    "more than {} redirects",
+                    self.config.max_redirects
+                )));
+            }
+            if visited.contains(&to) {
+                break Err(refused(format!("redirect loop at {to}")));
+            }
+            // A hop is a request of its own: it waits its host's turn, as any request does.
+            let next_origin = to.origin().ascii_serialization();
+            if let Some(origin) = held.take() {
+                self.hosts.finish(&origin, Outcome::Answered);
+            }
+            match self.hosts.start(&next_origin, abort).await {
+                Ok(()) => held = Some(next_origin),
+                Err(NotReady::Down(until)) => {
+                    break Err(FetchError::HostDown {
+                        url: to.to_string(),
+                        secs: until.saturating_duration_since(Instant::now()).as_secs(),
+                    });
+                }
+                Err(_) => {
+                    break Err(FetchError::Cancelled {
+                        url: to.to_string(),
+                    });
+                }
+            }
+            current = to;
+        };
+        // The caller ends the first host's turn: hand it back, having ended the last hop's.
+        if held.as_deref() != Some(first_origin.as_str()) {
+            if let Some(origin) = held {
+                self.finish(&origin, &result);
+            }
+            self.hosts.hold(&first_origin);
+        }
+        result
+    }
+
+    /// One request, after checking its target (the private-address guard) and robots.txt.
+    async fn checked_request(
+        &self,
+        url: &Url,
+        purpose: Purpose,
+        validators: Option<&Validators>,
+        abort: &CancellationToken,
+    ) -> Result<Answer, FetchError> {
+        check_target(url, self.config.allow_private_networks).map_err(|reason| {
             FetchError::Blocked {
                 url: url.to_string(),
                 reason,
             }
         })?;
-        let origin = parsed.origin().ascii_serialization();
-        if self.config.obey_robots && parsed.path() != "/robots.txt" {
+        let origin = url.origin().ascii_serialization();
+        if self.config.obey_robots && url.path() != "/robots.txt" {
             let robots = self.robots_for(&origin, abort).await?;
             if let Some(rules) = robots.get().and_then(|r| r.rules.as_ref()) {
-                if !rules.allowed(url) {
+                if !rules.allowed(url.as_str()) {
                     return Err(FetchError::Robots {
                         url: url.to_string(),
                     });
@@ -354,7 +423,7 @@ impl HttpFetcher {
             }
         }
         tokio::select! {
-            r = self.request(url, purpose, validators) => r,
+            r = self.request(url.as_str(), purpose, validators) => r,
             () = abort.cancelled() => Err(FetchError::Cancelled { url: url.to_string() }),
         }
     }
@@ -399,7 +468,7 @@ impl HttpFetcher {
         cell.get_or_try_init(|| async {
             let robots_url = format!("{origin}/robots.txt");
             let response = tokio::select! {
-                r = self.request(&robots_url, Purpose::Robots, None) => r,
+                r = self.robots_request(&robots_url) => r,
                 () = abort.cancelled() => Err(FetchError::Cancelled { url: robots_url.clone() }),
             };
             let rules = match response {
@@ -422,12 +491,36 @@ impl HttpFetcher {
         Ok(cell)
     }
 
+    /// A robots.txt, its redirects followed (as Google does, up to `max_redirects`), each
+    /// hop's target checked.
+    async fn robots_request(&self, url: &str) -> Result<Response, FetchError> {
+        let mut current = url.to_string();
+        for _ in 0..=self.config.max_redirects {
+            match self.request(&current, Purpose::Robots, None).await? {
+                Answer::Final(response) => return Ok(response),
+                Answer::Redirect(to) => {
+                    check_target(&to, self.config.allow_private_networks).map_err(|reason| {
+                        FetchError::Blocked {
+                            url: to.to_string(),
+                            reason,
+                        }
+                    })?;
+                    current = to.to_string();
+                }
+            }
+        }
+        Err(FetchError::Refused {
+            url: url.to_string(),
+            message: format!("more than {} redirects", self.config.max_redirects),
+        })
+    }
+
     async fn request(
         &self,
         url: &str,
         purpose: Purpose,
         validators: Option<&Validators>,
-    ) -> Result<Response, FetchError> {
+    ) -> Result<Answer, FetchError> {
         let started = Instant::now();
         let http_error = |e: reqwest::Error| {
             let message = error_chain(&e);
@@ -468,14 +561,25 @@ impl HttpFetcher {
         };
         let final_url = response.url().to_string();
         if status == 304 {
-            return Ok(Response {
+            return Ok(Answer::Final(Response {
                 final_url,
                 status,
                 content_type,
                 validators,
                 body: Vec::new(),
                 elapsed: started.elapsed(),
-            });
+            }));
+        }
+        if (300..400).contains(&status)
+            && let Some(location) = header(LOCATION)
+        {
+            return match response.url().join(location.trim()) {
+                Ok(to) if matches!(to.scheme(), "http" | "https") => Ok(Answer::Redirect(to)),
+                _ => Err(FetchError::Refused {
+                    url: url.to_string(),
+                    message: format!("redirect to an address that cannot be fetched: {location:?}"),
+                }),
+            };
         }
         if !(200..300).contains(&status) {
             let retry_after = if status == 429 || status == 503 {
@@ -523,14 +627,14 @@ impl HttpFetcher {
             }
             body.extend_from_slice(&chunk);
         }
-        Ok(Response {
+        Ok(Answer::Final(Response {
             final_url,
             status,
             content_type,
             validators,
             body,
             elapsed: started.elapsed(),
-        })
+        }))
     }
 }
 

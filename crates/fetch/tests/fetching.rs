@@ -620,6 +620,89 @@ async fn redirect_loops_and_long_chains_are_given_up_not_retried() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_redirect_hop_waits_its_hosts_turn_and_asks_its_robots_txt() {
+    // Hops were followed inside one request: two 302s on one host went out 1 ms apart, and
+    // a hop to a path robots.txt disallows was fetched.
+    async fn hop(State(host): State<Host>, Path(n): Path<u32>) -> Response {
+        host.log.record(&format!("/r/{n}"));
+        let to = if n == 0 { "/r/1" } else { "/a/1" };
+        (StatusCode::FOUND, [(header::LOCATION, to)]).into_response()
+    }
+    let (other, other_log) = news_host(1, None).await;
+    let log = Log::default();
+    let base = serve(
+        Router::new()
+            .route("/r/{n}", get(hop))
+            .route("/a/{n}", get(article))
+            .route("/robots.txt", get(robots))
+            .with_state(Host {
+                log: log.clone(),
+                pages: 1,
+                hang: None,
+            }),
+    )
+    .await;
+    let delay = Duration::from_millis(300);
+    let fetcher = HttpFetcher::new(FetchConfig {
+        per_host_delay_ms: delay.as_millis() as u64,
+        ..config()
+    })
+    .unwrap();
+    let (stop, abort) = (CancellationToken::new(), CancellationToken::new());
+    for _ in 0..2 {
+        let page = fetcher
+            .get(&format!("{base}/r/0"), Purpose::Page, None, &stop, &abort)
+            .await
+            .unwrap();
+        assert_eq!(page.final_url, format!("{base}/a/1"));
+    }
+    // Every request to the host, hops included, came at least the delay after the last.
+    let times: Vec<Instant> = log
+        .all()
+        .into_iter()
+        .filter(|(path, _)| path != "/robots.txt")
+        .map(|(_, t)| t)
+        .collect();
+    assert_eq!(times.len(), 6, "two chains of three requests");
+    for pair in times.windows(2) {
+        let gap = pair[1] - pair[0];
+        assert!(gap >= delay, "two requests {gap:?} apart");
+    }
+    // A hop to another host asks that host's robots.txt, which bars it.
+    let other_addr = other.trim_start_matches("http://").to_string();
+    let error = {
+        let router_base = serve(Router::new().route(
+            "/go",
+            get(move || {
+                let to = format!("http://{other_addr}/private/1");
+                async move { (StatusCode::FOUND, [(header::LOCATION, to)]).into_response() }
+            }),
+        ))
+        .await;
+        fetcher
+            .get(
+                &format!("{router_base}/go"),
+                Purpose::Page,
+                None,
+                &stop,
+                &abort,
+            )
+            .await
+            .unwrap_err()
+    };
+    assert!(
+        matches!(error, nichiro_fetch::FetchError::Robots { .. }),
+        "{error}"
+    );
+    assert_eq!(other_log.count("/robots.txt"), 1);
+    assert_eq!(
+        other_log.count("/private/1"),
+        0,
+        "the barred hop was not fetched"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_request_goes_to_a_private_address_unless_allowed() {
     let (base, log) = news_host(2, None).await;
     let ctx = context(FetchConfig {
