@@ -276,23 +276,29 @@ impl HttpFetcher {
         let origin = origin_of(url).ok_or_else(|| FetchError::BadUrl {
             url: url.to_string(),
         })?;
-        match self.hosts.start(&origin, stop).await {
-            Ok(()) => {}
-            Err(NotReady::Down(until)) => {
-                return Err(FetchError::HostDown {
-                    url: url.to_string(),
-                    secs: until.saturating_duration_since(Instant::now()).as_secs(),
-                });
-            }
-            Err(_) => {
-                return Err(FetchError::Cancelled {
-                    url: url.to_string(),
-                });
-            }
-        }
+        self.take_turn(&origin, url, stop).await?;
         let result = self.fetch_started(url, purpose, validators, abort).await;
         let _ = self.finish(&origin, &result);
         result
+    }
+
+    /// Waits for `origin`'s turn for a request to `url`, until `stop` fires.
+    async fn take_turn(
+        &self,
+        origin: &str,
+        url: &str,
+        stop: &CancellationToken,
+    ) -> Result<(), FetchError> {
+        match self.hosts.start(origin, stop).await {
+            Ok(()) => Ok(()),
+            Err(NotReady::Down(until)) => Err(FetchError::HostDown {
+                url: url.to_string(),
+                secs: until.saturating_duration_since(Instant::now()).as_secs(),
+            }),
+            Err(_) => Err(FetchError::Cancelled {
+                url: url.to_string(),
+            }),
+        }
     }
 
     /// Tells the host book how a request started with it ended; logs and returns a backoff.
@@ -365,20 +371,10 @@ impl HttpFetcher {
             if let Some(origin) = held.take() {
                 self.hosts.finish(&origin, Outcome::Answered);
             }
-            match self.hosts.start(&next_origin, abort).await {
-                Ok(()) => held = Some(next_origin),
-                Err(NotReady::Down(until)) => {
-                    break Err(FetchError::HostDown {
-                        url: to.to_string(),
-                        secs: until.saturating_duration_since(Instant::now()).as_secs(),
-                    });
-                }
-                Err(_) => {
-                    break Err(FetchError::Cancelled {
-                        url: to.to_string(),
-                    });
-                }
+            if let Err(e) = self.take_turn(&next_origin, to.as_str(), abort).await {
+                break Err(e);
             }
+            held = Some(next_origin);
             current = to;
         };
         // The caller ends the first host's turn: hand it back, having ended the last hop's.
