@@ -50,9 +50,11 @@ pub struct FetchConfig {
     /// How long such a host is left alone the first time, in seconds (doubling each time
     /// after, up to an hour); its queued pages are given up for this run. Default 300.
     pub host_cooldown_secs: u64,
-    /// Whether requests may go to loopback, private and link-local addresses. Off by
-    /// default; tests and intranet deployments turn it on.
-    pub allow_private_networks: bool,
+    /// Which loopback, private and link-local destinations requests may reach: `false` (the
+    /// default) none, `true` all (for tests), or a list of networks, addresses and host
+    /// names (`["10.20.0.0/16", "intranet.example"]`) for an intranet source, every other
+    /// private address still refused, by URL, redirect or DNS answer.
+    pub allow_private_networks: crate::guard::PrivateNetworks,
     /// Whether robots.txt is obeyed. On by default; turning it off is for your own sites.
     pub obey_robots: bool,
 }
@@ -80,7 +82,7 @@ impl Default for FetchConfig {
             max_retry_after_secs: 600,
             host_failure_threshold: 5,
             host_cooldown_secs: 300,
-            allow_private_networks: false,
+            allow_private_networks: crate::guard::PrivateNetworks::None,
             obey_robots: true,
         }
     }

@@ -5,7 +5,6 @@
 //! unless allowed.
 
 use std::collections::HashMap;
-use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -17,6 +16,7 @@ use tokio_util::sync::CancellationToken;
 use url::Url;
 
 use crate::config::FetchConfig;
+use crate::guard::{GuardedResolver, PrivateNetworks, check_target};
 use crate::hosts::{BackedOff, HostBook, HostPolicy, NotReady, Outcome};
 
 /// How long a robots.txt is trusted before it is fetched again.
@@ -220,7 +220,6 @@ impl HttpFetcher {
         // reqwest is built without a default crypto provider; use ring's. A second install
         // (another HttpFetcher) finds one in place, which is fine.
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let allow_private = config.allow_private_networks;
         let mut builder = reqwest::Client::builder()
             .user_agent(config.user_agent.clone())
             .connect_timeout(Duration::from_secs(config.connect_timeout_secs))
@@ -229,8 +228,10 @@ impl HttpFetcher {
             // Redirects are followed here, hop by hop (see `fetch_started`): each is a request
             // of its own, paced by its host and checked against its robots.txt.
             .redirect(reqwest::redirect::Policy::none());
-        if !allow_private {
-            builder = builder.dns_resolver(Arc::new(PublicOnlyResolver));
+        if config.allow_private_networks != PrivateNetworks::All {
+            builder = builder.dns_resolver(Arc::new(GuardedResolver {
+                allowed: config.allow_private_networks.clone(),
+            }));
         }
         let client = builder.build().map_err(|e| FetchError::Http {
             url: String::new(),
@@ -395,7 +396,7 @@ impl HttpFetcher {
         validators: Option<&Validators>,
         abort: &CancellationToken,
     ) -> Result<Answer, FetchError> {
-        check_target(url, self.config.allow_private_networks).map_err(|reason| {
+        check_target(url, &self.config.allow_private_networks).map_err(|reason| {
             FetchError::Blocked {
                 url: url.to_string(),
                 reason,
@@ -434,7 +435,7 @@ impl HttpFetcher {
     ) -> Result<Vec<String>, FetchError> {
         let url = format!("{origin}/robots.txt");
         let parsed = Url::parse(&url).map_err(|_| FetchError::BadUrl { url: url.clone() })?;
-        check_target(&parsed, self.config.allow_private_networks)
+        check_target(&parsed, &self.config.allow_private_networks)
             .map_err(|reason| FetchError::Blocked { url, reason })?;
         let cell = self.robots_for(origin, abort).await?;
         Ok(cell
@@ -495,7 +496,7 @@ impl HttpFetcher {
             match self.request(&current, Purpose::Robots, None).await? {
                 Answer::Final(response) => return Ok(response),
                 Answer::Redirect(to) => {
-                    check_target(&to, self.config.allow_private_networks).map_err(|reason| {
+                    check_target(&to, &self.config.allow_private_networks).map_err(|reason| {
                         FetchError::Blocked {
                             url: to.to_string(),
                             reason,
@@ -686,127 +687,12 @@ fn error_chain(error: &dyn std::error::Error) -> String {
     message
 }
 
-/// Whether an address is loopback, private, link-local, unspecified or otherwise not public.
-pub fn is_private(ip: IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(v4) => {
-            let [a, b, ..] = v4.octets();
-            v4.is_loopback()
-                || v4.is_private()
-                || v4.is_link_local()
-                || v4.is_unspecified()
-                || v4.is_broadcast()
-                || a == 0 // "this network"
-                || a >= 224 // multicast and reserved
-                || a == 100 && (64..128).contains(&b) // CGNAT
-                || a == 198 && (18..20).contains(&b) // benchmarking
-        }
-        IpAddr::V6(v6) => {
-            let segments = v6.segments();
-            // An IPv4 address inside an IPv6 one: mapped (::ffff:a.b.c.d), compatible
-            // (::a.b.c.d, deprecated but still routed to the IPv4 host) or NAT64
-            // (64:ff9b::a.b.c.d).
-            let embedded = v6.to_ipv4_mapped().or_else(|| {
-                let compatible = segments[..6].iter().all(|&s| s == 0) && !v6.is_loopback();
-                let nat64 = segments[..6] == [0x64, 0xff9b, 0, 0, 0, 0];
-                (compatible || nat64).then(|| {
-                    let [.., a, b, c, d] = v6.octets();
-                    std::net::Ipv4Addr::new(a, b, c, d)
-                })
-            });
-            v6.is_loopback()
-                || v6.is_unspecified()
-                || v6.is_multicast()
-                || (segments[0] & 0xfe00) == 0xfc00 // unique local
-                || (segments[0] & 0xffc0) == 0xfe80 // link-local
-                || embedded.is_some_and(|v4| is_private(IpAddr::V4(v4)))
-        }
-    }
-}
-
-/// Refuses URLs whose host is a private address or a local name, unless allowed.
-fn check_target(url: &Url, allow_private: bool) -> Result<(), String> {
-    if allow_private {
-        return Ok(());
-    }
-    match url.host() {
-        Some(url::Host::Ipv4(ip)) if is_private(IpAddr::V4(ip)) => {
-            Err(format!("{ip} is a private address"))
-        }
-        Some(url::Host::Ipv6(ip)) if is_private(IpAddr::V6(ip)) => {
-            Err(format!("{ip} is a private address"))
-        }
-        Some(url::Host::Domain(name))
-            if name.eq_ignore_ascii_case("localhost") || name.ends_with(".localhost") =>
-        {
-            Err(format!("{name} is a local name"))
-        }
-        None => Err("no host".into()),
-        _ => Ok(()),
-    }
-}
-
-/// A DNS resolver that drops private addresses, so a public name that resolves to one (or a
-/// redirect to such a name) cannot reach the local network.
-struct PublicOnlyResolver;
-
-impl reqwest::dns::Resolve for PublicOnlyResolver {
-    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
-        Box::pin(async move {
-            let host = name.as_str().to_string();
-            let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0))
-                .await?
-                .filter(|a| !is_private(a.ip()))
-                .collect();
-            if addrs.is_empty() {
-                return Err(format!("{host} resolves only to private addresses").into());
-            }
-            Ok(Box::new(addrs.into_iter()) as reqwest::dns::Addrs)
-        })
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use reqwest::dns::Resolve;
-
-    #[tokio::test]
-    async fn names_that_resolve_only_to_private_addresses_are_refused() {
-        let name: reqwest::dns::Name = "localhost".parse().unwrap();
-        let err = match PublicOnlyResolver.resolve(name).await {
-            Ok(_) => panic!("localhost resolved to a public address"),
-            Err(e) => e.to_string(),
-        };
-        assert!(err.contains("private addresses"), "{err}");
-    }
 
     #[test]
-    fn private_ranges_and_retry_after() {
-        for ip in [
-            "127.0.0.1",
-            "10.1.2.3",
-            "172.16.0.1",
-            "192.168.1.1",
-            "169.254.1.1",
-            "100.64.0.1",
-            "::1",
-            "fc00::1",
-            "fe80::1",
-            "::ffff:10.0.0.1",
-            "::127.0.0.1",
-            "::10.0.0.1",
-            "64:ff9b::127.0.0.1",
-            "0.1.2.3",
-            "224.0.0.1",
-            "198.18.0.1",
-            "ff02::1",
-        ] {
-            assert!(is_private(ip.parse().unwrap()), "{ip}");
-        }
-        for ip in ["8.8.8.8", "2a00:1450::1"] {
-            assert!(!is_private(ip.parse().unwrap()), "{ip}");
-        }
+    fn retry_after_in_seconds_or_a_date_up_to_a_year() {
         assert_eq!(parse_retry_after("120"), Some(Duration::from_secs(120)));
         assert_eq!(
             parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"),

@@ -18,6 +18,7 @@
 pub mod canonical_url;
 pub mod config;
 pub mod coordination;
+pub mod guard;
 pub mod hosts;
 pub mod http;
 pub mod scheduler;
@@ -27,6 +28,7 @@ pub mod stages;
 
 pub use config::{FetchConfig, SourceConfig, SourceKind};
 pub use coordination::{Coordinator, PollJournal};
+pub use guard::PrivateNetworks;
 pub use http::{FetchError, HttpFetcher};
 pub use scheduler::run_fetch;
 pub use sources::{FetchStats, GivenUp, PollContext, SeenUrls, Source, SourceCounts};

@@ -15,8 +15,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use nichiro_fetch::http::{Purpose, Validators};
 use nichiro_fetch::{
-    FetchConfig, FetchStats, HttpFetcher, PollContext, PollMode, SeenUrls, Source, SourceConfig,
-    SourceFailure, SourceKind, run_fetch, run_sources,
+    FetchConfig, FetchStats, HttpFetcher, PollContext, PollMode, PrivateNetworks, SeenUrls, Source,
+    SourceConfig, SourceFailure, SourceKind, run_fetch, run_sources,
 };
 use nichiro_model::{FetchJob, RawPage};
 use tokio::sync::mpsc;
@@ -136,7 +136,7 @@ async fn news_host(pages: usize, hang: Option<Arc<tokio::sync::Notify>>) -> (Str
 
 fn config() -> FetchConfig {
     FetchConfig {
-        allow_private_networks: true,
+        allow_private_networks: PrivateNetworks::All,
         per_host_delay_ms: 0,
         retry_base_ms: 10,
         request_timeout_secs: 10,
@@ -706,7 +706,7 @@ async fn every_redirect_hop_waits_its_hosts_turn_and_asks_its_robots_txt() {
 async fn no_request_goes_to_a_private_address_unless_allowed() {
     let (base, log) = news_host(2, None).await;
     let ctx = context(FetchConfig {
-        allow_private_networks: false,
+        allow_private_networks: PrivateNetworks::None,
         ..config()
     });
     let run = run_once(&ctx, compile(vec![feed_source("s", &base)])).await;
@@ -726,6 +726,28 @@ async fn no_request_goes_to_a_private_address_unless_allowed() {
         run.failures[0].error
     );
     assert!(log.all().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_allowed_private_host_cannot_lead_to_another_private_address() {
+    // With `allow_private_networks = true` (all or nothing), a 302 to 10.0.0.1 was followed.
+    let base = serve(Router::new().route(
+        "/jump",
+        get(|| async { (StatusCode::FOUND, [(header::LOCATION, "http://10.0.0.1/x")]) }),
+    ))
+    .await;
+    let config: FetchConfig =
+        toml::from_str("allow_private_networks = [\"127.0.0.1\"]\nobey_robots = false").unwrap();
+    let fetcher = HttpFetcher::new(config).unwrap();
+    let (stop, abort) = (CancellationToken::new(), CancellationToken::new());
+    let error = fetcher
+        .get(&format!("{base}/jump"), Purpose::Page, None, &stop, &abort)
+        .await
+        .unwrap_err();
+    assert!(
+        error.to_string().contains("10.0.0.1 is a private address"),
+        "{error}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
