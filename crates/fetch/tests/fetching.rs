@@ -729,6 +729,109 @@ async fn no_request_goes_to_a_private_address_unless_allowed() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_index_and_its_children_are_polled_conditionally_and_a_changed_child_is_read() {
+    // Only the configured sitemap kept validators, and an index's 304 skipped its children.
+    #[derive(Clone)]
+    struct Site {
+        log: Log,
+        /// The second child's version: 2 adds an article.
+        version: Arc<std::sync::atomic::AtomicUsize>,
+    }
+    async fn sitemap(
+        State(site): State<Site>,
+        headers: HeaderMap,
+        Path(name): Path<String>,
+    ) -> Response {
+        let base = format!("http://{}", headers[header::HOST].to_str().unwrap());
+        let version = site.version.load(std::sync::atomic::Ordering::SeqCst);
+        let (etag, body) = match name.as_str() {
+            "index.xml" => (
+                "\"i1\"".to_string(),
+                format!(
+                    "<sitemapindex xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">\
+                     <sitemap><loc>{base}/sitemaps/s1.xml</loc></sitemap>\
+                     <sitemap><loc>{base}/sitemaps/s2.xml</loc></sitemap></sitemapindex>"
+                ),
+            ),
+            "s1.xml" => ("\"a1\"".to_string(), urlset(&base, &[1])),
+            _ => {
+                let pages = if version == 1 { vec![2] } else { vec![2, 3] };
+                (format!("\"b{version}\""), urlset(&base, &pages))
+            }
+        };
+        let unchanged = headers
+            .get(header::IF_NONE_MATCH)
+            .is_some_and(|v| v.to_str().unwrap() == etag);
+        site.log
+            .record(&format!("/{name} {}", if unchanged { 304 } else { 200 }));
+        if unchanged {
+            return StatusCode::NOT_MODIFIED.into_response();
+        }
+        ([(header::ETAG, etag)], body).into_response()
+    }
+    fn urlset(base: &str, pages: &[usize]) -> String {
+        let urls: String = pages
+            .iter()
+            .map(|n| format!("<url><loc>{base}/a/{n}</loc></url>"))
+            .collect();
+        format!("<urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">{urls}</urlset>")
+    }
+    async fn page(Path(n): Path<usize>) -> Response {
+        ([(header::CONTENT_TYPE, "text/html")], article_html(n)).into_response()
+    }
+    let site = Site {
+        log: Log::default(),
+        version: Arc::new(std::sync::atomic::AtomicUsize::new(1)),
+    };
+    let base = serve(
+        Router::new()
+            .route("/sitemaps/{name}", get(sitemap))
+            .route("/a/{n}", get(page))
+            .with_state(site.clone()),
+    )
+    .await;
+    let ctx = context(FetchConfig {
+        obey_robots: false,
+        ..config()
+    });
+    let sitemap_source = source(
+        "s",
+        SourceKind::Sitemap,
+        &format!("{base}/sitemaps/index.xml"),
+    );
+    let answers = |from: usize| -> Vec<String> {
+        site.log.all()[from..]
+            .iter()
+            .map(|(p, _)| p.clone())
+            .collect()
+    };
+    let run = run_once(&ctx, compile(vec![sitemap_source])).await;
+    assert_eq!(run.pages.len(), 2, "{:?}", run.failures);
+    assert_eq!(answers(0), ["/index.xml 200", "/s1.xml 200", "/s2.xml 200"]);
+    // Unchanged: three 304s, nothing listed.
+    let run = run_once(&ctx, run.sources).await;
+    assert!(run.pages.is_empty());
+    assert_eq!(answers(3), ["/index.xml 304", "/s1.xml 304", "/s2.xml 304"]);
+    // A child changed under an unchanged index: it alone is read, its new article fetched.
+    site.version.store(2, std::sync::atomic::Ordering::SeqCst);
+    let run = run_once(&ctx, run.sources).await;
+    assert_eq!(answers(6), ["/index.xml 304", "/s1.xml 304", "/s2.xml 200"]);
+    let fetched: Vec<&str> = run.pages.iter().map(|p| p.requested_url.as_str()).collect();
+    assert_eq!(fetched, [format!("{base}/a/3")]);
+    // What a backfill saves for the next run holds every sitemap's validators.
+    let saved = run.sources[0].sitemaps();
+    assert_eq!(saved.len(), 3);
+    assert_eq!(
+        saved[&format!("{base}/sitemaps/s2.xml")].etag.as_deref(),
+        Some("\"b2\"")
+    );
+    assert_eq!(
+        saved[&format!("{base}/sitemaps/index.xml")].children.len(),
+        2
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_allowed_private_host_cannot_lead_to_another_private_address() {
     // With `allow_private_networks = true` (all or nothing), a 302 to 10.0.0.1 was followed.
     let base = serve(Router::new().route(

@@ -283,6 +283,22 @@ pub struct TaggedArticle {
     pub raw_page: Option<ArchivedPage>,
 }
 
+/// What a source remembers of one sitemap besides its configured one (a child of an index,
+/// or one robots.txt names): its validators, for a conditional GET, and, for an index, the
+/// sitemaps it names, to ask again when the index answers 304.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KnownSitemap {
+    /// Its `ETag`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub etag: Option<String>,
+    /// Its `Last-Modified`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_modified: Option<String>,
+    /// The sitemaps it names, when it is an index.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub children: Vec<String>,
+}
+
 /// What is known of a source's last poll, kept in the store so that a restarted daemon
 /// keeps to the source's schedule and a user can see how each source fares.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -188,6 +188,7 @@ impl Pipeline {
                         last_modified: saved.last_modified,
                     })
                     .with_discovered_feed(saved.url)
+                    .with_sitemaps(saved.sitemaps)
                     .with_last_poll(last_poll),
             );
         }
@@ -387,6 +388,11 @@ impl Pipeline {
                             // The feed a configured page announced, kept even without
                             // validators: the next run goes straight to it.
                             url: source.discovered_feed().map(str::to_string),
+                            sitemaps: if clean {
+                                source.sitemaps().clone()
+                            } else {
+                                Default::default()
+                            },
                         };
                         (source.name().to_string(), listing)
                     })

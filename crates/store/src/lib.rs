@@ -394,6 +394,25 @@ pub struct SavedListing {
     /// The address the validators belong to when it is not the configured one: the feed a
     /// configured web page announced, so the next run asks the feed itself for a 304.
     pub url: Option<String>,
+    /// A sitemap source's other sitemaps (index children, those robots.txt names), by URL:
+    /// their validators, and an index's children.
+    pub sitemaps: std::collections::BTreeMap<String, nichiro_model::KnownSitemap>,
+}
+
+/// [`SavedListing::sitemaps`] as the store keeps it: JSON, or nothing when empty.
+pub(crate) fn sitemaps_column(listing: &SavedListing) -> Option<String> {
+    (!listing.sitemaps.is_empty())
+        .then(|| serde_json::to_string(&listing.sitemaps).expect("sitemaps serialize"))
+}
+
+/// [`SavedListing::sitemaps`] read back: an unreadable value (written by a later release)
+/// is forgotten, which costs one full listing.
+pub(crate) fn sitemaps_from_column(
+    column: Option<String>,
+) -> std::collections::BTreeMap<String, nichiro_model::KnownSitemap> {
+    column
+        .and_then(|json| serde_json::from_str(&json).ok())
+        .unwrap_or_default()
 }
 
 /// A stored article that copies another ([`Store::copies_of`]).

@@ -152,6 +152,10 @@ const MIGRATIONS: &[&str] = &[
         value TEXT NOT NULL
     );
     "#,
+    // 12: a sitemap source's other sitemaps (children, those robots.txt names), as JSON.
+    r#"
+    ALTER TABLE source_state ADD COLUMN sitemaps TEXT;
+    "#,
 ];
 
 /// Key of the advisory lock held while migrating.
@@ -1010,7 +1014,8 @@ impl Store for PostgresStore {
         Ok(self
             .client()?
             .query_opt(
-                "SELECT etag, last_modified, listing_url FROM source_state WHERE source = $1",
+                "SELECT etag, last_modified, listing_url, sitemaps FROM source_state \
+                 WHERE source = $1",
                 &[&source],
             )
             .map_err(query_error)?
@@ -1018,6 +1023,7 @@ impl Store for PostgresStore {
                 etag: r.get(0),
                 last_modified: r.get(1),
                 url: r.get(2),
+                sitemaps: crate::sitemaps_from_column(r.get(3)),
             }))
     }
 
@@ -1028,16 +1034,18 @@ impl Store for PostgresStore {
     ) -> Result<(), StoreError> {
         self.client()?
             .execute(
-                "INSERT INTO source_state (source, etag, last_modified, listing_url, polled_at) \
-                 VALUES ($1, $2, $3, $4, $5) \
+                "INSERT INTO source_state \
+                 (source, etag, last_modified, listing_url, polled_at, sitemaps) \
+                 VALUES ($1, $2, $3, $4, $5, $6) \
                  ON CONFLICT (source) DO UPDATE SET etag = $2, last_modified = $3, \
-                 listing_url = $4, polled_at = $5",
+                 listing_url = $4, polled_at = $5, sitemaps = $6",
                 &[
                     &source,
                     &listing.etag,
                     &listing.last_modified,
                     &listing.url,
                     &Utc::now().to_rfc3339(),
+                    &crate::sitemaps_column(listing),
                 ],
             )
             .map_err(query_error)?;

@@ -140,4 +140,8 @@ pub const MIGRATIONS: &[&str] = &[
         value TEXT NOT NULL
     );
     "#,
+    // 15: a sitemap source's other sitemaps (children, those robots.txt names), as JSON.
+    r#"
+    ALTER TABLE source_state ADD COLUMN sitemaps TEXT;
+    "#,
 ];

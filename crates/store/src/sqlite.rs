@@ -652,13 +652,15 @@ impl Store for SqliteStore {
         Ok(self
             .conn
             .query_row(
-                "SELECT etag, last_modified, listing_url FROM source_state WHERE source = ?1",
+                "SELECT etag, last_modified, listing_url, sitemaps FROM source_state \
+                 WHERE source = ?1",
                 [source],
                 |r| {
                     Ok(crate::SavedListing {
                         etag: r.get(0)?,
                         last_modified: r.get(1)?,
                         url: r.get(2)?,
+                        sitemaps: crate::sitemaps_from_column(r.get(3)?),
                     })
                 },
             )
@@ -673,16 +675,17 @@ impl Store for SqliteStore {
         listing: &crate::SavedListing,
     ) -> Result<(), StoreError> {
         self.conn.execute(
-            "INSERT INTO source_state (source, etag, last_modified, listing_url, polled_at)
-             VALUES (?1, ?2, ?3, ?4, ?5)
+            "INSERT INTO source_state (source, etag, last_modified, listing_url, polled_at, sitemaps)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
              ON CONFLICT(source) DO UPDATE SET etag = ?2, last_modified = ?3, listing_url = ?4,
-             polled_at = ?5",
+             polled_at = ?5, sitemaps = ?6",
             params![
                 source,
                 listing.etag,
                 listing.last_modified,
                 listing.url,
-                Utc::now().to_rfc3339()
+                Utc::now().to_rfc3339(),
+                crate::sitemaps_column(listing),
             ],
         )?;
         Ok(())

@@ -1097,6 +1097,15 @@ fn source_validators_are_saved_replaced_and_cleared(store: &mut dyn Store) {
         etag: Some("\"v2\"".into()),
         last_modified: Some("Mon, 03 Jun 2019 10:00:00 GMT".into()),
         url: Some("https://tass.example/rss/v2.xml".into()),
+        sitemaps: [(
+            "https://tass.example/sitemap-1.xml".to_string(),
+            nichiro_model::KnownSitemap {
+                etag: Some("\"c1\"".into()),
+                last_modified: None,
+                children: vec!["https://tass.example/sitemap-1a.xml".into()],
+            },
+        )]
+        .into(),
     };
     store.set_source_validators("tass", &v2).unwrap();
     assert_eq!(store.source_validators("tass").unwrap(), v2);

@@ -236,6 +236,9 @@ pub struct Source {
     discovered_feed: Option<String>,
     /// The last poll recorded by an earlier run.
     last_poll: Option<nichiro_model::SourcePoll>,
+    /// For a sitemap source: its other sitemaps (an index's children, those robots.txt
+    /// names), by URL, with their validators and an index's children.
+    sitemaps: BTreeMap<String, nichiro_model::KnownSitemap>,
 }
 
 impl Source {
@@ -249,7 +252,25 @@ impl Source {
             failures_at_last_poll: 0,
             discovered_feed: None,
             last_poll: None,
+            sitemaps: BTreeMap::new(),
         })
+    }
+
+    /// Starts from the sitemaps an earlier run read besides the configured one, so that each
+    /// is asked for conditionally, and an unchanged index's children are still asked.
+    pub fn with_sitemaps(
+        mut self,
+        sitemaps: BTreeMap<String, nichiro_model::KnownSitemap>,
+    ) -> Self {
+        if self.config.kind == SourceKind::Sitemap {
+            self.sitemaps = sitemaps;
+        }
+        self
+    }
+
+    /// A sitemap source's other sitemaps as last read, to save for the next run.
+    pub fn sitemaps(&self) -> &BTreeMap<String, nichiro_model::KnownSitemap> {
+        &self.sitemaps
     }
 
     /// Starts from validators saved by an earlier run, so an unchanged listing costs a 304.
@@ -311,6 +332,7 @@ impl Source {
             .map_or(0, |c| c.may_pass + c.claimed_elsewhere);
         if failures > self.failures_at_last_poll {
             self.validators = None;
+            self.sitemaps.clear();
         }
         self.failures_at_last_poll = failures;
         ctx.stats.update(self.name(), |c| c.polls += 1);

@@ -11,7 +11,7 @@ use nichiro_model::FetchJob;
 use quick_xml::events::Event;
 use tokio::sync::mpsc;
 
-use super::{PollContext, Source, SourceError, queue};
+use super::{PollContext, Source, SourceError, Validators, queue};
 
 /// Child sitemaps of an index read per poll.
 const MAX_CHILD_SITEMAPS: usize = 50;
@@ -220,6 +220,8 @@ pub(super) async fn poll(
     };
     let mut seen = std::collections::HashSet::new();
     let mut children_read = 0;
+    // What this poll learns of each sitemap, for the next: validators, an index's children.
+    let mut known = std::collections::BTreeMap::new();
     // When every sitemap robots.txt names fails, the poll failed.
     let (mut read_any, mut last_error) = (false, None);
     while let Some((url, depth)) = pending.pop() {
@@ -228,17 +230,32 @@ pub(super) async fn poll(
         if !seen.insert(url.clone()) || seen.len() > MAX_SITEMAPS_PER_POLL {
             continue;
         }
-        // Only the configured URL's validators are kept between polls, and only its failure
-        // fails the poll: one unreadable sitemap of several does not stop the rest.
+        // Every sitemap is asked for conditionally; only the configured one's failure fails
+        // the poll: one unreadable sitemap of several does not stop the rest.
         let is_root = url == root;
+        let last = source.sitemaps.get(&url).cloned().unwrap_or_default();
         let validators = if is_root {
             source.validators.clone()
         } else {
-            None
+            Some(Validators {
+                etag: last.etag.clone(),
+                last_modified: last.last_modified.clone(),
+            })
+            .filter(|v| v.etag.is_some() || v.last_modified.is_some())
         };
         let response = match source.fetch_listing(ctx, &url, validators.as_ref()).await {
             Ok(Some(r)) => r,
-            Ok(None) => continue,
+            Ok(None) => {
+                // Unchanged: an index's children may have changed all the same (many sites
+                // leave the index alone), so they are asked, conditionally, in turn.
+                if depth < MAX_INDEX_DEPTH {
+                    for child in last.children.iter().rev() {
+                        pending.push((child.clone(), depth + 1));
+                    }
+                }
+                known.insert(url, last);
+                continue;
+            }
             Err(e) if is_root => return Err(e),
             Err(e) => {
                 // A child gone for good (404) does not hold the validators back.
@@ -269,12 +286,20 @@ pub(super) async fn poll(
             tracing::warn!(source = %name, url, reason = %why, "sitemap cut short; the entries before the cut are listed");
         }
         read_any |= parsed.is_ok();
+        let mut learnt = nichiro_model::KnownSitemap {
+            etag: response.validators.etag.clone(),
+            last_modified: response.validators.last_modified.clone(),
+            children: Vec::new(),
+        };
         match parsed.map(|(document, _)| document) {
             Ok(SitemapDocument::Index(children)) if depth < MAX_INDEX_DEPTH => {
                 // Newest child sitemaps are usually listed last.
-                for child in children.into_iter().rev().take(MAX_CHILD_SITEMAPS).rev() {
-                    pending.push((child, depth + 1));
+                let skip = children.len().saturating_sub(MAX_CHILD_SITEMAPS);
+                learnt.children = children.into_iter().skip(skip).collect();
+                for child in learnt.children.iter().rev() {
+                    pending.push((child.clone(), depth + 1));
                 }
+                known.insert(url, learnt);
             }
             Ok(SitemapDocument::Index(_)) => {
                 tracing::warn!(source = %name, url, depth, "sitemap index nested too deep; not followed");
@@ -291,6 +316,8 @@ pub(super) async fn poll(
                         return Ok(());
                     }
                 }
+                // Remembered once every entry is queued: a poll cut short asks again in full.
+                known.insert(url, learnt);
             }
             Err(e) if is_root => return Err(e),
             Err(e) => {
@@ -303,6 +330,7 @@ pub(super) async fn poll(
             }
         }
     }
+    source.sitemaps = known;
     tracing::debug!(source = %name, children_read, "sitemap poll done");
     match last_error {
         Some(e) if !read_any => Err(e),
