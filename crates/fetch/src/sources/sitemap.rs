@@ -49,6 +49,16 @@ pub fn parse_sitemap(
     body: &[u8],
     max_bytes: usize,
 ) -> Result<(SitemapDocument, Option<String>), String> {
+    parse_sitemap_at(body, max_bytes, "")
+}
+
+/// As [`parse_sitemap`], for the sitemap at `base`: a feed named as a sitemap may give its
+/// items' links relative to its own address (a sitemap's `<loc>`s are absolute by rule).
+pub fn parse_sitemap_at(
+    body: &[u8],
+    max_bytes: usize,
+    base: &str,
+) -> Result<(SitemapDocument, Option<String>), String> {
     let inflated;
     let xml: &[u8] = if body.starts_with(&[0x1f, 0x8b]) {
         let mut out = Vec::new();
@@ -78,7 +88,7 @@ pub fn parse_sitemap(
     if first.starts_with(b"http://") || first.starts_with(b"https://") {
         return Ok((SitemapDocument::Urls(plain_text_urls(first)), None));
     }
-    if let Some(feed) = as_feed(xml) {
+    if let Some(feed) = as_feed(xml, base) {
         return feed.map(|entries| (SitemapDocument::Urls(entries), None));
     }
     let mut reader = quick_xml::Reader::from_reader(xml);
@@ -181,7 +191,7 @@ fn plain_text_urls(text: &[u8]) -> Vec<SitemapEntry> {
 
 /// An RSS, RDF or Atom feed named as a sitemap (robots.txt often names one), as entries;
 /// `None` when the document is not a feed.
-fn as_feed(xml: &[u8]) -> Option<Result<Vec<SitemapEntry>, String>> {
+fn as_feed(xml: &[u8], base: &str) -> Option<Result<Vec<SitemapEntry>, String>> {
     let head = String::from_utf8_lossy(&xml[..xml.len().min(4096)]);
     let is_feed = ["<rss", "<rdf:RDF", "<RDF", "<feed"]
         .iter()
@@ -191,7 +201,7 @@ fn as_feed(xml: &[u8]) -> Option<Result<Vec<SitemapEntry>, String>> {
     if !is_feed {
         return None;
     }
-    Some(super::parse_feed(xml, None, "").map(|items| {
+    Some(super::parse_feed(xml, None, base).map(|items| {
         items
             .into_iter()
             .filter_map(|item| {
@@ -275,13 +285,13 @@ pub(super) async fn poll(
         if is_root {
             source.validators = Some(response.validators.clone());
         }
-        let parsed = parse_sitemap(&response.body, ctx.fetcher.config().max_listing_bytes).map_err(
-            |message| SourceError::Parse {
+        let max = ctx.fetcher.config().max_listing_bytes;
+        let parsed =
+            parse_sitemap_at(&response.body, max, &url).map_err(|message| SourceError::Parse {
                 source_name: name.clone(),
                 url: url.clone(),
                 message,
-            },
-        );
+            });
         if let Ok((_, Some(why))) = &parsed {
             tracing::warn!(source = %name, url, reason = %why, "sitemap cut short; the entries before the cut are listed");
         }
@@ -470,5 +480,14 @@ mod tests {
         assert_eq!(entries[0].url, "https://ex.org/1");
         assert_eq!(entries[0].title.as_deref(), Some("One"));
         assert!(entries[0].published.is_some());
+        // A feed's relative links are read against the address it was named by.
+        let relative = br#"<rss version="2.0"><channel><title>t</title>
+            <item><link>/news/2</link></item></channel></rss>"#;
+        let (document, _) = parse_sitemap_at(relative, 1 << 20, "https://ex.org/feed.xml").unwrap();
+        let SitemapDocument::Urls(entries) = document else {
+            panic!("not urls")
+        };
+        assert_eq!(entries.len(), 1, "the relative link is kept");
+        assert_eq!(entries[0].url, "https://ex.org/news/2");
     }
 }
