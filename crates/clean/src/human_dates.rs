@@ -126,7 +126,7 @@ static TIME_AFTER: LazyLock<Regex> = LazyLock::new(|| {
         .expect("valid regex")
 });
 static LABEL: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\b(publish(?:ed)?(?:\s+(?:date|on))?|posted(?:\s+on)?|date|updated|опубликовано|дата публикации|公開|掲載|配信|datum|veröffentlicht(?:\s+am)?|erschienen(?:\s+am)?|publié(?:\s+le)?|publicado(?:\s+(?:el|em))?|pubblicato(?:\s+il)?|gepubliceerd(?:\s+op)?|fecha)\s*:?\s*$")
+    Regex::new(r"(?i)\b(publish(?:ed)?(?:\s+(?:date|on))?|posted(?:\s+on)?|date|updated|опубликовано|дата публикации|公開|掲載|配信|datum|veröffentlicht(?:\s+am)?|erschienen(?:\s+am)?|erstellt(?:\s+am)?|publié(?:\s+le)?|publicado(?:\s+(?:el|em))?|pubblicato(?:\s+il)?|gepubliceerd(?:\s+op)?|fecha)\s*:?\s*$")
         .expect("valid regex")
 });
 static URL_DATE: LazyLock<Regex> = LazyLock::new(|| {
@@ -301,7 +301,9 @@ pub fn find_date(text: &str) -> Option<DateTime<FixedOffset>> {
 pub fn find_labeled_date(text: &str) -> Option<DateTime<FixedOffset>> {
     let text = ascii_digits(text);
     let chosen = candidates(&text).into_iter().find(|f| {
-        let before = &text[..f.start];
+        // The label's line: the date's own, or the one before when only blanks lie between
+        // (a `<dt>Datum</dt>` over its `<dd>`).
+        let before = text[..f.start].trim_end();
         let line_start = before.rfind('\n').map_or(0, |i| i + 1);
         // The label sits just before the date: look at the last 40 characters only.
         let line = &before[line_start..];
@@ -318,6 +320,38 @@ pub fn find_labeled_date(text: &str) -> Option<DateTime<FixedOffset>> {
     zone.from_local_datetime(&chosen.date.and_time(time))
         .single()
         .filter(|date| *date <= chrono::Utc::now() + chrono::Duration::days(1))
+}
+
+/// Characters after a page's headline in which a date under it is looked for.
+const AFTER_HEADLINE: usize = 250;
+
+/// A date written just under the page's headline, unlabeled (a subtitle's `01. November 2021
+/// |`, `Handball Schweiz • 02.02.2022`, `Hamburg, 2. November 2021`): the first date within
+/// [`AFTER_HEADLINE`] characters of a place where `headline` (its first 40 characters) is
+/// written in `text`, a page's text; not a date to come.
+pub fn find_date_after_headline(text: &str, headline: &str) -> Option<DateTime<FixedOffset>> {
+    let collapse = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
+    let (text, headline) = (collapse(text), collapse(headline));
+    let key: String = headline.chars().take(40).collect();
+    if key.chars().count() < 10 {
+        return None;
+    }
+    // The headline may be written more than once (the `<title>`, a breadcrumb): under each.
+    let rest = headline[key.len()..].len();
+    text.match_indices(&key).find_map(|(at, _)| {
+        // The rest of the headline, then the lines under it.
+        let window: String = text[at + key.len()..]
+            .chars()
+            .take(rest + AFTER_HEADLINE)
+            .collect();
+        let window = ascii_digits(&window);
+        let chosen = candidates(&window).into_iter().next()?;
+        let (time, zone) = time_after(&window[chosen.end..]);
+        let zone = zone.unwrap_or_else(|| FixedOffset::east_opt(0).expect("UTC"));
+        zone.from_local_datetime(&chosen.date.and_time(time))
+            .single()
+            .filter(|date| *date <= chrono::Utc::now() + chrono::Duration::days(1))
+    })
 }
 
 /// The date in an article URL (`/2019/05/31/`, `/20190531`, `/2019-05-31-slug`).
@@ -406,6 +440,58 @@ mod tests {
         ] {
             assert_eq!(find_date(text), None, "{text}");
         }
+    }
+
+    #[test]
+    fn a_date_under_the_headline_and_a_label_on_the_line_above() {
+        let day = |d: Option<DateTime<FixedOffset>>| d.map(|d| d.date_naive().to_string());
+        let page = "Unser Tipp im November: Das Hermelin | BUND  Menü Suche \
+            Unser Tipp im November: Das Hermelin  01. November 2021 | Natur  Das Hermelin ist \
+            im Winter weiß. Stand: 30. Januar 2026";
+        assert_eq!(
+            day(find_date_after_headline(
+                page,
+                "Unser Tipp im November: Das Hermelin"
+            )),
+            Some("2021-11-01".into()),
+            "under the headline's second place, not its <title>"
+        );
+        let far = format!(
+            "Unser Tipp im November: Das Hermelin {} 01. November 2021",
+            "x ".repeat(200)
+        );
+        assert_eq!(
+            day(find_date_after_headline(
+                &far,
+                "Unser Tipp im November: Das Hermelin"
+            )),
+            None
+        );
+        assert_eq!(
+            day(find_date_after_headline(page, "Short")),
+            None,
+            "too short a key"
+        );
+        let future = "A long enough headline here  1. Januar 2999";
+        assert_eq!(
+            day(find_date_after_headline(
+                future,
+                "A long enough headline here"
+            )),
+            None
+        );
+        assert_eq!(
+            day(find_labeled_date("<aside>\n\tDatum \n\t\t 12.01.2017\n")),
+            Some("2017-01-12".into())
+        );
+        assert_eq!(
+            day(find_labeled_date("Erstellt am: 01.11.2023")),
+            Some("2023-11-01".into())
+        );
+        assert_eq!(
+            day(find_labeled_date("Datum\nSome other line\n12.01.2017")),
+            None
+        );
     }
 
     #[test]

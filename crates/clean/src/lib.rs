@@ -224,6 +224,7 @@ pub fn clean_html(
         paragraphs.remove(0);
     }
     article.text = paragraphs.join("\n\n");
+    let headline = meta.title.clone();
     article.title = meta.title;
     article.authors = meta.authors;
     let mut signals = meta.signals;
@@ -256,7 +257,16 @@ pub fn clean_html(
             .or_else(|| human_dates::date_from_url(&article.url).map(|d| ("url", d)))
             .or_else(|| meta.markup_date.map(|d| ("date-markup", d)))
             .or_else(|| human_dates::find_date(&head).map(|d| ("text", d)))
-            .or_else(|| human_dates::find_labeled_date(&page_text()).map(|d| ("labeled", d)))?;
+            .or_else(|| {
+                let text = page_text();
+                human_dates::find_labeled_date(&text)
+                    .map(|d| ("labeled", d))
+                    .or_else(|| {
+                        let headline = headline.as_deref()?;
+                        human_dates::find_date_after_headline(&text, headline)
+                            .map(|d| ("under-headline", d))
+                    })
+            })?;
         signals.insert("published".into(), signal.into());
         Some(date)
     });

@@ -189,9 +189,18 @@ pub fn read(html: &Html) -> Metadata {
         author_links,
         date_markup,
     } = gather(html);
-    let ld = json_ld
+    let parsed_ld: Vec<Value> = json_ld
         .iter()
         .filter_map(|text| serde_json::from_str::<Value>(text).ok())
+        .collect();
+    // A page that is no article by its JSON-LD (a `WebPage` node in a `@graph`) may still
+    // say when it was published: below every article signal.
+    let page_published: Vec<String> = parsed_ld
+        .iter()
+        .filter_map(|value| any_date_published(value, 0))
+        .collect();
+    let ld = parsed_ld
+        .into_iter()
         .find_map(|value| find_article(value, 0));
     let mut signals = BTreeMap::new();
     let ld_text = |key: &str| ld.as_ref().and_then(|v| v.pointer(key)).and_then(as_text);
@@ -270,6 +279,7 @@ pub fn read(html: &Html) -> Metadata {
                 ]),
             ),
             ("time-element", times),
+            ("json-ld-page", page_published),
         ],
     );
     let modified = first_date(
@@ -456,6 +466,21 @@ fn find_article(value: Value, depth: usize) -> Option<Value> {
     }
 }
 
+/// The first `datePublished` of any JSON-LD node in `value` (a `@graph`'s included).
+fn any_date_published(value: &Value, depth: usize) -> Option<String> {
+    if depth > 4 {
+        return None;
+    }
+    match value {
+        Value::Array(items) => items.iter().find_map(|v| any_date_published(v, depth + 1)),
+        Value::Object(map) => map
+            .get("datePublished")
+            .and_then(as_text)
+            .or_else(|| any_date_published(map.get("@graph")?, depth + 1)),
+        _ => None,
+    }
+}
+
 fn is_article_type(t: &str) -> bool {
     t.ends_with("Article") || matches!(t, "BlogPosting" | "Report" | "LiveBlogPosting")
 }
@@ -535,6 +560,31 @@ mod tests {
             "Lavrov meets Kono in Tokyo"
         );
         assert_eq!(strip_site_suffix("Russia - Japan", None), "Russia - Japan");
+    }
+
+    #[test]
+    fn a_web_page_node_dates_a_page_with_no_article_node_last() {
+        let page = |extra: &str| {
+            Html::parse_document(&format!(
+                r#"<html><head>{extra}<script type="application/ld+json">{{"@graph":[
+                {{"@type":"WebSite","name":"Shabka"}},
+                {{"@type":"WebPage","name":"About us","datePublished":"2018-06-07T10:13:17+00:00"}}]}}
+                </script></head><body></body></html>"#
+            ))
+        };
+        let meta = read(&page(""));
+        assert_eq!(
+            meta.published.unwrap().date_naive().to_string(),
+            "2018-06-07"
+        );
+        assert_eq!(meta.signals["published"], "json-ld-page");
+        let meta = read(&page(
+            r#"<meta property="article:published_time" content="2019-01-02T00:00:00Z">"#,
+        ));
+        assert_eq!(
+            meta.published.unwrap().date_naive().to_string(),
+            "2019-01-02"
+        );
     }
 
     #[test]
