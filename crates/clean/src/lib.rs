@@ -249,12 +249,17 @@ pub fn clean_html(
     // Without a date in the metadata: the URL, then a date written near the top of the text.
     article.published = meta.published.or_else(|| {
         let head: String = article.text.chars().take(600).collect();
-        let (signal, date) = content
-            .datelines
-            .iter()
-            .find_map(|line| human_dates::find_date(line))
-            .map(|d| ("dateline", d))
-            .or_else(|| human_dates::date_from_url(&article.url).map(|d| ("url", d)))
+        // The day in the article's own address is the day the outlet filed it under: it
+        // outranks a dateline (which may carry the day of the event).
+        let (signal, date) = human_dates::date_from_url(&article.url)
+            .map(|d| ("url", d))
+            .or_else(|| {
+                content
+                    .datelines
+                    .iter()
+                    .find_map(|line| human_dates::find_date(line))
+                    .map(|d| ("dateline", d))
+            })
             .or_else(|| meta.markup_date.map(|d| ("date-markup", d)))
             .or_else(|| human_dates::find_date(&head).map(|d| ("text", d)))
             .or_else(|| {
