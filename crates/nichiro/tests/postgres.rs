@@ -328,6 +328,69 @@ async fn a_store_that_refuses_writes_stops_the_run_with_its_summary() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_article_the_store_refuses_is_given_up_and_the_run_goes_on() {
+    // A value the database rejected (a NUL byte, a trigger's veto) ended the run, a daemon's
+    // too, for the sake of one article.
+    let db = test_database().await;
+    let (site, _arrivals) = Site::start(SiteSpec {
+        pages: (0..6).map(generated_article).collect(),
+        ..SiteSpec::default()
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let empty = postgres_config(dir.path(), "", 2, &db.url);
+    let out = run(&["backfill", "--config", &empty]).await;
+    assert!(out.status.success(), "{}", text_of(&out.stderr));
+    let url = db.url.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut client = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+        client
+            .batch_execute(
+                "CREATE FUNCTION reject_report_3() RETURNS trigger AS $$ BEGIN \
+                 IF NEW.title LIKE 'Report 3:%' THEN \
+                 RAISE EXCEPTION 'invalid byte sequence for encoding \"UTF8\": 0x00' \
+                 USING ERRCODE = '22021'; END IF; RETURN NEW; END $$ LANGUAGE plpgsql; \
+                 CREATE TRIGGER reject_report_3 BEFORE INSERT ON articles \
+                 FOR EACH ROW EXECUTE FUNCTION reject_report_3();",
+            )
+            .unwrap();
+    })
+    .await
+    .unwrap();
+    let config = postgres_config(dir.path(), &feed_source(&site), 1, &db.url);
+    let text_config = std::fs::read_to_string(&config).unwrap().replacen(
+        "[pipeline]\n",
+        "[pipeline]\nstore_batch = 3\n",
+        1,
+    );
+    std::fs::write(&config, text_config).unwrap();
+    let out = run(&["backfill", "--config", &config]).await;
+    let (stdout, stderr) = (text_of(&out.stdout), text_of(&out.stderr));
+    assert!(out.status.success(), "{stdout}{stderr}");
+    let url = db.url.clone();
+    let (stored, given_up) = tokio::task::spawn_blocking(move || {
+        let mut client = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+        (
+            count(&mut client, "SELECT count(*) FROM articles"),
+            count(
+                &mut client,
+                "SELECT count(*) FROM given_up_urls WHERE reason LIKE 'the store refused it%0x00%'",
+            ),
+        )
+    })
+    .await
+    .unwrap();
+    assert_eq!((stored, given_up), (5, 1), "{stdout}{stderr}");
+    // The next run neither fetches nor tries it again.
+    let out = run(&["backfill", "--config", &config]).await;
+    let stdout = text_of(&out.stdout);
+    assert!(
+        out.status.success() && stdout.contains("new 0,"),
+        "{stdout}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_daemon_rides_out_the_loss_of_its_database_connections() {
     let db = test_database().await;
     let (site, _arrivals) = Site::start(SiteSpec {

@@ -666,6 +666,47 @@ impl WhenRefused {
     }
 }
 
+/// Stores the articles of a batch the store refused one at a time; those it refuses alone are
+/// given up (recorded, never fetched again) with the store's reason. When it refuses every one
+/// of several, the fault is the store's: `error` is returned. Gives the articles stored and their outcomes.
+fn store_one_by_one(
+    store: &mut dyn Store,
+    batch: Vec<TaggedArticle>,
+    error: &nichiro_store::StoreError,
+    progress: &Progress,
+    refused: &WhenRefused,
+) -> Result<(Vec<TaggedArticle>, Vec<InsertOutcome>), PipelineError> {
+    let tried = batch.len();
+    let (mut kept, mut outcomes, mut rejected) = (Vec::new(), Vec::new(), Vec::new());
+    for item in batch {
+        match refused.write("store an article", progress, || {
+            store.insert_batch(std::slice::from_ref(&item))
+        }) {
+            Ok(outcome) => {
+                outcomes.extend(outcome);
+                kept.push(item);
+            }
+            Err(e) if !e.is_transient() && !e.is_refusal() => {
+                tracing::error!(url = %item.article.url, error = %e, "the store refused this article; given up");
+                rejected.push((
+                    item.requested_url.clone(),
+                    item.source.clone(),
+                    format!("the store refused it: {e}"),
+                ));
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    if kept.is_empty() && tried > 1 {
+        return Err(nichiro_store::StoreError::Query(error.to_string()).into());
+    }
+    progress.update(|s| s.failed += rejected.len() as u64);
+    refused.write("record articles the store refused", progress, || {
+        store.record_given_up(&rejected)
+    })?;
+    Ok((kept, outcomes))
+}
+
 fn run_store(
     mut store: Box<dyn Store>,
     batch_size: usize,
@@ -684,7 +725,20 @@ fn run_store(
             }
         }
         let started = std::time::Instant::now();
-        let outcomes = refused.write("store a batch", progress, || store.insert_batch(&batch))?;
+        let outcomes = match refused.write("store a batch", progress, || store.insert_batch(&batch))
+        {
+            Ok(outcomes) => outcomes,
+            // A value the store cannot hold (a NUL byte for PostgreSQL, a trigger's veto) is
+            // about one article, not the store: each is stored alone, and those refused are
+            // given up with the reason; the run goes on.
+            Err(error) if !error.is_transient() && !error.is_refusal() => {
+                let (kept, outcomes) =
+                    store_one_by_one(store.as_mut(), batch, &error, progress, &refused)?;
+                batch = kept;
+                outcomes
+            }
+            Err(error) => return Err(error.into()),
+        };
         metrics::histogram!("nichiro_stage_seconds", "stage" => "store")
             .record(started.elapsed().as_secs_f64());
         // Pages given up so far go in too, so a daemon running for months keeps them.
