@@ -269,6 +269,27 @@ async fn three_daemons_one_killed_halfway_store_each_article_once() {
     );
 }
 
+/// Runs `sql` on the database at `url` (off the async threads).
+async fn execute(url: &str, sql: &'static str) {
+    let url = url.to_string();
+    tokio::task::spawn_blocking(move || {
+        let mut client = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+        client.batch_execute(sql).unwrap();
+    })
+    .await
+    .unwrap();
+}
+
+/// Sets `[pipeline] store_batch` in the config file at `config`.
+fn set_store_batch(config: &str, batch: usize) {
+    let text = std::fs::read_to_string(config).unwrap().replacen(
+        "[pipeline]\n",
+        &format!("[pipeline]\nstore_batch = {batch}\n"),
+        1,
+    );
+    std::fs::write(config, text).unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_store_that_refuses_writes_stops_the_run_with_its_summary() {
     // A full disk ended the run with an error line and no summary of what was stored.
@@ -285,29 +306,18 @@ async fn a_store_that_refuses_writes_stops_the_run_with_its_summary() {
     let out = run(&["backfill", "--config", &empty]).await;
     assert!(out.status.success(), "{}", text_of(&out.stderr));
     // The server refuses a fifth article as a full disk does (SQLSTATE 53100).
-    let url = db.url.clone();
-    tokio::task::spawn_blocking(move || {
-        let mut client = postgres::Client::connect(&url, postgres::NoTls).unwrap();
-        client
-            .batch_execute(
-                "CREATE FUNCTION refuse_when_full() RETURNS trigger AS $$ BEGIN \
+    execute(
+        &db.url,
+        "CREATE FUNCTION refuse_when_full() RETURNS trigger AS $$ BEGIN \
                  IF (SELECT count(*) FROM articles) >= 4 THEN \
                  RAISE EXCEPTION 'could not extend file: No space left on device' \
                  USING ERRCODE = '53100'; END IF; RETURN NEW; END $$ LANGUAGE plpgsql; \
                  CREATE TRIGGER full_disk BEFORE INSERT ON articles \
                  FOR EACH ROW EXECUTE FUNCTION refuse_when_full();",
-            )
-            .unwrap();
-    })
-    .await
-    .unwrap();
+    )
+    .await;
     let config = postgres_config(dir.path(), &feed_source(&site), 1, &db.url);
-    let text_config = std::fs::read_to_string(&config).unwrap().replacen(
-        "[pipeline]\n",
-        "[pipeline]\nstore_batch = 2\n",
-        1,
-    );
-    std::fs::write(&config, text_config).unwrap();
+    set_store_batch(&config, 2);
     let out = run(&["backfill", "--config", &config]).await;
     let (stdout, stderr) = (text_of(&out.stdout), text_of(&out.stderr));
     assert!(!out.status.success(), "{stdout}{stderr}");
@@ -341,29 +351,18 @@ async fn an_article_the_store_refuses_is_given_up_and_the_run_goes_on() {
     let empty = postgres_config(dir.path(), "", 2, &db.url);
     let out = run(&["backfill", "--config", &empty]).await;
     assert!(out.status.success(), "{}", text_of(&out.stderr));
-    let url = db.url.clone();
-    tokio::task::spawn_blocking(move || {
-        let mut client = postgres::Client::connect(&url, postgres::NoTls).unwrap();
-        client
-            .batch_execute(
-                "CREATE FUNCTION reject_report_3() RETURNS trigger AS $$ BEGIN \
+    execute(
+        &db.url,
+        "CREATE FUNCTION reject_report_3() RETURNS trigger AS $$ BEGIN \
                  IF NEW.title LIKE 'Report 3:%' THEN \
                  RAISE EXCEPTION 'invalid byte sequence for encoding \"UTF8\": 0x00' \
                  USING ERRCODE = '22021'; END IF; RETURN NEW; END $$ LANGUAGE plpgsql; \
                  CREATE TRIGGER reject_report_3 BEFORE INSERT ON articles \
                  FOR EACH ROW EXECUTE FUNCTION reject_report_3();",
-            )
-            .unwrap();
-    })
-    .await
-    .unwrap();
+    )
+    .await;
     let config = postgres_config(dir.path(), &feed_source(&site), 1, &db.url);
-    let text_config = std::fs::read_to_string(&config).unwrap().replacen(
-        "[pipeline]\n",
-        "[pipeline]\nstore_batch = 3\n",
-        1,
-    );
-    std::fs::write(&config, text_config).unwrap();
+    set_store_batch(&config, 3);
     let out = run(&["backfill", "--config", &config]).await;
     let (stdout, stderr) = (text_of(&out.stdout), text_of(&out.stderr));
     assert!(out.status.success(), "{stdout}{stderr}");
