@@ -39,6 +39,11 @@ pub struct FetchConfig {
     /// Further attempts for a page that failed in a way that may pass (timeout, reset, 5xx,
     /// 429). Default 3.
     pub max_retries: u32,
+    /// Fetches of one page, each with its retries, that may fail in a way that passes (a
+    /// timeout, a 5xx) before the page is given up for good, like a 404: a page that never
+    /// answers is not asked again on every poll for months. Counted while the process runs.
+    /// Default 5.
+    pub max_failed_fetches: u32,
     /// First wait before a retry, in milliseconds; it doubles with each attempt, with random
     /// jitter of up to half, and is capped at five minutes. A `Retry-After` wins. Default 1000.
     pub retry_base_ms: u64,
@@ -78,6 +83,7 @@ impl Default for FetchConfig {
             per_host_delay_ms: 1000,
             max_redirects: 5,
             max_retries: 3,
+            max_failed_fetches: 5,
             retry_base_ms: 1000,
             max_retry_after_secs: 600,
             host_failure_threshold: 5,
@@ -127,6 +133,7 @@ impl FetchConfig {
         )?;
         range("fetch.max_redirects", self.max_redirects, 0, 30)?;
         range("fetch.max_retries", self.max_retries, 0, 20)?;
+        range("fetch.max_failed_fetches", self.max_failed_fetches, 1, 1000)?;
         range("fetch.retry_base_ms", self.retry_base_ms, 0, 3_600_000)?;
         range(
             "fetch.max_retry_after_secs",

@@ -287,22 +287,35 @@ fn handle_result(
 
 /// Records a page given up: counted, logged, and (when it may pass) released so that a later
 /// poll can queue it again.
+/// A page whose fetches failed in a way that may pass [`FetchConfig::max_failed_fetches`]
+/// times is given up as a permanent failure is.
+///
+/// [`FetchConfig::max_failed_fetches`]: crate::FetchConfig::max_failed_fetches
 fn fail(ctx: &PollContext, job: &RemoteJob, error: &FetchError) {
     ctx.job_ended_without_page(&job.url);
-    if error.is_transient() {
+    let mut may_pass = error.is_transient();
+    let mut reason = error.to_string();
+    if may_pass {
+        let failures = ctx.stats.failed_in_passing(&job.url);
+        if failures >= ctx.fetcher.config().max_failed_fetches {
+            may_pass = false;
+            reason = format!("failed {failures} times; the last: {error}");
+        }
+    }
+    if may_pass {
         ctx.seen.release(&job.url);
     } else {
         ctx.stats.give_up(GivenUp {
             url: job.url.clone(),
             source: job.source.clone(),
-            reason: error.to_string(),
+            reason,
         });
     }
     match error {
         FetchError::Robots { .. } => ctx.stats.update(&job.source, |c| c.robots_disallowed += 1),
         _ => ctx.stats.update(&job.source, |c| {
             c.failed += 1;
-            c.may_pass += u64::from(error.is_transient());
+            c.may_pass += u64::from(may_pass);
         }),
     }
     tracing::warn!(url = %job.url, source = %job.source, %error, "fetch failed");

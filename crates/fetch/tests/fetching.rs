@@ -832,6 +832,49 @@ async fn an_index_and_its_children_are_polled_conditionally_and_a_changed_child_
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_that_keeps_failing_in_passing_is_given_up_after_so_many_fetches() {
+    // A page that always answered 500 was fetched again on every poll, for ever.
+    async fn feed(headers: HeaderMap) -> Response {
+        let base = format!("http://{}", headers[header::HOST].to_str().unwrap());
+        let body = format!(
+            "<rss version=\"2.0\"><channel><title>t</title><link>{base}</link>\
+             <item><title>bad</title><link>{base}/bad</link></item></channel></rss>"
+        );
+        ([(header::CONTENT_TYPE, "application/rss+xml")], body).into_response()
+    }
+    async fn bad(State(log): State<Log>) -> Response {
+        log.record("/bad");
+        StatusCode::INTERNAL_SERVER_ERROR.into_response()
+    }
+    let log = Log::default();
+    let base = serve(
+        Router::new()
+            .route("/feed.xml", get(feed))
+            .route("/bad", get(bad))
+            .with_state(log.clone()),
+    )
+    .await;
+    let ctx = context(FetchConfig {
+        obey_robots: false,
+        max_retries: 0,
+        max_failed_fetches: 3,
+        ..config()
+    });
+    let mut sources = compile(vec![feed_source("s", &base)]);
+    for _ in 0..5 {
+        sources = run_once(&ctx, sources).await.sources;
+    }
+    assert_eq!(log.count("/bad"), 3, "three fetches, then given up");
+    let given_up = ctx.stats.take_given_up();
+    assert_eq!(given_up.len(), 1);
+    assert!(
+        given_up[0].reason.starts_with("failed 3 times"),
+        "{}",
+        given_up[0].reason
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_allowed_private_host_cannot_lead_to_another_private_address() {
     // With `allow_private_networks = true` (all or nothing), a 302 to 10.0.0.1 was followed.
     let base = serve(Router::new().route(

@@ -140,6 +140,8 @@ pub struct FetchStats(Arc<Mutex<StatsInner>>);
 #[derive(Debug, Default)]
 struct StatsInner {
     counts: BTreeMap<String, SourceCounts>,
+    /// Per URL, fetches that failed in a way that may pass.
+    passing_failures: std::collections::HashMap<String, u32>,
     given_up: Vec<GivenUp>,
     backed_off: Vec<crate::hosts::BackedOff>,
 }
@@ -166,6 +168,14 @@ impl FetchStats {
     /// A copy of all counters.
     pub fn snapshot(&self) -> BTreeMap<String, SourceCounts> {
         self.0.lock().expect("stats lock").counts.clone()
+    }
+
+    /// Counts one more fetch of `url` that failed in a way that may pass; gives the count.
+    pub fn failed_in_passing(&self, url: &str) -> u32 {
+        let mut inner = self.0.lock().expect("stats lock");
+        let count = inner.passing_failures.entry(url.to_string()).or_default();
+        *count += 1;
+        *count
     }
 
     /// Records a URL given up for good.
