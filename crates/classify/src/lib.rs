@@ -226,7 +226,7 @@ impl TagConfig {
 /// The revision of the tagging code, part of every fingerprint: raise it with each change to
 /// the code that gives other verdicts for the same files (features, similarity, copies), so
 /// that `nichiro retag` takes up what an older build tagged.
-const TAGGING_REVISION: &str = "2026-12-05.1";
+const TAGGING_REVISION: &str = "2026-12-07.1";
 
 /// The thresholds that turn scores into verdicts, for the fingerprint.
 fn thresholds(config: &TagConfig) -> String {

@@ -337,7 +337,7 @@ pub fn find_date_after_headline(text: &str, headline: &str) -> Option<DateTime<F
         return None;
     }
     // The headline may be written more than once (the `<title>`, a breadcrumb): under each.
-    let rest = headline[key.len()..].len();
+    let rest = headline.chars().count() - key.chars().count();
     text.match_indices(&key).find_map(|(at, _)| {
         // The rest of the headline, then the lines under it.
         let window: String = text[at + key.len()..]

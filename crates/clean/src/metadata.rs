@@ -466,17 +466,28 @@ fn find_article(value: Value, depth: usize) -> Option<Value> {
     }
 }
 
-/// The first `datePublished` of any JSON-LD node in `value` (a `@graph`'s included).
+/// The first `datePublished` of a JSON-LD page node (`WebPage`, `AboutPage`, …) in `value`,
+/// a `@graph`'s included.
 fn any_date_published(value: &Value, depth: usize) -> Option<String> {
     if depth > 4 {
         return None;
     }
     match value {
         Value::Array(items) => items.iter().find_map(|v| any_date_published(v, depth + 1)),
-        Value::Object(map) => map
-            .get("datePublished")
-            .and_then(as_text)
-            .or_else(|| any_date_published(map.get("@graph")?, depth + 1)),
+        Value::Object(map) => {
+            let is_page = match map.get("@type") {
+                Some(Value::String(t)) => t.ends_with("Page"),
+                Some(Value::Array(ts)) => ts
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .any(|t| t.ends_with("Page")),
+                _ => false,
+            };
+            is_page
+                .then(|| map.get("datePublished").and_then(as_text))
+                .flatten()
+                .or_else(|| any_date_published(map.get("@graph")?, depth + 1))
+        }
         _ => None,
     }
 }
@@ -585,6 +596,12 @@ mod tests {
             meta.published.unwrap().date_naive().to_string(),
             "2019-01-02"
         );
+        // An embedded video's upload date is not the page's.
+        let video = Html::parse_document(
+            r#"<html><head><script type="application/ld+json">{"@graph":[
+            {"@type":"VideoObject","datePublished":"2015-03-01"}]}</script></head></html>"#,
+        );
+        assert_eq!(read(&video).published, None);
     }
 
     #[test]

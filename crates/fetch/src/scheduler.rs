@@ -239,6 +239,7 @@ fn handle_result(
                 .increment(response.body.len() as u64);
             ctx.seen.mark(&response.final_url);
             ctx.stats.update(&job.source, |c| c.fetched += 1);
+            ctx.stats.forget_failures(&job.url);
             Some(RawPage {
                 requested_url: job.url,
                 final_url: response.final_url,
@@ -295,9 +296,13 @@ fn fail(ctx: &PollContext, job: &RemoteJob, error: &FetchError) {
     ctx.job_ended_without_page(&job.url);
     let mut may_pass = error.is_transient();
     let mut reason = error.to_string();
-    if may_pass {
-        let failures = ctx.stats.failed_in_passing(&job.url);
-        if failures >= ctx.fetcher.config().max_failed_fetches {
+    // A host backed off fails its queued pages unasked: that counts against the host, not
+    // against each page.
+    let asked = !matches!(error, FetchError::HostDown { .. });
+    if may_pass && asked {
+        let limit = ctx.fetcher.config().max_failed_fetches;
+        let failures = ctx.stats.failed_in_passing(&job.url, limit);
+        if failures >= limit {
             may_pass = false;
             reason = format!("failed {failures} times; the last: {error}");
         }

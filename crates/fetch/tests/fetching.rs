@@ -829,6 +829,28 @@ async fn an_index_and_its_children_are_polled_conditionally_and_a_changed_child_
         saved[&format!("{base}/sitemaps/index.xml")].children.len(),
         2
     );
+    // The root's validators saved by a release that did not remember children: the index is
+    // asked in full, or its 304 would hide them.
+    let upgraded = Source::new(source(
+        "s",
+        SourceKind::Sitemap,
+        &format!("{base}/sitemaps/index.xml"),
+    ))
+    .unwrap()
+    .with_validators(Validators {
+        etag: Some("\"i1\"".into()),
+        last_modified: None,
+    });
+    let from = site.log.all().len();
+    let fresh = context(FetchConfig {
+        obey_robots: false,
+        ..config()
+    });
+    run_once(&fresh, vec![upgraded]).await;
+    assert_eq!(
+        answers(from),
+        ["/index.xml 200", "/s1.xml 200", "/s2.xml 200"]
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

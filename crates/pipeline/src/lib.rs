@@ -666,16 +666,21 @@ impl WhenRefused {
     }
 }
 
+/// What [`store_one_by_one`] gives: the articles stored, their outcomes, and the requested URLs
+/// of those the store refused.
+type StoredOneByOne = (Vec<TaggedArticle>, Vec<InsertOutcome>, Vec<String>);
+
 /// Stores the articles of a batch the store refused one at a time; those it refuses alone are
 /// given up (recorded, never fetched again) with the store's reason. When it refuses every one
-/// of several, the fault is the store's: `error` is returned. Gives the articles stored and their outcomes.
+/// of several, the fault is the store's: `error` is returned. Gives the articles stored, their
+/// outcomes, and the requested URLs of those given up.
 fn store_one_by_one(
     store: &mut dyn Store,
     batch: Vec<TaggedArticle>,
     error: &nichiro_store::StoreError,
     progress: &Progress,
     refused: &WhenRefused,
-) -> Result<(Vec<TaggedArticle>, Vec<InsertOutcome>), PipelineError> {
+) -> Result<StoredOneByOne, PipelineError> {
     let tried = batch.len();
     let (mut kept, mut outcomes, mut rejected) = (Vec::new(), Vec::new(), Vec::new());
     for item in batch {
@@ -704,7 +709,8 @@ fn store_one_by_one(
     refused.write("record articles the store refused", progress, || {
         store.record_given_up(&rejected)
     })?;
-    Ok((kept, outcomes))
+    let urls = rejected.into_iter().map(|(url, _, _)| url).collect();
+    Ok((kept, outcomes, urls))
 }
 
 fn run_store(
@@ -725,6 +731,8 @@ fn run_store(
             }
         }
         let started = std::time::Instant::now();
+        // Articles the store refused one by one: done with, their claims released too.
+        let mut given_up_by_store: Vec<String> = Vec::new();
         let outcomes = match refused.write("store a batch", progress, || store.insert_batch(&batch))
         {
             Ok(outcomes) => outcomes,
@@ -732,9 +740,10 @@ fn run_store(
             // about one article, not the store: each is stored alone, and those refused are
             // given up with the reason; the run goes on.
             Err(error) if !error.is_transient() && !error.is_refusal() => {
-                let (kept, outcomes) =
+                let (kept, outcomes, refused_urls) =
                     store_one_by_one(store.as_mut(), batch, &error, progress, &refused)?;
                 batch = kept;
+                given_up_by_store = refused_urls;
                 outcomes
             }
             Err(error) => return Err(error.into()),
@@ -755,7 +764,12 @@ fn run_store(
         }
         if let Some(claims) = claims {
             refused.write("release stored pages", progress, || {
-                claims.pages_stored(batch.iter().map(|item| item.requested_url.as_str()))
+                claims.pages_stored(
+                    batch
+                        .iter()
+                        .map(|item| item.requested_url.as_str())
+                        .chain(given_up_by_store.iter().map(String::as_str)),
+                )
             })?;
         }
         progress.update(|s| {

@@ -171,11 +171,24 @@ impl FetchStats {
     }
 
     /// Counts one more fetch of `url` that failed in a way that may pass; gives the count.
-    pub fn failed_in_passing(&self, url: &str) -> u32 {
+    /// Once it reaches `limit`, the URL is forgotten here (it is given up).
+    pub fn failed_in_passing(&self, url: &str, limit: u32) -> u32 {
         let mut inner = self.0.lock().expect("stats lock");
         let count = inner.passing_failures.entry(url.to_string()).or_default();
         *count += 1;
-        *count
+        let count = *count;
+        if count >= limit {
+            inner.passing_failures.remove(url);
+        }
+        count
+    }
+
+    /// Forgets the failures of `url` (it was fetched), so the count stays bounded.
+    pub fn forget_failures(&self, url: &str) {
+        let mut inner = self.0.lock().expect("stats lock");
+        if !inner.passing_failures.is_empty() {
+            inner.passing_failures.remove(url);
+        }
     }
 
     /// Records a URL given up for good.

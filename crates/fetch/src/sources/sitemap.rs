@@ -245,7 +245,12 @@ pub(super) async fn poll(
         let is_root = url == root;
         let last = source.sitemaps.get(&url).cloned().unwrap_or_default();
         let validators = if is_root {
-            source.validators.clone()
+            // Only with what the root named last time: a 304 on an index whose children are
+            // not remembered (a store from before they were) would hide them.
+            source
+                .validators
+                .clone()
+                .filter(|_| source.sitemaps.contains_key(&url))
         } else {
             Some(Validators {
                 etag: last.etag.clone(),
