@@ -269,6 +269,28 @@ async fn three_daemons_one_killed_halfway_store_each_article_once() {
     );
 }
 
+/// A site of `pages` generated articles, a folder for configs, and the store's tables made at
+/// `url` by a backfill with no source (so that a test can add triggers to them).
+async fn site_and_tables(
+    url: &str,
+    pages: usize,
+) -> (
+    Site,
+    tokio::sync::mpsc::UnboundedReceiver<String>,
+    tempfile::TempDir,
+) {
+    let (site, arrivals) = Site::start(SiteSpec {
+        pages: (0..pages).map(generated_article).collect(),
+        ..SiteSpec::default()
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let empty = postgres_config(dir.path(), "", 2, url);
+    let out = run(&["backfill", "--config", &empty]).await;
+    assert!(out.status.success(), "{}", text_of(&out.stderr));
+    (site, arrivals, dir)
+}
+
 /// Runs `sql` on the database at `url` (off the async threads).
 async fn execute(url: &str, sql: &'static str) {
     let url = url.to_string();
@@ -294,17 +316,7 @@ fn set_store_batch(config: &str, batch: usize) {
 async fn a_store_that_refuses_writes_stops_the_run_with_its_summary() {
     // A full disk ended the run with an error line and no summary of what was stored.
     let db = test_database().await;
-    let pages: Vec<Page> = (0..20).map(generated_article).collect();
-    let (site, _arrivals) = Site::start(SiteSpec {
-        pages,
-        ..SiteSpec::default()
-    })
-    .await;
-    let dir = tempfile::tempdir().unwrap();
-    // First a run with no source, which makes the tables.
-    let empty = postgres_config(dir.path(), "", 2, &db.url);
-    let out = run(&["backfill", "--config", &empty]).await;
-    assert!(out.status.success(), "{}", text_of(&out.stderr));
+    let (site, _arrivals, dir) = site_and_tables(&db.url, 20).await;
     // The server refuses a fifth article as a full disk does (SQLSTATE 53100).
     execute(
         &db.url,
@@ -342,15 +354,7 @@ async fn an_article_the_store_refuses_is_given_up_and_the_run_goes_on() {
     // A value the database rejected (a NUL byte, a trigger's veto) ended the run, a daemon's
     // too, for the sake of one article.
     let db = test_database().await;
-    let (site, _arrivals) = Site::start(SiteSpec {
-        pages: (0..6).map(generated_article).collect(),
-        ..SiteSpec::default()
-    })
-    .await;
-    let dir = tempfile::tempdir().unwrap();
-    let empty = postgres_config(dir.path(), "", 2, &db.url);
-    let out = run(&["backfill", "--config", &empty]).await;
-    assert!(out.status.success(), "{}", text_of(&out.stderr));
+    let (site, _arrivals, dir) = site_and_tables(&db.url, 6).await;
     execute(
         &db.url,
         "CREATE FUNCTION reject_report_3() RETURNS trigger AS $$ BEGIN \
@@ -540,15 +544,7 @@ async fn a_daemon_whose_store_refuses_writes_waits_unready_and_resumes() {
     // now waits, unready (`nichiro_store_writable 0`, one ERROR line), and stores what it
     // held once the store takes writes again.
     let db = test_database().await;
-    let (site, _arrivals) = Site::start(SiteSpec {
-        pages: (0..3).map(generated_article).collect(),
-        ..SiteSpec::default()
-    })
-    .await;
-    let dir = tempfile::tempdir().unwrap();
-    let empty = postgres_config(dir.path(), "", 2, &db.url);
-    let out = run(&["backfill", "--config", &empty]).await;
-    assert!(out.status.success(), "{}", text_of(&out.stderr));
+    let (site, _arrivals, dir) = site_and_tables(&db.url, 3).await;
     let db_url = db.url.clone();
     let refuse = "CREATE FUNCTION refuse() RETURNS trigger AS $$ BEGIN \
                   RAISE EXCEPTION 'cannot execute INSERT in a read-only transaction' \
