@@ -312,6 +312,11 @@ fn sqlite_file_keeps_its_articles_across_reopening() {
 const OLD_INDEXED: (&str, &str) = ("Визит", "Делегация посетила острова Южных Курил.");
 const OLD_TERMS: &str = "визит делегац посет остров южн кур";
 
+/// How many articles a search for `q` finds.
+fn found(store: &dyn Store, q: &str) -> usize {
+    store.search(q, &ArticleFilter::default(), 5).unwrap().len()
+}
+
 #[test]
 fn a_search_index_built_by_an_older_tokenizer_is_rebuilt_when_opened_sqlite() {
     let dir = tempfile::tempdir().unwrap();
@@ -330,28 +335,11 @@ fn a_search_index_built_by_an_older_tokenizer_is_rebuilt_when_opened_sqlite() {
             [OLD_TERMS],
         )
         .unwrap();
-        assert!(
-            store
-                .search("Курилы", &ArticleFilter::default(), 5)
-                .unwrap()
-                .is_empty()
-        );
+        assert_eq!(found(&store, "Курилы"), 0);
     }
     let store = SqliteStore::open(&path).unwrap();
-    assert_eq!(
-        store
-            .search("Курилы", &ArticleFilter::default(), 5)
-            .unwrap()
-            .len(),
-        1
-    );
-    assert_eq!(
-        store
-            .search("визит", &ArticleFilter::default(), 5)
-            .unwrap()
-            .len(),
-        1
-    );
+    assert_eq!(found(&store, "Курилы"), 1);
+    assert_eq!(found(&store, "визит"), 1);
 }
 
 #[test]
@@ -372,18 +360,10 @@ fn a_search_index_built_by_an_older_tokenizer_is_rebuilt_when_opened_postgres() 
                  UPDATE articles SET search = to_tsvector('simple', '{OLD_TERMS}')"
             ))
             .unwrap();
-        assert!(
-            store
-                .search("Курилы", &ArticleFilter::default(), 5)
-                .unwrap()
-                .is_empty()
-        );
+        assert_eq!(found(&store, "Курилы"), 0);
     }
     let store = PostgresStore::open(&url, Some(&schema)).unwrap();
-    let found = store
-        .search("Курилы", &ArticleFilter::default(), 5)
-        .unwrap()
-        .len();
+    let found = found(&store, "Курилы");
     drop(store);
     let mut admin = ::postgres::Client::connect(&url, ::postgres::NoTls).unwrap();
     admin
