@@ -38,6 +38,7 @@ pub mod features;
 pub mod gazetteer;
 pub mod model;
 pub mod near_duplicates;
+pub mod prefilter;
 pub mod similarity;
 pub mod taxonomy;
 /// The tokenizer, shared with the store's search (its own crate).
@@ -226,7 +227,7 @@ impl TagConfig {
 /// The revision of the tagging code, part of every fingerprint: raise it with each change to
 /// the code that gives other verdicts for the same files (features, similarity, copies), so
 /// that `nichiro retag` takes up what an older build tagged.
-const TAGGING_REVISION: &str = "2026-12-07.1";
+const TAGGING_REVISION: &str = "2026-12-08.1";
 
 /// The thresholds that turn scores into verdicts, for the fingerprint.
 fn thresholds(config: &TagConfig) -> String {
@@ -423,6 +424,12 @@ impl Tagger {
             text: article.text.clone(),
             published: article.published,
         });
+    }
+
+    /// The prefilter of this tagger's taxonomy and gazetteer: a page it skips is one this
+    /// tagger would call irrelevant (see [`prefilter`]).
+    pub fn prefilter(&self) -> prefilter::Prefilter {
+        prefilter::Prefilter::new(&self.matcher)
     }
 
     /// Tags one article.

@@ -87,7 +87,14 @@ impl Model {
         topic_threshold: f32,
     ) -> Judgement {
         let relevance_features = analysis.relevance_features(taxonomy);
-        let relevance = self.relevance.probability(&relevance_features);
+        // A text that names neither side, nor the relation, nor an entity of the domain is
+        // not about the relation: what the archive prefilter skips unparsed must be what the
+        // model would call irrelevant.
+        let relevance = if analysis.all.has_evidence() {
+            self.relevance.probability(&relevance_features)
+        } else {
+            0.0
+        };
         let relevant = relevance >= threshold;
         let mut topics = Vec::new();
         if relevant {
@@ -246,5 +253,26 @@ mod tests {
             judge("Russia and Japan, again.").is_empty(),
             "a topic without any of its terms in the text is a guess"
         );
+    }
+
+    #[test]
+    fn a_text_without_evidence_is_not_relevant_whatever_the_weights() {
+        let taxonomy = Taxonomy::parse(TAXONOMY).unwrap();
+        let matcher = Matcher::new(&taxonomy);
+        let model = Model {
+            trained_on: String::new(),
+            relevance: Weights {
+                bias: 10.0,
+                weights: BTreeMap::new(),
+            },
+            topics: BTreeMap::new(),
+        };
+        // Topic terms only: no side, no relation, no entity.
+        let analysis = Analysis::of(&matcher, None, "Talks on North Korea went on.");
+        let judgement = model.judge(&taxonomy, &analysis, 0.5, 0.5);
+        assert!(!judgement.relevant);
+        assert_eq!(judgement.relevance, 0.0);
+        let analysis = Analysis::of(&matcher, None, "Talks in Japan went on.");
+        assert!(model.judge(&taxonomy, &analysis, 0.5, 0.5).relevant);
     }
 }

@@ -282,6 +282,17 @@ impl Matches {
         bilateral || (self.side("russia") > 0 && self.side("japan") > 0)
     }
 
+    /// Whether anything here is evidence that the text may be about the relation: a side,
+    /// the relation itself, or an entity of the gazetteer (the islands, a joint project, a
+    /// minister). A text without any is not relevant, whatever else it names, and the
+    /// prefilter ([`crate::prefilter`]) skips exactly such texts before they are parsed.
+    pub fn has_evidence(&self) -> bool {
+        self.counts.iter().any(|(group, terms)| {
+            matches!(group, Group::Side(_) | Group::Bilateral | Group::Entity(_))
+                && terms.values().any(|&n| n > 0)
+        })
+    }
+
     /// Total matches of a group.
     pub fn total(&self, group: &Group) -> usize {
         self.counts
@@ -548,6 +559,89 @@ impl Matcher {
         }
         matches
     }
+}
+
+/// How a prefilter key must sit in a text to stand for its term (see [`Matcher::evidence_keys`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum KeySeat {
+    /// Anywhere: a CJK substring.
+    Anywhere,
+    /// At the start of a word: a word's stem or prefix, which the word may go on from.
+    WordStart,
+    /// As a whole word: an acronym.
+    WholeWord,
+}
+
+/// A string the prefilter looks for, lower-cased where case is not part of the term.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct EvidenceKey {
+    pub text: String,
+    pub seat: KeySeat,
+}
+
+impl Matcher {
+    /// For each term whose match is evidence for relevance ([`Matches::has_evidence`]: a side,
+    /// the relation, an entity), one string that every match of the term contains: a CJK
+    /// term itself; of a term of words, its longest word's key (a prefix as written, or the
+    /// part of a stem that the word as written shares with it: `treat` for `treaty`, whose
+    /// stem is `treati`, so that every form with that stem starts with it); an acronym's
+    /// longest word. A text without any key has no evidence.
+    pub(crate) fn evidence_keys(&self) -> Vec<EvidenceKey> {
+        let mut keys = Vec::new();
+        for term in &self.terms {
+            if !matches!(
+                term.group,
+                Group::Side(_) | Group::Bilateral | Group::Entity(_)
+            ) {
+                continue;
+            }
+            let key = match &term.pattern {
+                Pattern::Substring(s) => EvidenceKey {
+                    text: s.clone(),
+                    seat: KeySeat::Anywhere,
+                },
+                Pattern::Raw(words) => EvidenceKey {
+                    text: longest(words.iter().cloned()),
+                    seat: KeySeat::WholeWord,
+                },
+                Pattern::Words(words) => {
+                    let written = tokenize(&term.term);
+                    let word_keys = words.iter().enumerate().map(|(i, word)| match word {
+                        WordPattern::Prefix(prefix) => prefix.clone(),
+                        WordPattern::Stem(stem) => {
+                            let raw = written.get(i).map_or("", |t| t.raw);
+                            let lowered = raw.to_lowercase().replace('ё', "е");
+                            lowered
+                                .chars()
+                                .zip(stem.chars())
+                                .take_while(|(a, b)| a == b)
+                                .map(|(a, _)| a)
+                                .collect()
+                        }
+                    });
+                    EvidenceKey {
+                        text: longest(word_keys),
+                        seat: KeySeat::WordStart,
+                    }
+                }
+            };
+            if !key.text.is_empty() && !keys.contains(&key) {
+                keys.push(key);
+            }
+        }
+        keys
+    }
+}
+
+/// The longest of `words` (in characters), the first of equals.
+fn longest(words: impl Iterator<Item = String>) -> String {
+    words.fold(String::new(), |best, w| {
+        if w.chars().count() > best.chars().count() {
+            w
+        } else {
+            best
+        }
+    })
 }
 
 /// Whether a term of group `outer` makes a term of `inner` inside it no mention: a cue's term

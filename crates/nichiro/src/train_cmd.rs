@@ -145,6 +145,7 @@ pub fn train(config: TagConfig, request: TrainRequest<'_>) -> anyhow::Result<Exi
             cv.topics.f1()
         );
     }
+    write_prefilter(&mut report, &matcher, &records)?;
     let mut model = train::train(&taxonomy, &matcher, &records, options);
     let fitted = train::evaluate(&model, &taxonomy, &matcher, &records, options);
     writeln!(report, "on the records it was fitted to (optimistic):")?;
@@ -168,6 +169,44 @@ pub fn train(config: TagConfig, request: TrainRequest<'_>) -> anyhow::Result<Exi
     writeln!(report, "wrote {}", output.display())?;
     std::io::stdout().lock().write_all(report.as_bytes())?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// How the archive prefilter does on the records: what share it passes, that it passes every
+/// record with evidence for relevance (which a model needs to call a record relevant), and
+/// how many of the records labelled relevant it passes.
+fn write_prefilter(
+    out: &mut String,
+    matcher: &Matcher,
+    records: &[LabelledRecord],
+) -> std::fmt::Result {
+    let prefilter = nichiro_classify::prefilter::Prefilter::new(matcher);
+    let (mut passed, mut with_evidence, mut evidence_skipped) = (0, 0, 0);
+    let (mut relevant, mut relevant_passed) = (0, 0);
+    for record in records {
+        let title = record.title.as_deref().unwrap_or("");
+        let passes = prefilter.passes_text(&format!("{title}\n{}", record.text));
+        let analysis = nichiro_classify::features::Analysis::of(
+            matcher,
+            record.title.as_deref(),
+            &record.text,
+        );
+        passed += usize::from(passes);
+        if analysis.all.has_evidence() {
+            with_evidence += 1;
+            evidence_skipped += usize::from(!passes);
+        }
+        if record.relevant {
+            relevant += 1;
+            relevant_passed += usize::from(passes);
+        }
+    }
+    writeln!(
+        out,
+        "prefilter ({} keys): passes {passed} of {} records ({:.1}%); skips {evidence_skipped} of the {with_evidence} with evidence; passes {relevant_passed} of the {relevant} labelled relevant",
+        prefilter.len(),
+        records.len(),
+        100.0 * passed as f64 / records.len().max(1) as f64
+    )
 }
 
 fn write_evaluation(out: &mut String, e: &Evaluation) -> std::fmt::Result {
