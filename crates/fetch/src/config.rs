@@ -174,7 +174,11 @@ pub enum SourceKind {
     Page,
     /// A local folder (`path`) of `.html`, `.htm` and `.txt` files, read recursively.
     Dir,
-    /// A local WARC file (`path`), plain or gzip'd, such as a Common Crawl News archive.
+    /// Local WARC files, plain or gzip'd, such as Common Crawl News archives: `path` and/or
+    /// `paths`, each a file, a folder (its `.warc` and `.warc.gz` files), a glob over file
+    /// names (`archives/CC-NEWS-2024-03*.warc.gz`), or a listing (`warc.paths` or
+    /// `warc.paths.gz`: one path a line, relative to the listing's folder). Files are read in
+    /// order, each streamed; how far each was read is kept in the store.
     Warc,
 }
 
@@ -193,6 +197,16 @@ pub struct SourceConfig {
     /// config file's folder.
     #[serde(default)]
     pub path: Option<PathBuf>,
+    /// For `warc` sources: more archive entries, each as `path` may be (see
+    /// [`SourceKind::Warc`]); read after `path`, in order.
+    #[serde(default)]
+    pub paths: Vec<PathBuf>,
+    /// For `warc` sources: test each record's page cheaply for any term of either side, the
+    /// relation or the gazetteer before it is cleaned and tagged, and skip (count, not store)
+    /// those without: the tagger would call them irrelevant. Default true; false cleans,
+    /// tags and stores every page (irrelevant ones as such).
+    #[serde(default = "default_true")]
+    pub prefilter: bool,
     /// Language the source publishes in (`en`, `ru`, `ja`): a hint for pages that do not say.
     #[serde(default)]
     pub language: Option<String>,
@@ -344,9 +358,14 @@ impl SourceConfig {
                     return Err(format!("source {name:?}: url {url:?} is not http(s)"));
                 }
             }
-            SourceKind::Dir | SourceKind::Warc => {
+            SourceKind::Dir => {
                 if self.path.is_none() {
                     return Err(format!("source {name:?} needs a path"));
+                }
+            }
+            SourceKind::Warc => {
+                if self.path.is_none() && self.paths.is_empty() {
+                    return Err(format!("source {name:?} needs a path or paths"));
                 }
             }
         }

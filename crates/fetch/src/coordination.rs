@@ -29,3 +29,62 @@ pub trait PollJournal: Send + Sync + std::fmt::Debug {
     /// threads.
     fn polled(&self, source: &str, poll: &nichiro_model::SourcePoll);
 }
+
+/// Where to start reading an archive file, or why not to read it now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileTurn {
+    /// This process reads it, from this record (0 for the start; later after an interrupted
+    /// read whose earlier records were dealt with).
+    Read {
+        /// The first record to read (counting every WARC record from 0).
+        from_record: u64,
+    },
+    /// It was read to its end and every page of it dealt with: not read again.
+    Done,
+    /// Another process is reading it (its claim is live).
+    HeldElsewhere,
+}
+
+/// Where a source of archive files records how far each file was read, and how it shares the
+/// files with the other processes of a shared store (the pipeline implements it over the
+/// store: each file a claim, its progress a row). A file is done when every page queued from
+/// it has been stored or dropped, which the pipeline knows and the source does not: the
+/// source tells what it queued and where reading ended, the ledger the rest. Calls may
+/// block; the source calls them from its reading thread.
+pub trait ArchiveLedger: Send + Sync + std::fmt::Debug {
+    /// Takes `file` of `source` for this process, if it is to be read.
+    fn take_file(&self, source: &str, file: &str) -> FileTurn;
+
+    /// The page of record `record` of `file` is queued under `url`.
+    fn page_queued(&self, source: &str, file: &str, record: u64, url: &str);
+
+    /// Reading `file` ended: at its end after `records` records (`at_end`), or, stopped,
+    /// before record `records`. A file read to its end is done once its pages are dealt with;
+    /// one left before is taken up again later from where its dealt-with records end.
+    fn file_read(&self, source: &str, file: &str, records: u64, at_end: bool);
+}
+
+/// A cheap test of a page's bytes (with its Content-Type) before it is cleaned: false when it
+/// cannot be relevant (see `SourceConfig::prefilter`).
+#[derive(Clone)]
+pub struct PageFilter(std::sync::Arc<PageTest>);
+
+type PageTest = dyn Fn(&[u8], Option<&str>) -> bool + Send + Sync;
+
+impl PageFilter {
+    /// A filter passing the pages `test` returns true for.
+    pub fn new(test: impl Fn(&[u8], Option<&str>) -> bool + Send + Sync + 'static) -> Self {
+        PageFilter(std::sync::Arc::new(test))
+    }
+
+    /// Whether the page (its body and Content-Type) may be relevant.
+    pub fn passes(&self, body: &[u8], content_type: Option<&str>) -> bool {
+        (self.0)(body, content_type)
+    }
+}
+
+impl std::fmt::Debug for PageFilter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PageFilter")
+    }
+}

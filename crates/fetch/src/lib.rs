@@ -27,7 +27,7 @@ pub mod sources;
 pub mod stages;
 
 pub use config::{FetchConfig, SourceConfig, SourceKind};
-pub use coordination::{Coordinator, PollJournal};
+pub use coordination::{ArchiveLedger, Coordinator, FileTurn, PageFilter, PollJournal};
 pub use guard::PrivateNetworks;
 pub use http::{FetchError, HttpFetcher};
 pub use scheduler::run_fetch;

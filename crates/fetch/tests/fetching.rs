@@ -154,6 +154,8 @@ fn context(config: FetchConfig) -> PollContext {
         abort: CancellationToken::new(),
         coordinator: None,
         journal: None,
+        archive_ledger: None,
+        page_filter: None,
     }
 }
 
@@ -167,6 +169,8 @@ fn source(name: &str, kind: SourceKind, url: &str) -> SourceConfig {
         kind,
         url: Some(url.into()),
         path: None,
+        paths: vec![],
+        prefilter: true,
         language: None,
         poll_interval_secs: 900,
         min_poll_interval_secs: None,

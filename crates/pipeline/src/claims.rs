@@ -110,6 +110,25 @@ impl SharedClaims {
         Ok(claim)
     }
 
+    /// Claims `key` (a key that is not a page's URL: an archive file's) for this process,
+    /// renewed with its pages until [`SharedClaims::release_key`].
+    pub fn claim_key(&self, key: &str) -> Result<Claim, StoreError> {
+        let claim = self.store().claim(key, &self.holder, self.lease)?;
+        if claim == Claim::Granted {
+            self.held().insert(key.to_string());
+        }
+        Ok(claim)
+    }
+
+    /// Gives up the claim on `key` made by [`SharedClaims::claim_key`].
+    pub fn release_key(&self, key: &str) -> Result<(), StoreError> {
+        let released = self.store().release(key, &self.holder);
+        if self.held().remove(key) {
+            self.room.notify_all();
+        }
+        released
+    }
+
     /// Waits until this process holds fewer than `max_held` pages, or `stop` fires, so that
     /// it claims no more than it will soon work on: the rest of a long listing is left for
     /// the daemon that polls the source next. Returns false when stopped.

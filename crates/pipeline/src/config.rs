@@ -191,6 +191,7 @@ impl Config {
             if let Some(path) = &mut source.path {
                 resolve(path);
             }
+            source.paths.iter_mut().for_each(resolve);
         }
         for alert in &mut self.alerts {
             if let Some(file) = &mut alert.file {

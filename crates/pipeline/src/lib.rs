@@ -14,6 +14,7 @@
 //! This crate reads the config file ([`config`]) but leaves signals, progress display and
 //! exit codes to the binary.
 
+pub mod archive_files;
 pub mod claims;
 pub mod config;
 pub mod journal;
@@ -36,6 +37,7 @@ use nichiro_store::{InsertOutcome, Store};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use crate::archive_files::ArchiveProgress;
 use crate::claims::{Heartbeat, SharedClaims};
 use crate::store_retry::retrying;
 
@@ -259,6 +261,27 @@ impl Pipeline {
                 .await
                 .map_err(|e| stage_error("journal", e))??
         };
+        // Archive sources record how far each file is read, on a connection of their own.
+        let archive_progress = if config
+            .enabled_sources()
+            .any(|s| s.kind == nichiro_fetch::SourceKind::Warc)
+        {
+            let store_config = config.store.clone();
+            let claims = claims.clone();
+            let ledger =
+                tokio::task::spawn_blocking(move || ArchiveProgress::open(&store_config, claims))
+                    .await
+                    .map_err(|e| stage_error("archive files", e))??;
+            Some(Arc::new(ledger))
+        } else {
+            None
+        };
+        let page_filter = {
+            let prefilter = tagger.prefilter();
+            nichiro_fetch::PageFilter::new(move |body, content_type| {
+                prefilter.passes_page(body, content_type)
+            })
+        };
         let ctx = PollContext {
             fetcher: Arc::new(HttpFetcher::new(config.fetch.clone())?),
             seen,
@@ -270,6 +293,10 @@ impl Pipeline {
                 .clone()
                 .map(|c| c as Arc<dyn nichiro_fetch::Coordinator>),
             journal: Some(Arc::new(journal)),
+            archive_ledger: archive_progress
+                .clone()
+                .map(|l| l as Arc<dyn nichiro_fetch::ArchiveLedger>),
+            page_filter: Some(page_filter),
         };
         let (jobs_tx, jobs_rx) = mpsc::channel(capacity);
         let (pages_tx, pages_rx) = mpsc::channel(capacity);
@@ -316,7 +343,10 @@ impl Pipeline {
             &config,
             progress.clone(),
             ctx.seen.clone(),
-            claims.clone(),
+            Settle {
+                claims: claims.clone(),
+                archives: archive_progress.clone(),
+            },
             since,
             pages_rx,
             articles_tx,
@@ -337,6 +367,7 @@ impl Pipeline {
         let store_progress = progress.clone();
         let batch = config.pipeline.store_batch;
         let store_claims = claims.clone();
+        let store_archives = archive_progress.clone();
         // A daemon waits out a store that refuses writes (a full disk, a read-only database),
         // unready meanwhile; a backfill stops with its summary.
         let refused = match mode {
@@ -348,7 +379,10 @@ impl Pipeline {
                 store,
                 batch,
                 tagged_rx,
-                store_claims.as_deref(),
+                Settle {
+                    claims: store_claims,
+                    archives: store_archives,
+                },
                 &store_progress,
                 refused,
             )
@@ -404,6 +438,10 @@ impl Pipeline {
         // async threads.
         let mut store = store;
         tokio::task::spawn_blocking(move || -> Result<(), PipelineError> {
+            // How far each archive file got, for the next run to resume from.
+            if let Some(archives) = archive_progress {
+                archives.finish();
+            }
             // What this run claimed and did not store, other daemons may take now.
             drop(heartbeat);
             if let Some(claims) = claims {
@@ -505,7 +543,7 @@ fn spawn_clean(
     config: &Config,
     progress: Progress,
     seen: SeenUrls,
-    claims: Option<Arc<SharedClaims>>,
+    settle: Settle,
     since: Option<DateTime<Utc>>,
     pages: mpsc::Receiver<RawPage>,
     articles: mpsc::Sender<(RawPage, Article, Option<ArchivedPage>)>,
@@ -519,12 +557,8 @@ fn spawn_clean(
             let keep_raw_html = config.store.keep_raw_html;
             let progress = progress.clone();
             let seen = seen.clone();
-            let claims = claims.clone();
-            let dropped = move |page: &RawPage| {
-                if let Some(claims) = &claims {
-                    claims.page_dropped(&page.requested_url);
-                }
-            };
+            let settle = settle.clone();
+            let dropped = move |page: &RawPage| settle.dropped(&page.requested_url);
             tokio::task::spawn_blocking(move || {
                 loop {
                     // The lock is held only while waiting for the next page.
@@ -713,11 +747,32 @@ fn store_one_by_one(
     Ok((kept, outcomes, urls))
 }
 
+/// Who is told when a page leaves the pipeline, stored or dropped.
+#[derive(Clone)]
+struct Settle {
+    /// The claims on pages: a stored page's is released, a dropped one's runs out.
+    claims: Option<Arc<SharedClaims>>,
+    /// The archive files' ledger: the page's record is dealt with.
+    archives: Option<Arc<ArchiveProgress>>,
+}
+
+impl Settle {
+    /// The page requested as `url` was dropped (not an article, too old, not cleaned).
+    fn dropped(&self, url: &str) {
+        if let Some(claims) = &self.claims {
+            claims.page_dropped(url);
+        }
+        if let Some(archives) = &self.archives {
+            archives.page_settled(url);
+        }
+    }
+}
+
 fn run_store(
     mut store: Box<dyn Store>,
     batch_size: usize,
     mut tagged: mpsc::Receiver<TaggedArticle>,
-    claims: Option<&SharedClaims>,
+    settle: Settle,
     progress: &Progress,
     refused: WhenRefused,
 ) -> Result<Box<dyn Store>, PipelineError> {
@@ -762,7 +817,16 @@ fn run_store(
                 store.record_given_up(&given_up)
             })?;
         }
-        if let Some(claims) = claims {
+        if let Some(archives) = &settle.archives {
+            for url in batch
+                .iter()
+                .map(|item| item.requested_url.as_str())
+                .chain(given_up_by_store.iter().map(String::as_str))
+            {
+                archives.page_settled(url);
+            }
+        }
+        if let Some(claims) = &settle.claims {
             refused.write("release stored pages", progress, || {
                 claims.pages_stored(
                     batch

@@ -109,6 +109,13 @@ impl fmt::Display for RunSummary {
                 c.failed,
                 c.robots_disallowed
             )?;
+            if c.archive_files > 0 {
+                writeln!(
+                    f,
+                    "  {name}: archive files {} of {} done, records read {}, pages skipped by the prefilter {}",
+                    c.archive_files_done, c.archive_files, c.records, c.prefiltered
+                )?;
+            }
         }
         for (name, error) in &self.source_failures {
             writeln!(f, "  source {name} failed: {error}")?;

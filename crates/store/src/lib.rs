@@ -384,6 +384,19 @@ impl StoredArticle {
 /// Matches of a search that are ranked, at most: the newest.
 pub const SEARCH_CANDIDATES: usize = 2000;
 
+/// How far an archive file of a source (a WARC file) was read, as recorded in the store: the
+/// record to resume at, and whether every page of it was dealt with.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ArchiveFileState {
+    /// The file as the source names it (a path or an address).
+    pub file: String,
+    /// Records before this one (counting every WARC record from 0) are dealt with: each of
+    /// their pages was stored or dropped.
+    pub resume_at: u64,
+    /// Every record of the file is dealt with: it is not read again.
+    pub done: bool,
+}
+
 /// What a source's last complete listing left for the next run's conditional GET.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SavedListing {
@@ -588,6 +601,14 @@ pub trait Store: Send {
 
     /// Saves (or, with every field `None`, clears) the validators of a source's listing.
     fn set_source_validators(&self, source: &str, listing: &SavedListing)
+    -> Result<(), StoreError>;
+
+    /// The archive files of a source recorded so far, in no order.
+    fn archive_files(&self, source: &str) -> Result<Vec<ArchiveFileState>, StoreError>;
+
+    /// Records how far an archive file is read. A record never goes back: the resume point
+    /// only grows, and a file once done stays done.
+    fn record_archive_file(&self, source: &str, state: &ArchiveFileState)
     -> Result<(), StoreError>;
 
     /// The page a stored article was cleaned from, when it was kept (`keep_raw_html`);

@@ -156,6 +156,17 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE source_state ADD COLUMN sitemaps TEXT;
     "#,
+    // 13: how far each archive file of a source was read (see `ArchiveFileState`).
+    r#"
+    CREATE TABLE archive_files (
+        source     TEXT NOT NULL,
+        file       TEXT NOT NULL,
+        resume_at  BIGINT NOT NULL,
+        done       BOOLEAN NOT NULL,
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (source, file)
+    );
+    "#,
 ];
 
 /// Key of the advisory lock held while migrating.
@@ -1046,6 +1057,47 @@ impl Store for PostgresStore {
                     &listing.url,
                     &Utc::now().to_rfc3339(),
                     &crate::sitemaps_column(listing),
+                ],
+            )
+            .map_err(query_error)?;
+        Ok(())
+    }
+
+    fn archive_files(&self, source: &str) -> Result<Vec<crate::ArchiveFileState>, StoreError> {
+        self.client()?
+            .query(
+                "SELECT file, resume_at, done FROM archive_files WHERE source = $1",
+                &[&source],
+            )
+            .map_err(query_error)?
+            .iter()
+            .map(|r| {
+                Ok(crate::ArchiveFileState {
+                    file: r.get(0),
+                    resume_at: u64::try_from(r.get::<_, i64>(1)).unwrap_or(0),
+                    done: r.get(2),
+                })
+            })
+            .collect()
+    }
+
+    fn record_archive_file(
+        &self,
+        source: &str,
+        state: &crate::ArchiveFileState,
+    ) -> Result<(), StoreError> {
+        self.client()?
+            .execute(
+                "INSERT INTO archive_files (source, file, resume_at, done, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (source, file) DO UPDATE SET \
+                 resume_at = GREATEST(archive_files.resume_at, $3), \
+                 done = archive_files.done OR $4, updated_at = $5",
+                &[
+                    &source,
+                    &state.file,
+                    &i64::try_from(state.resume_at).unwrap_or(i64::MAX),
+                    &state.done,
+                    &Utc::now().to_rfc3339(),
                 ],
             )
             .map_err(query_error)?;

@@ -144,4 +144,15 @@ pub const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE source_state ADD COLUMN sitemaps TEXT;
     "#,
+    // 16: how far each archive file of a source was read (see `ArchiveFileState`).
+    r#"
+    CREATE TABLE archive_files (
+        source     TEXT NOT NULL,
+        file       TEXT NOT NULL,
+        resume_at  INTEGER NOT NULL,
+        done       INTEGER NOT NULL,
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (source, file)
+    );
+    "#,
 ];

@@ -691,6 +691,40 @@ impl Store for SqliteStore {
         Ok(())
     }
 
+    fn archive_files(&self, source: &str) -> Result<Vec<crate::ArchiveFileState>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT file, resume_at, done FROM archive_files WHERE source = ?1")?;
+        let rows = stmt.query_map([source], |r| {
+            Ok(crate::ArchiveFileState {
+                file: r.get(0)?,
+                resume_at: u64::try_from(r.get::<_, i64>(1)?).unwrap_or(0),
+                done: r.get(2)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn record_archive_file(
+        &self,
+        source: &str,
+        state: &crate::ArchiveFileState,
+    ) -> Result<(), StoreError> {
+        self.conn.execute(
+            "INSERT INTO archive_files (source, file, resume_at, done, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT(source, file) DO UPDATE SET
+             resume_at = MAX(resume_at, ?3), done = MAX(done, ?4), updated_at = ?5",
+            params![
+                source,
+                state.file,
+                i64::try_from(state.resume_at).unwrap_or(i64::MAX),
+                state.done,
+                Utc::now().to_rfc3339(),
+            ],
+        )?;
+        Ok(())
+    }
+
     /// Makes everything written so far durable (a WAL checkpoint).
     fn flush(&self) -> Result<(), StoreError> {
         self.conn

@@ -124,6 +124,13 @@ macro_rules! store_suite {
             }
 
             #[test]
+            fn archive_files_record_how_far_they_were_read() {
+                if let Some(mut store) = $make {
+                    super::archive_files_record_how_far_they_were_read(store.as_mut());
+                }
+            }
+
+            #[test]
             fn given_up_urls_are_kept_once() {
                 if let Some(mut store) = $make {
                     super::given_up_urls_are_kept_once(store.as_mut());
@@ -1059,6 +1066,41 @@ fn leases_give_work_to_one_holder_until_released_or_expired(store: &mut dyn Stor
             .unwrap(),
         Claim::Stored,
         "nor is a URL it was requested under"
+    );
+}
+
+fn archive_files_record_how_far_they_were_read(store: &mut dyn Store) {
+    use crate::ArchiveFileState;
+    assert!(store.archive_files("cc-news").unwrap().is_empty());
+    let state = |file: &str, resume_at, done| ArchiveFileState {
+        file: file.into(),
+        resume_at,
+        done,
+    };
+    store
+        .record_archive_file("cc-news", &state("a.warc.gz", 120, false))
+        .unwrap();
+    // A later, lower resume point (written late by a slower writer) does not move it back.
+    store
+        .record_archive_file("cc-news", &state("a.warc.gz", 80, false))
+        .unwrap();
+    store
+        .record_archive_file("cc-news", &state("b.warc.gz", 500, true))
+        .unwrap();
+    store
+        .record_archive_file("cc-news", &state("b.warc.gz", 10, false))
+        .unwrap();
+    store
+        .record_archive_file("other", &state("a.warc.gz", 1, true))
+        .unwrap();
+    let mut files = store.archive_files("cc-news").unwrap();
+    files.sort_by(|a, b| a.file.cmp(&b.file));
+    assert_eq!(
+        files,
+        [
+            state("a.warc.gz", 120, false),
+            state("b.warc.gz", 500, true)
+        ]
     );
 }
 

@@ -9,6 +9,7 @@ mod local_dir;
 mod section_page;
 mod sitemap;
 mod warc_archive;
+mod warc_files;
 mod warc_records;
 
 use std::collections::{BTreeMap, HashSet};
@@ -28,6 +29,7 @@ pub use local_dir::{content_type_for, list_files};
 pub use section_page::article_links;
 pub use sitemap::{SitemapDocument, SitemapEntry, parse_sitemap};
 pub use warc_archive::{ArchiveCounts, WarcPage, parse_http_response, read_archive};
+pub use warc_files::archive_files;
 pub use warc_records::{NextRecord, WarcRecord, WarcRecords};
 
 /// Why a source could not be polled.
@@ -131,6 +133,15 @@ pub struct SourceCounts {
     pub robots_disallowed: u64,
     /// Pages left to another daemon sharing the store, which holds their claim.
     pub claimed_elsewhere: u64,
+    /// Archive sources: files listed.
+    pub archive_files: u64,
+    /// Archive sources: files read to their end (or done before).
+    pub archive_files_done: u64,
+    /// Archive sources: WARC records read.
+    pub records: u64,
+    /// Archive sources: pages the page filter skipped, before cleaning, as unable to be
+    /// relevant.
+    pub prefiltered: u64,
 }
 
 /// Per-source counters shared by the stages.
@@ -235,6 +246,12 @@ pub struct PollContext {
     pub coordinator: Option<Arc<dyn crate::Coordinator>>,
     /// Where each poll is recorded, if anywhere.
     pub journal: Option<Arc<dyn crate::PollJournal>>,
+    /// Where archive sources record how far each file was read, if anywhere (without one,
+    /// every file is read whole on every poll).
+    pub archive_ledger: Option<Arc<dyn crate::ArchiveLedger>>,
+    /// The test archive sources with `prefilter = true` put each page to before queueing
+    /// it, if any.
+    pub page_filter: Option<crate::PageFilter>,
 }
 
 impl PollContext {
@@ -364,7 +381,7 @@ impl Source {
             SourceKind::Sitemap => sitemap::poll(self, ctx, jobs).await,
             SourceKind::Page => section_page::poll(self, ctx, jobs).await,
             SourceKind::Dir => poll_blocking(self, ctx, jobs, local_dir::read).await,
-            SourceKind::Warc => poll_blocking(self, ctx, jobs, warc_archive::read).await,
+            SourceKind::Warc => poll_blocking(self, ctx, jobs, warc_files::read).await,
         }
     }
 

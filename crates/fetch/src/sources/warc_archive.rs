@@ -2,15 +2,11 @@
 //! record by record. `response` records carry an HTTP response, which is parsed; `resource`
 //! records carry the page itself. Records larger than the body limit are skipped unread.
 
-use std::fs::File;
 use std::io::{BufReader, Read};
 
 use chrono::Utc;
-use nichiro_model::{FetchJob, RawPage};
-use tokio::sync::mpsc;
 
-use super::warc_records::{NextRecord, WarcRecords};
-use super::{PollContext, Source, SourceError, queue_blocking};
+use super::warc_records::{NextRecord, WarcRecord, WarcRecords};
 
 /// Headers read from an archived HTTP response.
 const MAX_HTTP_HEADERS: usize = 128;
@@ -122,6 +118,9 @@ pub struct WarcPage {
 /// What reading an archive found besides its pages.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ArchiveCounts {
+    /// Records read (every WARC record: requests, metadata and the rest too), the skipped
+    /// leading ones included: the index the next record would have.
+    pub records: u64,
     /// Pages found and handed to the caller (which may still filter them).
     pub pages: usize,
     /// Records skipped: over the size limit, unreadable, not 200, not text.
@@ -129,6 +128,8 @@ pub struct ArchiveCounts {
     /// Why the archive could not be read to its end (cut short, a broken gzip member), when
     /// it could not: the pages before that point were handed on.
     pub ended_early: Option<String>,
+    /// Whether the caller stopped the reading before the end.
+    pub stopped: bool,
 }
 
 /// Reads the WARC records of `input` (plain; a caller undoes gzip) and hands each page to
@@ -141,15 +142,25 @@ pub fn read_archive(
     max_bytes: usize,
     mut on_page: impl FnMut(WarcPage) -> bool,
 ) -> Result<ArchiveCounts, String> {
+    read_archive_from(input, max_bytes, 0, |_, page| on_page(page))
+}
+
+/// As [`read_archive`], from record `from_record` on (counting every record from 0; those
+/// before it are read past, not parsed), handing each page with its record's index.
+pub fn read_archive_from(
+    input: impl Read,
+    max_bytes: usize,
+    from_record: u64,
+    mut on_page: impl FnMut(u64, WarcPage) -> bool,
+) -> Result<ArchiveCounts, String> {
     let mut records = WarcRecords::new(BufReader::new(input), max_bytes);
     let mut counts = ArchiveCounts::default();
-    let mut any = false;
     loop {
         let record = match records.next_record() {
             NextRecord::Record(record) => record,
             // An empty archive (a crawl that kept nothing) has no pages; it is no error.
             NextRecord::End => break,
-            NextRecord::Broken(reason) if any => {
+            NextRecord::Broken(reason) if counts.records > 0 => {
                 counts.ended_early = Some(reason);
                 break;
             }
@@ -157,123 +168,83 @@ pub fn read_archive(
                 return Err(format!("not a readable WARC archive: {reason}"));
             }
         };
-        any = true;
-        let kind = record
-            .header("WARC-Type")
-            .unwrap_or("")
-            .to_ascii_lowercase();
-        if kind != "response" && kind != "resource" {
+        let index = counts.records;
+        counts.records += 1;
+        if index < from_record {
             continue;
         }
-        let Some(url) = record
-            .header("WARC-Target-URI")
-            .map(|u| u.trim_matches(['<', '>']).to_string())
-        else {
+        let Some(page) = archived_page(&record, max_bytes, &mut counts) else {
             continue;
         };
-        let block = match &record.block {
-            Ok(block) => block,
-            Err(reason) => {
-                counts.skipped += 1;
-                tracing::warn!(url, reason, "archived record skipped");
-                continue;
-            }
-        };
-        let date = record
-            .header("WARC-Date")
-            .and_then(|d| chrono::DateTime::parse_from_rfc3339(d).ok())
-            .map_or_else(Utc::now, |d| d.with_timezone(&Utc));
-        let (status, content_type, body) = if kind == "response" {
-            match parse_http_response(block, max_bytes) {
-                Ok(r) => (r.status, r.content_type, r.body),
-                Err(e) => {
-                    counts.skipped += 1;
-                    tracing::warn!(url, error = %e, "archived response unreadable; skipped");
-                    continue;
-                }
-            }
-        } else {
-            (
-                200,
-                record.header("Content-Type").map(str::to_string),
-                block.clone(),
-            )
-        };
-        let textual = content_type.as_deref().is_none_or(|ct| {
-            let ct = ct.to_ascii_lowercase();
-            ct.contains("html") || ct.starts_with("text/")
-        });
-        if status != 200 || !textual {
-            counts.skipped += 1;
-            continue;
-        }
         counts.pages += 1;
-        let page = WarcPage {
-            url,
-            status,
-            content_type,
-            body,
-            date,
-        };
-        if !on_page(page) {
+        if !on_page(index, page) {
+            counts.stopped = true;
             break;
         }
     }
     Ok(counts)
 }
 
-pub(super) fn read(
-    source: &Source,
-    ctx: &PollContext,
-    jobs: &mpsc::Sender<FetchJob>,
-) -> Result<(), SourceError> {
-    let name = &source.config.name;
-    let path = source.config.path.clone().unwrap_or_default();
-    let read_error = |message: String| SourceError::Read {
-        source_name: name.clone(),
-        path: path.display().to_string(),
-        message,
+/// The page a record holds, if it holds one; a record that should have held one but could not
+/// be read is counted as skipped.
+fn archived_page(
+    record: &WarcRecord,
+    max_bytes: usize,
+    counts: &mut ArchiveCounts,
+) -> Option<WarcPage> {
+    let kind = record
+        .header("WARC-Type")
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    if kind != "response" && kind != "resource" {
+        return None;
+    }
+    let url = record
+        .header("WARC-Target-URI")
+        .map(|u| u.trim_matches(['<', '>']).to_string())?;
+    let block = match &record.block {
+        Ok(block) => block,
+        Err(reason) => {
+            counts.skipped += 1;
+            tracing::warn!(url, reason, "archived record skipped");
+            return None;
+        }
     };
-    let mut file = File::open(&path).map_err(|e| read_error(e.to_string()))?;
-    let mut magic = [0u8; 2];
-    let gzipped = file.read_exact(&mut magic).is_ok() && magic == [0x1f, 0x8b];
-    let file = File::open(&path).map_err(|e| read_error(e.to_string()))?;
-    let input: Box<dyn Read> = if gzipped {
-        Box::new(flate2::read::MultiGzDecoder::new(BufReader::new(file)))
+    let date = record
+        .header("WARC-Date")
+        .and_then(|d| chrono::DateTime::parse_from_rfc3339(d).ok())
+        .map_or_else(Utc::now, |d| d.with_timezone(&Utc));
+    let (status, content_type, body) = if kind == "response" {
+        match parse_http_response(block, max_bytes) {
+            Ok(r) => (r.status, r.content_type, r.body),
+            Err(e) => {
+                counts.skipped += 1;
+                tracing::warn!(url, error = %e, "archived response unreadable; skipped");
+                return None;
+            }
+        }
     } else {
-        Box::new(file)
+        (
+            200,
+            record.header("Content-Type").map(str::to_string),
+            block.clone(),
+        )
     };
-    let max = ctx.fetcher.config().max_body_bytes;
-    let counts = read_archive(input, max, |page| {
-        if ctx.stop.is_cancelled() {
-            return false;
-        }
-        if !source.admits(ctx, &page.url, None) {
-            return true;
-        }
-        let raw = RawPage {
-            requested_url: page.url.clone(),
-            final_url: page.url,
-            status: page.status,
-            content_type: page.content_type,
-            etag: None,
-            last_modified: None,
-            body: page.body,
-            fetched_at: page.date,
-            source: name.clone(),
-            hints: source.hints(None, None),
-        };
-        queue_blocking(ctx, jobs, FetchJob::Local(raw))
+    let textual = content_type.as_deref().is_none_or(|ct| {
+        let ct = ct.to_ascii_lowercase();
+        ct.contains("html") || ct.starts_with("text/")
+    });
+    if status != 200 || !textual {
+        counts.skipped += 1;
+        return None;
+    }
+    Some(WarcPage {
+        url,
+        status,
+        content_type,
+        body,
+        date,
     })
-    .map_err(read_error)?;
-    if let Some(reason) = &counts.ended_early {
-        tracing::warn!(source = %name, path = %path.display(), reason, pages = counts.pages, "archive cut short; the pages before the break are read");
-    }
-    if counts.pages == 0 && counts.skipped == 0 {
-        tracing::warn!(source = %name, path = %path.display(), "no page in the archive (is it a WARC file?)");
-    }
-    tracing::info!(source = %name, pages = counts.pages, skipped = counts.skipped, "archive read");
-    Ok(())
 }
 
 #[cfg(test)]
