@@ -7,6 +7,7 @@ mod support;
 use std::io::Write;
 use std::path::Path;
 
+use support::pg::*;
 use support::*;
 
 /// One gzip member holding a WARC `response` record of `url` with `html`.
@@ -189,4 +190,111 @@ async fn without_the_prefilter_every_page_is_stored() {
     for (url, _, is_relevant, _) in &stored {
         assert_eq!(*is_relevant, relevant.contains(url), "{url}");
     }
+}
+
+/// The number after `label` in the archive line of a summary.
+fn archive_count(summary: &str, label: &str) -> usize {
+    archive_line(summary)
+        .split(label)
+        .nth(1)
+        .and_then(|rest| rest.trim().split([',', ' ']).next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no {label:?} in {summary}"))
+}
+
+/// Runs `sql` on the database at `url` (off the async threads).
+async fn execute(url: &str, sql: String) {
+    let url = url.to_string();
+    tokio::task::spawn_blocking(move || {
+        let mut client = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+        client.batch_execute(&sql).unwrap();
+    })
+    .await
+    .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_backfills_on_one_database_read_each_file_once() {
+    let db = test_database().await;
+    let archives = tempfile::tempdir().unwrap();
+    let relevant = write_archives(archives.path(), 6, 30);
+    let source = archive_source(
+        &format!("{:?}", archives.path().display().to_string()),
+        true,
+    );
+    let dirs: Vec<tempfile::TempDir> = (0..2).map(|_| tempfile::tempdir().unwrap()).collect();
+    let configs: Vec<String> = dirs
+        .iter()
+        .map(|dir| postgres_config(dir.path(), &source, 2, &db.url))
+        .collect();
+    let runs: Vec<_> = configs
+        .iter()
+        .cloned()
+        .map(|config| {
+            tokio::task::spawn_blocking(move || {
+                nichiro()
+                    .args(["backfill", "--config", &config])
+                    .output()
+                    .unwrap()
+            })
+        })
+        .collect();
+    let (mut records, mut new) = (0, 0);
+    for handle in runs {
+        let out = handle.await.unwrap();
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let summary = text(&out.stdout);
+        assert!(summary.contains("archive files 6 of 6 done"), "{summary}");
+        records += archive_count(&summary, "records read");
+        new += summary
+            .split("new ")
+            .nth(1)
+            .and_then(|rest| rest.split(',').next())
+            .and_then(|n| n.trim().parse::<usize>().ok())
+            .unwrap();
+    }
+    assert_eq!(records, 180, "every record read by one of them, once");
+    assert_eq!(new, relevant.len(), "every article stored once");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_a_dead_worker_held_is_read_once_its_claim_runs_out() {
+    let db = test_database().await;
+    let dir = tempfile::tempdir().unwrap();
+    // The store's tables, made by a run with nothing to read.
+    let empty = postgres_config(dir.path(), "", 2, &db.url);
+    let out = run(&["backfill", "--config", &empty]).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let archives = tempfile::tempdir().unwrap();
+    let relevant = write_archives(archives.path(), 2, 6);
+    let held = archives.path().join("CC-NEWS-000.warc.gz");
+    // A worker killed while reading the first file: its claim runs for two more seconds.
+    execute(
+        &db.url,
+        format!(
+            "INSERT INTO leases (key, holder, expires_at) VALUES \
+             ('archive:cc:{}', 'dead-worker-1', now() + interval '2 seconds')",
+            held.display()
+        ),
+    )
+    .await;
+    let source = archive_source(
+        &format!("{:?}", archives.path().display().to_string()),
+        true,
+    );
+    let config = postgres_config(dir.path(), &source, 2, &db.url);
+    let out = run(&["backfill", "--config", &config]).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let summary = text(&out.stdout);
+    assert_eq!(
+        archive_line(&summary),
+        "cc: archive files 2 of 2 done, records read 12, pages skipped by the prefilter 8"
+    );
+    assert!(
+        text(&out.stderr).contains("read by another process"),
+        "{}",
+        text(&out.stderr)
+    );
+    let listed = run(&["list", "--config", &config, "--json"]).await;
+    assert_eq!(text(&listed.stdout).lines().count(), relevant.len());
 }
