@@ -285,14 +285,35 @@ async fn report_progress(progress: Progress, mode: PollMode, done: CancellationT
     };
     let mut ticker = tokio::time::interval(period);
     ticker.tick().await;
+    let started = std::time::Instant::now();
+    let mut archive_style = false;
     loop {
         tokio::select! {
             _ = ticker.tick() => {}
             () = done.cancelled() => break,
         }
         let s = progress.snapshot();
-        match &bar {
-            Some(bar) => {
+        let archives = ArchiveFigures::of(&s, started.elapsed());
+        match (&bar, &archives) {
+            // Archive sources: files are the unit of the bar, records the pace.
+            (Some(bar), Some(a)) => {
+                if !archive_style {
+                    archive_style = true;
+                    bar.set_style(
+                        ProgressStyle::with_template(
+                            "{spinner} [{elapsed_precise}] {bar:30} files {pos}/{len} eta {eta} {msg}",
+                        )
+                        .unwrap_or_else(|_| ProgressStyle::default_bar()),
+                    );
+                }
+                bar.set_length(a.files);
+                bar.set_position(a.files_done);
+                bar.set_message(format!(
+                    "records {} ({}/s) candidates {} stored {} relevant {}",
+                    a.records, a.records_per_sec, s.queued, s.new, s.relevant
+                ));
+            }
+            (Some(bar), None) => {
                 bar.set_length(s.queued);
                 bar.set_position(s.done());
                 bar.set_message(format!(
@@ -300,7 +321,19 @@ async fn report_progress(progress: Progress, mode: PollMode, done: CancellationT
                     s.new, s.relevant, s.failed
                 ));
             }
-            None => tracing::info!(
+            (None, Some(a)) => tracing::info!(
+                files_done = a.files_done,
+                files_left = a.files - a.files_done.min(a.files),
+                records = a.records,
+                records_per_sec = a.records_per_sec,
+                candidates = s.queued,
+                new = s.new,
+                relevant = s.relevant,
+                failed = s.failed,
+                eta_secs = a.eta_secs,
+                "progress"
+            ),
+            (None, None) => tracing::info!(
                 queued = s.queued,
                 fetched = s.fetched,
                 new = s.new,
@@ -313,5 +346,39 @@ async fn report_progress(progress: Progress, mode: PollMode, done: CancellationT
     }
     if let Some(bar) = bar {
         bar.finish_and_clear();
+    }
+}
+
+/// How far the archive sources of a run are, when it has any.
+struct ArchiveFigures {
+    files: u64,
+    files_done: u64,
+    records: u64,
+    records_per_sec: u64,
+    /// At the pace of the files done so far.
+    eta_secs: u64,
+}
+
+impl ArchiveFigures {
+    fn of(s: &nichiro_pipeline::RunSummary, elapsed: Duration) -> Option<ArchiveFigures> {
+        let files: u64 = s.sources.values().map(|c| c.archive_files).sum();
+        if files == 0 {
+            return None;
+        }
+        let files_done: u64 = s.sources.values().map(|c| c.archive_files_done).sum();
+        let records: u64 = s.sources.values().map(|c| c.records).sum();
+        let secs = elapsed.as_secs_f64().max(1e-3);
+        let left = files.saturating_sub(files_done);
+        Some(ArchiveFigures {
+            files,
+            files_done,
+            records,
+            records_per_sec: (records as f64 / secs).round() as u64,
+            eta_secs: if files_done == 0 {
+                0
+            } else {
+                (secs / files_done as f64 * left as f64).round() as u64
+            },
+        })
     }
 }

@@ -252,6 +252,21 @@ const SOURCE_COUNTERS: &[SourceCounter] = &[
         "Pages left to another daemon sharing the store, which held their claim.",
         |c| c.claimed_elsewhere,
     ),
+    (
+        "nichiro_source_records_total",
+        "WARC records read by each archive source.",
+        |c| c.records,
+    ),
+    (
+        "nichiro_source_prefiltered_total",
+        "Archive pages the prefilter skipped before cleaning, as unable to be relevant.",
+        |c| c.prefiltered,
+    ),
+    (
+        "nichiro_source_archive_files_done_total",
+        "Archive files read to their end (or found done).",
+        |c| c.archive_files_done,
+    ),
 ];
 
 #[cfg(test)]

@@ -113,6 +113,10 @@ async fn archive_files_are_filtered_recorded_and_not_read_again() {
         archive_line(&summary),
         "cc: archive files 3 of 3 done, records read 27, pages skipped by the prefilter 18"
     );
+    // A progress line per file read, the last with nothing left.
+    let log = text(&first.stderr);
+    assert_eq!(log.matches("archive file read").count(), 3, "{log}");
+    assert!(log.contains("files_done=3 files_left=0"), "{log}");
     // Only the articles on the relation were cleaned and stored; every one of them was.
     let urls: Vec<String> = stored(dir.path()).into_iter().map(|a| a.0).collect();
     assert_eq!(urls.len(), relevant.len(), "{urls:?}");
