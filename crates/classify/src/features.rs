@@ -40,6 +40,9 @@ pub struct Analysis<'a> {
     pub other_country_sentences: usize,
     /// Sentences with a term of each topic, by topic id.
     pub topic_sentences: std::collections::BTreeMap<String, usize>,
+    /// Whether anything in the text is evidence that it may be about the relation
+    /// ([`Matcher::is_evidence`]).
+    pub evidence: bool,
     /// Tokens of the title (when it counts), then of the body.
     pub tokens: Vec<Token<'a>>,
     /// Where the body's tokens start in `tokens`.
@@ -79,6 +82,7 @@ impl<'a> Analysis<'a> {
         if title_counts {
             analysis.count_sentence(matcher, title_matches);
         }
+        analysis.evidence = matcher.is_evidence(&analysis.all);
         analysis
     }
 

@@ -60,6 +60,11 @@ pub struct EntityDef {
     /// Japanese names.
     #[serde(default)]
     pub ja: Vec<String>,
+    /// A third country or body (China, the United States): naming it says what else a text
+    /// is about, and is no evidence that it concerns the relation (see
+    /// [`crate::taxonomy::Matcher::is_evidence`]). Default false.
+    #[serde(default)]
+    pub third_party: bool,
 }
 
 impl EntityDef {

@@ -227,7 +227,7 @@ impl TagConfig {
 /// The revision of the tagging code, part of every fingerprint: raise it with each change to
 /// the code that gives other verdicts for the same files (features, similarity, copies), so
 /// that `nichiro retag` takes up what an older build tagged.
-const TAGGING_REVISION: &str = "2026-12-08.1";
+const TAGGING_REVISION: &str = "2026-12-08.2";
 
 /// The thresholds that turn scores into verdicts, for the fingerprint.
 fn thresholds(config: &TagConfig) -> String {
@@ -429,7 +429,7 @@ impl Tagger {
     /// The prefilter of this tagger's taxonomy and gazetteer: a page it skips is one this
     /// tagger would call irrelevant (see [`prefilter`]).
     pub fn prefilter(&self) -> prefilter::Prefilter {
-        prefilter::Prefilter::new(&self.matcher)
+        prefilter::Prefilter::new(&self.taxonomy, &self.gazetteer)
     }
 
     /// Tags one article.

@@ -90,7 +90,7 @@ impl Model {
         // A text that names neither side, nor the relation, nor an entity of the domain is
         // not about the relation: what the archive prefilter skips unparsed must be what the
         // model would call irrelevant.
-        let relevance = if analysis.all.has_evidence() {
+        let relevance = if analysis.evidence {
             self.relevance.probability(&relevance_features)
         } else {
             0.0

@@ -224,6 +224,8 @@ pub struct Matcher {
     substring_automaton: Option<AhoCorasick>,
     /// The cues that name a field outside the relations ([`CueDef::another_field`]).
     field_cues: Vec<Group>,
+    /// Entities that are no evidence of the relation ([`EntityDef::third_party`]).
+    third_parties: std::collections::HashSet<String>,
 }
 
 /// Matches found in one text: per group, each term with its count.
@@ -282,17 +284,6 @@ impl Matches {
         bilateral || (self.side("russia") > 0 && self.side("japan") > 0)
     }
 
-    /// Whether anything here is evidence that the text may be about the relation: a side,
-    /// the relation itself, or an entity of the gazetteer (the islands, a joint project, a
-    /// minister). A text without any is not relevant, whatever else it names, and the
-    /// prefilter ([`crate::prefilter`]) skips exactly such texts before they are parsed.
-    pub fn has_evidence(&self) -> bool {
-        self.counts.iter().any(|(group, terms)| {
-            matches!(group, Group::Side(_) | Group::Bilateral | Group::Entity(_))
-                && terms.values().any(|&n| n > 0)
-        })
-    }
-
     /// Total matches of a group.
     pub fn total(&self, group: &Group) -> usize {
         self.counts
@@ -340,6 +331,12 @@ impl Matcher {
                 .iter()
                 .filter(|(_, cue)| cue.another_field)
                 .map(|(id, _)| Group::Cue(id.clone()))
+                .collect(),
+            third_parties: gazetteer
+                .entity
+                .iter()
+                .filter(|e| e.third_party)
+                .map(|e| e.id.clone())
                 .collect(),
         };
         for (side, terms) in &taxonomy.sides {
@@ -462,6 +459,27 @@ impl Matcher {
         });
     }
 
+    /// Whether a group's match is evidence that a text may be about the relation: a side, the
+    /// relation itself, or an entity of the gazetteer that is not a third party (the islands,
+    /// a joint project, a minister).
+    fn is_evidence_group(&self, group: &Group) -> bool {
+        match group {
+            Group::Side(_) | Group::Bilateral => true,
+            Group::Entity(id) => !self.third_parties.contains(id),
+            _ => false,
+        }
+    }
+
+    /// Whether `found` holds any evidence that the text may be about the relation. A text
+    /// without any is not relevant, whatever else it names, and the prefilter
+    /// ([`crate::prefilter`]) skips exactly such texts before they are parsed.
+    pub fn is_evidence(&self, found: &Matches) -> bool {
+        found
+            .counts
+            .iter()
+            .any(|(group, terms)| self.is_evidence_group(group) && terms.values().any(|&n| n > 0))
+    }
+
     /// Whether `found` (one sentence's matches) is about a field outside the relations: more
     /// terms of one such cue than of all topics together.
     pub fn about_another_field(&self, found: &Matches) -> bool {
@@ -580,8 +598,8 @@ pub(crate) struct EvidenceKey {
 }
 
 impl Matcher {
-    /// For each term whose match is evidence for relevance ([`Matches::has_evidence`]: a side,
-    /// the relation, an entity), one string that every match of the term contains: a CJK
+    /// For each term whose match is evidence for relevance ([`Matcher::is_evidence`]: a
+    /// side, the relation, an entity that is no third party), one string that every match of the term contains: a CJK
     /// term itself; of a term of words, its longest word's key (a prefix as written, or the
     /// part of a stem that the word as written shares with it: `treat` for `treaty`, whose
     /// stem is `treati`, so that every form with that stem starts with it); an acronym's
@@ -589,10 +607,7 @@ impl Matcher {
     pub(crate) fn evidence_keys(&self) -> Vec<EvidenceKey> {
         let mut keys = Vec::new();
         for term in &self.terms {
-            if !matches!(
-                term.group,
-                Group::Side(_) | Group::Bilateral | Group::Entity(_)
-            ) {
+            if !self.is_evidence_group(&term.group) {
                 continue;
             }
             let key = match &term.pattern {

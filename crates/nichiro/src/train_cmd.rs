@@ -145,7 +145,7 @@ pub fn train(config: TagConfig, request: TrainRequest<'_>) -> anyhow::Result<Exi
             cv.topics.f1()
         );
     }
-    write_prefilter(&mut report, &matcher, &records)?;
+    write_prefilter(&mut report, &taxonomy, &gazetteer, &matcher, &records)?;
     let mut model = train::train(&taxonomy, &matcher, &records, options);
     let fitted = train::evaluate(&model, &taxonomy, &matcher, &records, options);
     writeln!(report, "on the records it was fitted to (optimistic):")?;
@@ -176,10 +176,12 @@ pub fn train(config: TagConfig, request: TrainRequest<'_>) -> anyhow::Result<Exi
 /// how many of the records labelled relevant it passes.
 fn write_prefilter(
     out: &mut String,
+    taxonomy: &Taxonomy,
+    gazetteer: &nichiro_classify::gazetteer::Gazetteer,
     matcher: &Matcher,
     records: &[LabelledRecord],
 ) -> std::fmt::Result {
-    let prefilter = nichiro_classify::prefilter::Prefilter::new(matcher);
+    let prefilter = nichiro_classify::prefilter::Prefilter::new(taxonomy, gazetteer);
     let (mut passed, mut with_evidence, mut evidence_skipped) = (0, 0, 0);
     let (mut relevant, mut relevant_passed) = (0, 0);
     for record in records {
@@ -191,7 +193,7 @@ fn write_prefilter(
             &record.text,
         );
         passed += usize::from(passes);
-        if analysis.all.has_evidence() {
+        if analysis.evidence {
             with_evidence += 1;
             evidence_skipped += usize::from(!passes);
         }
