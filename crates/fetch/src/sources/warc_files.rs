@@ -24,7 +24,7 @@ const MAX_FILES: usize = 1_000_000;
 /// Largest listing file read, decompressed.
 const MAX_LISTING_BYTES: u64 = 64 * 1024 * 1024;
 /// How often a file another process holds is asked for again.
-const HELD_RETRY: Duration = Duration::from_secs(1);
+const HELD_RETRY: Duration = Duration::from_millis(200);
 
 /// The archive files of a `warc` source, in the order they are read: `path`, then each of
 /// `paths`, each expanded (a folder to its `.warc` and `.warc.gz` files, a glob over file
