@@ -302,3 +302,93 @@ async fn a_file_a_dead_worker_held_is_read_once_its_claim_runs_out() {
     let listed = run(&["list", "--config", &config, "--json"]).await;
     assert_eq!(text(&listed.stdout).lines().count(), relevant.len());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_workers_file_is_finished_by_the_next_from_its_checkpoint() {
+    let db = test_database().await;
+    let archives = tempfile::tempdir().unwrap();
+    const FILES: usize = 3;
+    const PER_FILE: usize = 3000;
+    // Every page an article on the relation: each is cleaned, tagged and stored, so reading
+    // takes long enough to be killed part-way.
+    for f in 0..FILES {
+        let mut bytes = Vec::new();
+        for r in 0..PER_FILE {
+            let n = f * PER_FILE + r;
+            let html = String::from_utf8(generated_article(n).body).unwrap();
+            bytes.extend(warc_record(&format!("https://news.example/{f}/{r}"), &html));
+        }
+        std::fs::write(archives.path().join(format!("CC-NEWS-{f:03}.warc.gz")), bytes).unwrap();
+    }
+    let source = archive_source(&format!("{:?}", archives.path().display().to_string()), true);
+    let dirs: Vec<tempfile::TempDir> = (0..2).map(|_| tempfile::tempdir().unwrap()).collect();
+    let configs: Vec<String> = dirs
+        .iter()
+        .map(|dir| {
+            let config = postgres_config(dir.path(), &source, 2, &db.url);
+            // Leases of 3 s: the second worker takes the dead one's file up soon.
+            let text = std::fs::read_to_string(&config)
+                .unwrap()
+                .replacen("[pipeline]\n", "[pipeline]\nlease_secs = 3\n", 1);
+            std::fs::write(&config, text).unwrap();
+            config
+        })
+        .collect();
+    let mut first = nichiro()
+        .args(["backfill", "--config", &configs[0]])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Wait until it has recorded a checkpoint inside a file it has not finished, then kill it.
+    let url = db.url.clone();
+    let checkpoint = tokio::task::spawn_blocking(move || {
+        let started = std::time::Instant::now();
+        loop {
+            if let Ok(mut client) = postgres::Client::connect(&url, postgres::NoTls)
+                && let Ok(rows) = client.query(
+                    "SELECT resume_at FROM archive_files WHERE NOT done AND resume_at > 0",
+                    &[],
+                )
+                && let Some(row) = rows.first()
+            {
+                return Some(row.get::<_, i64>(0));
+            }
+            if started.elapsed() > std::time::Duration::from_secs(120) {
+                return None;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    })
+    .await
+    .unwrap();
+    first.kill().unwrap();
+    first.wait().unwrap();
+    let checkpoint = checkpoint.expect("the first worker recorded no checkpoint in 120 s");
+    assert!(checkpoint >= 1000, "checkpoints come every 1,000 records: {checkpoint}");
+
+    let second = run(&["backfill", "--config", &configs[1]]).await;
+    assert!(second.status.success(), "{}", text(&second.stderr));
+    let summary = text(&second.stdout);
+    assert!(
+        archive_line(&summary).starts_with("cc: archive files 3 of 3 done"),
+        "{summary}"
+    );
+    // It read on from the checkpoint, not the dead worker's file from its start.
+    let read = archive_count(&summary, "records read");
+    assert!(
+        read <= FILES * PER_FILE - checkpoint as usize,
+        "read {read} records: {summary}"
+    );
+    let url = db.url.clone();
+    let stored: i64 = tokio::task::spawn_blocking(move || {
+        let mut client = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+        client
+            .query_one("SELECT count(*) FROM articles", &[])
+            .unwrap()
+            .get(0)
+    })
+    .await
+    .unwrap();
+    assert_eq!(stored as usize, FILES * PER_FILE, "every page stored, once");
+}
