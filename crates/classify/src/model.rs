@@ -95,7 +95,7 @@ impl Model {
         } else {
             0.0
         };
-        let relevant = relevance >= threshold;
+        let relevant = analysis.evidence && relevance >= threshold;
         let mut topics = Vec::new();
         if relevant {
             let mut scored: Vec<(String, f32)> = taxonomy

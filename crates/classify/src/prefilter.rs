@@ -21,7 +21,7 @@ use crate::tokenize::is_cjk;
 
 /// Bytes read on each side of a key found, to check it as the tagger would: more than the
 /// longest term with the markup that may sit between its words.
-const WINDOW: usize = 160;
+const WINDOW: usize = 512;
 
 /// The prefilter of one taxonomy and gazetteer.
 #[derive(Debug)]
@@ -31,6 +31,8 @@ pub struct Prefilter {
     seats: Vec<KeySeat>,
     /// The tagger's matcher, to check a key where it is found.
     matcher: Matcher,
+    /// Some evidence term has no key to look for: every page passes.
+    pass_all: bool,
 }
 
 impl Prefilter {
@@ -39,7 +41,14 @@ impl Prefilter {
         let matcher = Matcher::with_gazetteer(taxonomy, gazetteer);
         let mut patterns = Vec::new();
         let mut seats = Vec::new();
+        let mut pass_all = false;
         for EvidenceKey { text, seat } in matcher.evidence_keys() {
+            if text.is_empty() {
+                // A term whose written word shares nothing with its stem: nothing to look for
+                // that every form contains, so nothing may be skipped.
+                pass_all = true;
+                continue;
+            }
             for variant in case_variants(&text) {
                 patterns.push(variant);
                 seats.push(seat);
@@ -55,6 +64,7 @@ impl Prefilter {
             automaton,
             seats,
             matcher,
+            pass_all,
         }
     }
 
@@ -72,9 +82,11 @@ impl Prefilter {
     /// searched as it is; a page with a byte-order mark, an escape (ISO-2022-JP), bytes that
     /// are not UTF-8, or a declared encoding that is not ASCII-compatible is decoded first.
     pub fn passes_page(&self, body: &[u8], content_type: Option<&str>) -> bool {
-        if has_script_references(body) {
+        if self.pass_all || has_escaped_script(body) {
             return true;
         }
+        let markup =
+            nichiro_clean::sniff_format(body, content_type) != nichiro_clean::InputFormat::Text;
         let declared_wide = content_type
             .and_then(nichiro_clean::charset::charset_from_content_type)
             .is_some_and(|e| !e.is_ascii_compatible());
@@ -83,14 +95,23 @@ impl Prefilter {
             && !body.contains(&0x1b)
             && std::str::from_utf8(body).is_ok();
         if plain {
-            return self.passes_markup(body);
+            return self.passes_bytes(body, markup);
         }
         let decoded = nichiro_clean::charset::decode(body, content_type);
         if decoded.encoding == UTF_8 {
             // Stray bytes in UTF-8 do not hide any key.
-            return self.passes_markup(body);
+            return self.passes_bytes(body, markup);
         }
-        self.passes_markup(decoded.text.as_bytes())
+        let text = decoded.text.as_bytes();
+        has_escaped_script(text) || self.passes_bytes(text, markup)
+    }
+
+    fn passes_bytes(&self, bytes: &[u8], markup: bool) -> bool {
+        if markup {
+            self.passes_markup(bytes)
+        } else {
+            self.passes_span(bytes, 0, bytes.len(), false)
+        }
     }
 
     /// Searches the parts of a page the cleaner may take text from: everything but comments
@@ -99,26 +120,22 @@ impl Prefilter {
     fn passes_markup(&self, bytes: &[u8]) -> bool {
         let mut start = 0;
         for (from, to) in hidden_spans(bytes) {
-            if self.passes_span(bytes, start, from) {
+            if self.passes_span(bytes, start, from, true) {
                 return true;
             }
             start = to;
         }
-        self.passes_span(bytes, start, bytes.len())
+        self.passes_span(bytes, start, bytes.len(), true)
     }
 
     /// Whether a text (a title and body, a cleaned article) could be relevant.
     pub fn passes_text(&self, text: &str) -> bool {
-        self.passes_utf8(text.as_bytes())
-    }
-
-    fn passes_utf8(&self, bytes: &[u8]) -> bool {
-        self.passes_span(bytes, 0, bytes.len())
+        self.pass_all || self.passes_span(text.as_bytes(), 0, text.len(), false)
     }
 
     /// Whether a key sits as it must in `bytes[from..to]` (the bytes around the span count
-    /// for the word boundaries).
-    fn passes_span(&self, bytes: &[u8], from: usize, to: usize) -> bool {
+    /// for the word boundaries), read as markup or as text.
+    fn passes_span(&self, bytes: &[u8], from: usize, to: usize, markup: bool) -> bool {
         if from >= to {
             return false;
         }
@@ -144,46 +161,62 @@ impl Prefilter {
                 return false;
             }
             checked = found.start().saturating_sub(WINDOW)..(found.end() + WINDOW).min(bytes.len());
-            self.evidence_in(&bytes[checked.clone()])
+            let window = String::from_utf8_lossy(&bytes[checked.clone()]);
+            if !markup {
+                return self.evidence_in(&window);
+            }
+            // As the cleaner reads the page's text (tags and character references as
+            // spaces), and as its metadata (a title in an attribute, `og:title`): the key may
+            // sit in either.
+            self.evidence_in(&visible_text(&window)) || self.evidence_in(&window)
         })
     }
 
-    /// Whether the tagger finds evidence in `window` of a page, read as the cleaner gives text:
-    /// tags and no-break spaces as spaces.
-    fn evidence_in(&self, window: &[u8]) -> bool {
-        let text = visible_text(&String::from_utf8_lossy(window));
-        let tokens = crate::tokenize::tokenize(&text);
-        self.matcher.is_evidence(&self.matcher.find(&text, &tokens))
+    /// Whether the tagger finds evidence in `text`.
+    fn evidence_in(&self, text: &str) -> bool {
+        let tokens = crate::tokenize::tokenize(text);
+        self.matcher.is_evidence(&self.matcher.find(text, &tokens))
     }
 }
 
-/// A piece of a page as text: each tag a space, and the no-break space written as a
-/// character reference a space too (a term's words are often joined by one).
+/// A piece of a page as text: each tag a space, and each character reference a space too (a
+/// term's words are often joined by a no-break space). A `<` that opens no tag (`<1%`) is
+/// text, as an HTML parser reads it.
 fn visible_text(html: &str) -> String {
     let mut out = String::with_capacity(html.len());
     let mut rest = html;
     while let Some(i) = rest.find(['<', '&']) {
         out.push_str(&rest[..i]);
         rest = &rest[i..];
-        if rest.starts_with('<') {
+        let next = rest.as_bytes().get(1).copied().unwrap_or(b' ');
+        if rest.starts_with('<')
+            && (next.is_ascii_alphabetic() || matches!(next, b'/' | b'!' | b'?'))
+        {
             match rest.find('>') {
                 Some(end) => rest = &rest[end + 1..],
                 None => rest = "",
             }
             out.push(' ');
-        } else {
-            let entity = ["&nbsp;", "&#160;", "&#xa0;", "&#xA0;"]
-                .into_iter()
-                .find(|e| rest.starts_with(e));
-            match entity {
-                Some(e) => {
-                    out.push(' ');
-                    rest = &rest[e.len()..];
-                }
-                None => {
-                    out.push('&');
-                    rest = &rest[1..];
-                }
+            continue;
+        }
+        let reference = rest.as_bytes()[1..]
+            .iter()
+            .take(12)
+            .position(|&b| b == b';')
+            .filter(|&end| {
+                end > 0
+                    && rest.as_bytes()[1..=end]
+                        .iter()
+                        .all(|b| b.is_ascii_alphanumeric() || *b == b'#')
+            });
+        match reference {
+            Some(end) => {
+                out.push(' ');
+                rest = &rest[end + 2..];
+            }
+            None => {
+                out.push_str(&rest[..1]);
+                rest = &rest[1..];
             }
         }
     }
@@ -202,8 +235,19 @@ fn hidden_spans(html: &[u8]) -> impl Iterator<Item = (usize, usize)> + '_ {
             let open = at + found;
             let rest = &html[open + 1..];
             if rest.starts_with(b"!--") {
-                let end = memchr::memmem::find(&rest[3..], b"-->")
-                    .map_or(html.len(), |e| open + 4 + e + 3);
+                // `<!-->` and `<!--->` end where they start; else the first `-->` or `--!>`.
+                let end = if rest[3..].starts_with(b">") {
+                    open + 5
+                } else if rest[3..].starts_with(b"->") {
+                    open + 6
+                } else {
+                    let body = &rest[3..];
+                    let close = [&b"-->"[..], &b"--!>"[..]]
+                        .iter()
+                        .filter_map(|c| memchr::memmem::find(body, c).map(|e| e + c.len()))
+                        .min();
+                    close.map_or(html.len(), |e| open + 4 + e)
+                };
                 at = end;
                 return Some((open, end));
             }
@@ -219,7 +263,17 @@ fn hidden_spans(html: &[u8]) -> impl Iterator<Item = (usize, usize)> + '_ {
             at = tag_end + 1;
             // A title's or a text area's content is text, however it looks: what looks like a
             // tag inside opens nothing.
-            if name.eq_ignore_ascii_case(b"title") || name.eq_ignore_ascii_case(b"textarea") {
+            if [
+                &b"title"[..],
+                b"textarea",
+                b"xmp",
+                b"iframe",
+                b"noembed",
+                b"noframes",
+            ]
+            .iter()
+            .any(|raw| name.eq_ignore_ascii_case(raw))
+            {
                 at = closing_tag(html, at, name).unwrap_or(html.len());
                 continue;
             }
@@ -334,25 +388,44 @@ fn char_after(bytes: &[u8], at: usize) -> Option<char> {
         .and_then(|chunk| chunk.valid().chars().next())
 }
 
-/// Whether the page writes Cyrillic or Japanese as numeric character references (`&#1056;`,
-/// `&#x30ed;`), which the raw bytes do not show: such a page is a candidate.
-fn has_script_references(body: &[u8]) -> bool {
-    memchr::memmem::find_iter(body, b"&#").any(|at| {
-        let rest = &body[at + 2..body.len().min(at + 10)];
+/// Whether the page writes Cyrillic or Japanese in a form its raw bytes do not show: numeric
+/// character references (`&#1056;`, `&#x30ed;`) or JSON escapes (`\u0420`, in a JSON-LD
+/// headline). Such a page is a candidate.
+fn has_escaped_script(body: &[u8]) -> bool {
+    let script =
+        |c: Option<char>| c.is_some_and(|c| matches!(c, '\u{400}'..='\u{52f}') || is_cjk(c));
+    let references = memchr::memmem::find_iter(body, b"&#").any(|at| {
+        let rest = &body[at + 2..];
         let (digits, radix) = match rest.first() {
             Some(b'x' | b'X') => (&rest[1..], 16),
             _ => (rest, 10),
         };
-        let end = digits
+        let digits: Vec<u8> = digits
             .iter()
-            .position(|b| !b.is_ascii_hexdigit() || (radix == 10 && !b.is_ascii_digit()))
-            .unwrap_or(digits.len());
-        std::str::from_utf8(&digits[..end])
+            .copied()
+            .skip_while(|&b| b == b'0')
+            .take_while(|b| {
+                if radix == 16 {
+                    b.is_ascii_hexdigit()
+                } else {
+                    b.is_ascii_digit()
+                }
+            })
+            .take(8)
+            .collect();
+        let value = std::str::from_utf8(&digits)
             .ok()
-            .and_then(|d| u32::from_str_radix(d, radix).ok())
-            .and_then(char::from_u32)
-            .is_some_and(|c| matches!(c, '\u{400}'..='\u{52f}') || is_cjk(c))
-    })
+            .and_then(|d| u32::from_str_radix(d, radix).ok());
+        script(value.and_then(char::from_u32))
+    });
+    references
+        || memchr::memmem::find_iter(body, b"\\u").any(|at| {
+            body.get(at + 2..at + 6)
+                .and_then(|hex| std::str::from_utf8(hex).ok())
+                .and_then(|hex| u32::from_str_radix(hex, 16).ok())
+                .map(char::from_u32)
+                .is_some_and(script)
+        })
 }
 
 #[cfg(test)]
@@ -371,7 +444,7 @@ mod tests {
             ru = ["Япония"]
             ja = ["日本"]
             [bilateral]
-            en = ["peace treaty"]
+            en = ["peace treaty", "Northern Territories"]
             [topics.energy]
             label = "Energy"
             en = ["liquefied natural gas"]
@@ -414,15 +487,27 @@ mod tests {
             "ロシア外務省",
             "the SDF said",
             "the <b>State</b>&nbsp;Duma voted",
+            "the State&#x00a0;Duma voted",
+            // A `<` that opens no tag is text.
+            "<p>Growth was <1% in Japan.</p>",
+            // Metadata the cleaner reads a title from.
+            r#"<meta property="og:title" content="Japan votes"><p>x</p>"#,
+            // Another form of a stem than the one written in the taxonomy.
+            "the Northern Territory",
+            "<!-->Japan",
+            r#"<script type="application/ld+json">{"headline":"\u0420\u043e\u0441\u0441\u0438\u044f"}</script>"#,
+            "&#0001056;&#1086;",
             "&#1056;&#1086;&#1089;&#1089;&#1080;&#1103;",
         ] {
-            assert!(p.passes_page(text.as_bytes(), None), "{text}");
+            assert!(p.passes_page(text.as_bytes(), Some("text/html")), "{text}");
         }
         // Windows-1251 and Shift_JIS are decoded before the search.
         let (cp1251, _, _) = encoding_rs::WINDOWS_1251.encode("Новости Японии");
         assert!(p.passes_page(&cp1251, Some("text/html; charset=windows-1251")));
         let (sjis, _, _) = encoding_rs::SHIFT_JIS.encode("<meta charset=shift_jis>日本の");
         assert!(p.passes_page(&sjis, None));
+        // Plain text is read as text: a `<` there is no tag.
+        assert!(p.passes_page(b"rates <5% in Japan and >3%", Some("text/plain")));
     }
 
     #[test]
@@ -435,7 +520,7 @@ mod tests {
             "<!-- Japan -->",
             "<script>never closed, as a parser reads it: Russia",
         ] {
-            assert!(!p.passes_page(html.as_bytes(), None), "{html}");
+            assert!(!p.passes_page(html.as_bytes(), Some("text/html")), "{html}");
         }
         for html in [
             // JSON-LD's headline may become the title.
@@ -448,7 +533,7 @@ mod tests {
             "<title>How <script> works</title><p>Japan</p><script>x</script>",
         ] {
             // (The last: an unclosed comment runs to the end; passes only if read.)
-            let passes = p.passes_page(html.as_bytes(), None);
+            let passes = p.passes_page(html.as_bytes(), Some("text/html"));
             assert_eq!(passes, !html.starts_with("<!-- unclosed"), "{html}");
         }
     }
@@ -468,7 +553,7 @@ mod tests {
             "<p>China said on Monday</p>",
             "<p>The state said the statement stands.</p>",
         ] {
-            assert!(!p.passes_page(text.as_bytes(), None), "{text}");
+            assert!(!p.passes_page(text.as_bytes(), Some("text/html")), "{text}");
         }
         let (cp1251, _, _) = encoding_rs::WINDOWS_1251.encode("Новости Германии");
         assert!(!p.passes_page(&cp1251, Some("text/html; charset=windows-1251")));

@@ -626,12 +626,19 @@ impl Matcher {
                         WordPattern::Stem(stem) => {
                             let raw = written.get(i).map_or("", |t| t.raw);
                             let lowered = raw.to_lowercase().replace('ё', "е");
-                            lowered
+                            let mut key: String = lowered
                                 .chars()
                                 .zip(stem.chars())
                                 .take_while(|(a, b)| a == b)
                                 .map(|(a, _)| a)
-                                .collect()
+                                .collect();
+                            // The English stemmer writes a final `y` as `i` and puts back an
+                            // `e` it took (`territory` and `territories` are `territori`,
+                            // `rating` is `rate`): a key ends before either.
+                            if key.ends_with(['i', 'e']) && key.is_ascii() {
+                                key.pop();
+                            }
+                            key
                         }
                     });
                     EvidenceKey {
@@ -640,7 +647,8 @@ impl Matcher {
                     }
                 }
             };
-            if !key.text.is_empty() && !keys.contains(&key) {
+            // An empty key (nothing every form shares) is kept: the prefilter then passes all.
+            if !keys.contains(&key) {
                 keys.push(key);
             }
         }

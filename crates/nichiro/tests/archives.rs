@@ -318,18 +318,27 @@ async fn a_killed_workers_file_is_finished_by_the_next_from_its_checkpoint() {
             let html = String::from_utf8(generated_article(n).body).unwrap();
             bytes.extend(warc_record(&format!("https://news.example/{f}/{r}"), &html));
         }
-        std::fs::write(archives.path().join(format!("CC-NEWS-{f:03}.warc.gz")), bytes).unwrap();
+        std::fs::write(
+            archives.path().join(format!("CC-NEWS-{f:03}.warc.gz")),
+            bytes,
+        )
+        .unwrap();
     }
-    let source = archive_source(&format!("{:?}", archives.path().display().to_string()), true);
+    let source = archive_source(
+        &format!("{:?}", archives.path().display().to_string()),
+        true,
+    );
     let dirs: Vec<tempfile::TempDir> = (0..2).map(|_| tempfile::tempdir().unwrap()).collect();
     let configs: Vec<String> = dirs
         .iter()
         .map(|dir| {
             let config = postgres_config(dir.path(), &source, 2, &db.url);
             // Leases of 3 s: the second worker takes the dead one's file up soon.
-            let text = std::fs::read_to_string(&config)
-                .unwrap()
-                .replacen("[pipeline]\n", "[pipeline]\nlease_secs = 3\n", 1);
+            let text = std::fs::read_to_string(&config).unwrap().replacen(
+                "[pipeline]\n",
+                "[pipeline]\nlease_secs = 3\n",
+                1,
+            );
             std::fs::write(&config, text).unwrap();
             config
         })
@@ -365,7 +374,10 @@ async fn a_killed_workers_file_is_finished_by_the_next_from_its_checkpoint() {
     first.kill().unwrap();
     first.wait().unwrap();
     let checkpoint = checkpoint.expect("the first worker recorded no checkpoint in 120 s");
-    assert!(checkpoint >= 1000, "checkpoints come every 1,000 records: {checkpoint}");
+    assert!(
+        checkpoint >= 1000,
+        "checkpoints come every 1,000 records: {checkpoint}"
+    );
 
     let second = run(&["backfill", "--config", &configs[1]]).await;
     assert!(second.status.success(), "{}", text(&second.stderr));

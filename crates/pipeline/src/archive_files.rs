@@ -216,6 +216,15 @@ impl ArchiveLedger for ArchiveProgress {
             return FileTurn::Done;
         }
         let mut state = self.state();
+        // Read by this process on an earlier poll, its pages still on their way: it is done
+        // once they are, not read again meanwhile (which would queue none of them, the seen
+        // set holding them, and so find it done too early).
+        if state
+            .files
+            .contains_key(&(source.to_string(), file.to_string()))
+        {
+            return FileTurn::HeldElsewhere;
+        }
         state.files.insert(
             (source.to_string(), file.to_string()),
             FileState {
@@ -254,5 +263,53 @@ impl ArchiveLedger for ArchiveProgress {
             state.in_flight.retain(|_, (k, _)| *k != key);
             self.release(source, file);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_file_is_done_once_every_page_of_it_is_settled() {
+        let dir = tempfile::tempdir().unwrap();
+        let config: StoreConfig = toml::from_str(&format!(
+            "path = {:?}",
+            dir.path().join("store.sqlite").display().to_string()
+        ))
+        .unwrap();
+        let ledger = ArchiveProgress::open(&config, None).unwrap();
+        let store = nichiro_store::open(&config).unwrap();
+        let recorded = || {
+            let files = store.archive_files("cc").unwrap();
+            files.first().map(|f| (f.resume_at, f.done))
+        };
+        assert_eq!(
+            ledger.take_file("cc", "a.warc.gz"),
+            FileTurn::Read { from_record: 0 }
+        );
+        ledger.page_queued("cc", "a.warc.gz", 3, "https://x.example/3");
+        ledger.page_queued("cc", "a.warc.gz", 7, "https://x.example/7");
+        ledger.file_read("cc", "a.warc.gz", 10, true);
+        // Its pages still on their way, a daemon's next poll does not start it over.
+        assert_eq!(ledger.take_file("cc", "a.warc.gz"), FileTurn::HeldElsewhere);
+        ledger.page_settled("https://x.example/7");
+        // At the end of a run, the records before the first page in flight are dealt with.
+        ledger.finish();
+        assert_eq!(recorded(), Some((3, false)));
+        ledger.page_settled("https://x.example/3");
+        assert_eq!(recorded(), Some((10, true)));
+        assert_eq!(ledger.take_file("cc", "a.warc.gz"), FileTurn::Done);
+        // A file left part-way (a stop) resumes where its dealt-with records end.
+        assert_eq!(
+            ledger.take_file("cc", "b.warc.gz"),
+            FileTurn::Read { from_record: 0 }
+        );
+        ledger.page_queued("cc", "b.warc.gz", 5, "https://x.example/b5");
+        ledger.file_read("cc", "b.warc.gz", 9, false);
+        assert_eq!(
+            ledger.take_file("cc", "b.warc.gz"),
+            FileTurn::Read { from_record: 5 }
+        );
     }
 }

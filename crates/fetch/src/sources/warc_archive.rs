@@ -119,7 +119,8 @@ pub struct WarcPage {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ArchiveCounts {
     /// Records read (every WARC record: requests, metadata and the rest too), the skipped
-    /// leading ones included: the index the next record would have.
+    /// leading ones included: the index the next record would have (after a stop, the index
+    /// of the record whose page was refused).
     pub records: u64,
     /// Pages found and handed to the caller (which may still filter them).
     pub pages: usize,
@@ -178,6 +179,8 @@ pub fn read_archive_from(
         };
         counts.pages += 1;
         if !on_page(index, page) {
+            // The record whose page was refused is read again next time.
+            counts.records = index;
             counts.stopped = true;
             break;
         }
@@ -275,6 +278,34 @@ mod tests {
                 .contains("more than 4")
         );
         assert!(parse_http_response(b"HTTP/1.1 200", 10).is_err());
+        // A reading stopped at a page counts the records before it: that record is read
+        // again next time.
+        let record = |uri: &str| {
+            let block = b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n\r\n<p>x</p>";
+            let mut r = format!(
+                "WARC/1.0\r\nWARC-Type: response\r\nWARC-Target-URI: {uri}\r\nContent-Length: {}\r\n\r\n",
+                block.len()
+            )
+            .into_bytes();
+            r.extend_from_slice(block);
+            r.extend_from_slice(b"\r\n\r\n");
+            r
+        };
+        let mut archive = record("https://a.example/0");
+        archive.extend(record("https://a.example/1"));
+        archive.extend(record("https://a.example/2"));
+        let counts = read_archive_from(&archive[..], 1024, 0, |i, _| i < 1).unwrap();
+        assert_eq!((counts.records, counts.stopped), (1, true));
+        let mut seen = Vec::new();
+        let counts = read_archive_from(&archive[..], 1024, 1, |i, _| {
+            seen.push(i);
+            true
+        })
+        .unwrap();
+        assert_eq!(
+            (seen, counts.records, counts.stopped),
+            (vec![1, 2], 3, false)
+        );
         // Said chunked, stored de-chunked: the body as it is.
         let stored = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n<p>hello</p>";
         assert_eq!(

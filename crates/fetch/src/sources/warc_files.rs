@@ -194,7 +194,9 @@ pub(super) fn read(
             };
             let counts = read_file(source, ctx, jobs, path, &key, from_record);
             let at_end = match &counts {
-                Ok(counts) => !counts.stopped,
+                // A file cut short (a broken gzip member, a file still being written) is not
+                // done: the next run reads on from where it broke.
+                Ok(counts) => !counts.stopped && counts.ended_early.is_none(),
                 // A file that cannot be opened or read at all is tried again on the next run.
                 Err(_) => false,
             };
@@ -207,7 +209,8 @@ pub(super) fn read(
                     progress.file_done(ctx, &name);
                     progress.report(ctx, &name, &key, &counts, files.len(), started);
                 }
-                Ok(_) => return Ok(()), // stopped
+                Ok(counts) if !counts.stopped => {} // cut short: warned of, read on next time
+                Ok(_) => return Ok(()),             // stopped
                 Err(message) => {
                     ctx.stats.update(&name, |c| c.failed += 1);
                     tracing::warn!(source = %name, file = %key, error = %message, "archive file not read; tried again on the next run");
