@@ -88,3 +88,21 @@ impl std::fmt::Debug for PageFilter {
         f.write_str("PageFilter")
     }
 }
+
+/// Sleeps for `period` in short steps (a blocking thread's wait); false as soon as `stop`
+/// fires.
+pub fn sleep_unless_stopped(
+    period: std::time::Duration,
+    stop: &tokio_util::sync::CancellationToken,
+) -> bool {
+    let step = std::time::Duration::from_millis(50);
+    let mut slept = std::time::Duration::ZERO;
+    while slept < period {
+        if stop.is_cancelled() {
+            return false;
+        }
+        std::thread::sleep(step.min(period - slept));
+        slept += step;
+    }
+    !stop.is_cancelled()
+}

@@ -290,7 +290,7 @@ pub(crate) fn run_claims(
     // its leases run out.
     let period = (claims.lease / 4).clamp(Duration::from_millis(200), Duration::from_secs(5));
     while !waiting.is_empty() {
-        if !sleep_unless_stopped(period, stop) {
+        if !nichiro_fetch::coordination::sleep_unless_stopped(period, stop) {
             break;
         }
         let mut still_held = Vec::new();
@@ -352,20 +352,6 @@ impl SharedClaims {
             .stats
             .update(&remote.source, |c| c.claimed_elsewhere += 1);
     }
-}
-
-/// Sleeps for `period` in short steps; false as soon as `stop` fires.
-fn sleep_unless_stopped(period: Duration, stop: &CancellationToken) -> bool {
-    let step = Duration::from_millis(50);
-    let mut slept = Duration::ZERO;
-    while slept < period {
-        if stop.is_cancelled() {
-            return false;
-        }
-        std::thread::sleep(step.min(period - slept));
-        slept += step;
-    }
-    !stop.is_cancelled()
 }
 
 /// A thread renewing this process's claims on pages every third of the lease, until dropped.

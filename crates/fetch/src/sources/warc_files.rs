@@ -166,7 +166,7 @@ pub(super) fn read(
     let mut first_pass = true;
     let mut told_of_held = false;
     while !waiting.is_empty() {
-        if !first_pass && !sleep_unless_stopped(ctx, HELD_RETRY) {
+        if !first_pass && !crate::coordination::sleep_unless_stopped(HELD_RETRY, &ctx.stop) {
             return Ok(());
         }
         first_pass = false;
@@ -335,19 +335,6 @@ impl Progress {
             "archive file read"
         );
     }
-}
-
-/// Sleeps for `period` unless the source is stopped first; false when stopped.
-fn sleep_unless_stopped(ctx: &PollContext, period: Duration) -> bool {
-    let step = Duration::from_millis(50);
-    let until = Instant::now() + period;
-    while Instant::now() < until {
-        if ctx.stop.is_cancelled() {
-            return false;
-        }
-        std::thread::sleep(step);
-    }
-    !ctx.stop.is_cancelled()
 }
 
 #[cfg(test)]
