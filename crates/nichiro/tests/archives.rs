@@ -43,13 +43,18 @@ fn unrelated_page(n: usize) -> String {
 /// article on the relation, the rest unrelated market reports. Returns the URLs of the
 /// relation's articles.
 fn write_archives(dir: &Path, files: usize, per_file: usize) -> Vec<String> {
+    write_archives_with(dir, files, per_file, 3)
+}
+
+/// As [`write_archives`], with every `every`-th record on the relation.
+fn write_archives_with(dir: &Path, files: usize, per_file: usize, every: usize) -> Vec<String> {
     let mut relevant = Vec::new();
     for f in 0..files {
         let mut bytes = Vec::new();
         for r in 0..per_file {
             let n = f * per_file + r;
             let url = format!("https://news.example/{f}/{r}");
-            let html = if r % 3 == 0 {
+            let html = if r % every == 0 {
                 relevant.push(url.clone());
                 String::from_utf8(generated_article(n).body).unwrap()
             } else {
@@ -206,17 +211,6 @@ fn archive_count(summary: &str, label: &str) -> usize {
         .unwrap_or_else(|| panic!("no {label:?} in {summary}"))
 }
 
-/// Runs `sql` on the database at `url` (off the async threads).
-async fn execute(url: &str, sql: String) {
-    let url = url.to_string();
-    tokio::task::spawn_blocking(move || {
-        let mut client = postgres::Client::connect(&url, postgres::NoTls).unwrap();
-        client.batch_execute(&sql).unwrap();
-    })
-    .await
-    .unwrap();
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_backfills_on_one_database_read_each_file_once() {
     let db = test_database().await;
@@ -231,21 +225,9 @@ async fn two_backfills_on_one_database_read_each_file_once() {
         .iter()
         .map(|dir| postgres_config(dir.path(), &source, 2, &db.url))
         .collect();
-    let runs: Vec<_> = configs
-        .iter()
-        .cloned()
-        .map(|config| {
-            tokio::task::spawn_blocking(move || {
-                nichiro()
-                    .args(["backfill", "--config", &config])
-                    .output()
-                    .unwrap()
-            })
-        })
-        .collect();
+    let runs = backfills_at_once(configs).await;
     let (mut records, mut new) = (0, 0);
-    for handle in runs {
-        let out = handle.await.unwrap();
+    for out in runs {
         assert!(out.status.success(), "{}", text(&out.stderr));
         let summary = text(&out.stdout);
         assert!(summary.contains("archive files 6 of 6 done"), "{summary}");
@@ -311,19 +293,7 @@ async fn a_killed_workers_file_is_finished_by_the_next_from_its_checkpoint() {
     const PER_FILE: usize = 3000;
     // Every page an article on the relation: each is cleaned, tagged and stored, so reading
     // takes long enough to be killed part-way.
-    for f in 0..FILES {
-        let mut bytes = Vec::new();
-        for r in 0..PER_FILE {
-            let n = f * PER_FILE + r;
-            let html = String::from_utf8(generated_article(n).body).unwrap();
-            bytes.extend(warc_record(&format!("https://news.example/{f}/{r}"), &html));
-        }
-        std::fs::write(
-            archives.path().join(format!("CC-NEWS-{f:03}.warc.gz")),
-            bytes,
-        )
-        .unwrap();
-    }
+    write_archives_with(archives.path(), FILES, PER_FILE, 1);
     let source = archive_source(
         &format!("{:?}", archives.path().display().to_string()),
         true,

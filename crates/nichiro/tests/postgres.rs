@@ -75,7 +75,7 @@ async fn three_backfills_sharing_one_database_fetch_each_page_once() {
         .collect();
     // Three at once on an empty database: they migrate it once (an advisory lock) and claim
     // pages, so that each page is fetched by one of them and stored once.
-    let runs = futures_join(configs.clone()).await;
+    let runs = backfills_at_once(configs.clone()).await;
     let mut new = 0;
     for out in &runs {
         assert!(out.status.success(), "{}", text_of(&out.stderr));
@@ -98,26 +98,6 @@ async fn three_backfills_sharing_one_database_fetch_each_page_once() {
     );
     let listed = run(&["list", "--config", &configs[0], "--json"]).await;
     assert_eq!(text_of(&listed.stdout).lines().count(), PAGES);
-}
-
-/// Runs a backfill with each config at the same time.
-async fn futures_join(configs: Vec<String>) -> Vec<std::process::Output> {
-    let handles: Vec<_> = configs
-        .into_iter()
-        .map(|config| {
-            tokio::task::spawn_blocking(move || {
-                nichiro()
-                    .args(["backfill", "--config", &config])
-                    .output()
-                    .unwrap()
-            })
-        })
-        .collect();
-    let mut outputs = Vec::new();
-    for handle in handles {
-        outputs.push(handle.await.unwrap());
-    }
-    outputs
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -289,17 +269,6 @@ async fn site_and_tables(
     let out = run(&["backfill", "--config", &empty]).await;
     assert!(out.status.success(), "{}", text_of(&out.stderr));
     (site, arrivals, dir)
-}
-
-/// Runs `sql` on the database at `url` (off the async threads).
-async fn execute(url: &str, sql: &'static str) {
-    let url = url.to_string();
-    tokio::task::spawn_blocking(move || {
-        let mut client = postgres::Client::connect(&url, postgres::NoTls).unwrap();
-        client.batch_execute(sql).unwrap();
-    })
-    .await
-    .unwrap();
 }
 
 /// Sets `[pipeline] store_batch` in the config file at `config`.

@@ -169,3 +169,34 @@ pub fn assert_every_feed_answered_304(summary: &str, sections: usize) {
 pub fn count(client: &mut postgres::Client, sql: &str) -> i64 {
     client.query_one(sql, &[]).unwrap().get(0)
 }
+
+/// Runs `sql` on the database at `url` (off the async threads).
+pub async fn execute(url: &str, sql: impl Into<String>) {
+    let (url, sql) = (url.to_string(), sql.into());
+    tokio::task::spawn_blocking(move || {
+        let mut client = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+        client.batch_execute(&sql).unwrap();
+    })
+    .await
+    .unwrap();
+}
+
+/// Runs a backfill with each config at the same time.
+pub async fn backfills_at_once(configs: Vec<String>) -> Vec<std::process::Output> {
+    let handles: Vec<_> = configs
+        .into_iter()
+        .map(|config| {
+            tokio::task::spawn_blocking(move || {
+                nichiro()
+                    .args(["backfill", "--config", &config])
+                    .output()
+                    .unwrap()
+            })
+        })
+        .collect();
+    let mut outputs = Vec::new();
+    for handle in handles {
+        outputs.push(handle.await.unwrap());
+    }
+    outputs
+}
